@@ -1,0 +1,91 @@
+/* kernels.h: the CPU backend's compute kernels and thread pool (internal, not public ABI).
+ *
+ * Every kernel has a plain scalar version (the specification, *_ref) and a dispatched fast
+ * version picked at runtime from the CPU's features (AVX2+FMA+F16C, AVX-512, AVX-512-BF16, NEON).
+ * Activations are FP32; weights may be BF16, F16 or F32 (LMR_DTYPE_*) and are converted in
+ * registers, never copied to FP32 as a whole. Row-major everywhere; a Linear weight is
+ * [out, in] as Hugging Face stores it. */
+#ifndef LMR_CPU_KERNELS_H
+#define LMR_CPU_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- thread pool: threads are created once; a dispatch costs one wake-up, not a spawn ---- */
+
+typedef struct lmr_pool lmr_pool;
+/* fn runs once on every thread (ith in [0, nth)), the calling thread being ith 0. */
+typedef void (*lmr_task_fn)(void *ctx, int ith, int nth);
+
+lmr_pool *lmr_pool_create(int n_threads); /* NULL on failure; n_threads >= 1 */
+void lmr_pool_destroy(lmr_pool *p);       /* NULL is fine */
+int lmr_pool_size(const lmr_pool *p);
+void lmr_pool_run(lmr_pool *p, lmr_task_fn fn, void *ctx); /* returns when all threads are done */
+
+/* ---- CPU facts ---- */
+
+int lmr_cpu_simd_flags(void);              /* LMR_SIMD_* bits the CPU and OS support */
+int lmr_cpu_simd_used(void);               /* LMR_SIMD_* bits the dispatched kernels use */
+const char *lmr_cpu_simd_name(void);       /* e.g. "avx2+fma+f16c", "neon", "scalar" */
+void lmr_cpu_name(char *buf, size_t cap);  /* e.g. "AMD EPYC 7B13" */
+int lmr_cpu_online_cores(void);
+uint64_t lmr_cpu_physical_memory(void);    /* bytes */
+uint64_t lmr_cpu_available_memory(void);   /* bytes free for a new allocation (MemAvailable) */
+/* Force the scalar kernels (for tests): 1 = scalar only, 0 = best available. */
+void lmr_cpu_force_scalar(int on);
+
+/* ---- conversions ---- */
+
+float lmr_bf16_to_f32(uint16_t h);
+uint16_t lmr_f32_to_bf16(float f); /* round to nearest even; NaN stays NaN */
+float lmr_f16_to_f32(uint16_t h);
+uint16_t lmr_f32_to_f16(float f);
+/* dst[n] = src[n] converted from dtype to FP32 (an embedding row, a KV slice). */
+void lmr_cpu_row_to_f32(const void *src, int dtype, float *dst, int64_t n);
+void lmr_cpu_row_from_f32(const float *src, int dtype, void *dst, int64_t n);
+
+/* ---- linear layers ----
+ * y[t, o] = sum_i x[t, i] * W[o, i] + (bias ? bias[o] : 0) (+ y[t, o] when accumulate)
+ * x: [n_tok, in] FP32; W: [out, in] of wdtype; bias: [out] FP32 or NULL; y: [n_tok, out] FP32.
+ * n_tok == 1 is the decode GEMV (streams W once at memory bandwidth); n_tok > 1 is the prefill /
+ * batched-decode GEMM (W read once per tile, reused across tokens). Work is split over the pool. */
+void lmr_cpu_matmul(lmr_pool *p, const float *x, int n_tok, int in, const void *W, int wdtype,
+                    int out, const float *bias, float *y, int accumulate);
+void lmr_cpu_matmul_ref(const float *x, int n_tok, int in, const void *W, int wdtype, int out,
+                        const float *bias, float *y, int accumulate);
+
+/* ---- elementwise / norms ---- */
+
+/* y[t, :] = x[t, :] / sqrt(mean(x[t, :]^2) + eps) * w[:]; x, y: [n_tok, n]; w: [n] of wdtype */
+void lmr_cpu_rmsnorm(const float *x, const void *w, int wdtype, float eps, int n_tok, int n,
+                     float *y);
+/* Rotate-half RoPE in place on x: [n_tok, n_heads, head_dim]; token t is at position pos[t];
+ * pairs (i, i + head_dim/2) rotate by pos * theta^(-2i/head_dim). */
+void lmr_cpu_rope(float *x, int n_tok, int n_heads, int head_dim, const int32_t *pos,
+                  double theta);
+/* gate[t, i] = silu(gate[t, i]) * up[t, i]; both [n_tok, n] */
+void lmr_cpu_silu_mul(float *gate, const float *up, int n_tok, int n);
+
+/* ---- attention over a paged KV cache ----
+ * One sequence. KV pool of one layer: k_pool, v_pool are [n_blocks, block_tokens, n_kv_heads,
+ * head_dim] of kv_dtype; block_table[j] is the pool block holding the sequence's positions
+ * [j*block_tokens, (j+1)*block_tokens). q: [n_tok, n_heads, head_dim] (RoPE applied); query t is
+ * at position pos0 + t and attends causally to positions 0..pos0+t (already written to the
+ * cache). out: [n_tok, n_heads, head_dim]. Scale 1/sqrt(head_dim); GQA: query head h uses KV
+ * head h / (n_heads / n_kv_heads). Long caches are split across threads (flash-decoding). */
+void lmr_cpu_attention(lmr_pool *p, const float *q, int n_tok, int pos0, const void *k_pool,
+                       const void *v_pool, int kv_dtype, const int32_t *block_table,
+                       int block_tokens, int n_heads, int n_kv_heads, int head_dim, float *out);
+void lmr_cpu_attention_ref(const float *q, int n_tok, int pos0, const void *k_pool,
+                           const void *v_pool, int kv_dtype, const int32_t *block_table,
+                           int block_tokens, int n_heads, int n_kv_heads, int head_dim,
+                           float *out);
+
+/* ---- probes ---- */
+
+/* Read bandwidth with all pool threads streaming disjoint parts of a bytes-sized buffer. */
+int lmr_cpu_probe_bandwidth(lmr_pool *p, uint64_t bytes, int reps, double *samples_bps);
+/* Mean ns of one empty lmr_pool_run over n dispatches. */
+double lmr_cpu_probe_dispatch(lmr_pool *p, int n);
+
+#endif /* LMR_CPU_KERNELS_H */
