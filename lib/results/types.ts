@@ -1,0 +1,197 @@
+/**
+ * TypeScript types of a result record, schema version 1 (docs/results-format.md).
+ * Every later stage (compare, charts, report) reads records through these types only.
+ * @module
+ */
+
+/** The schema version this toolkit writes and reads. */
+export const SCHEMA_VERSION = 1 as const;
+
+/** The `schema` tag every record carries. */
+export const SCHEMA_NAME = "lmrig.result" as const;
+
+/** Lifecycle of a record: rewritten while running, then complete or interrupted. */
+export type RecordStatus = "running" | "complete" | "interrupted";
+
+/** Unit of a metric; durations are always nanoseconds. */
+export type MetricUnit = "ns" | "tokens/s" | "bytes" | "bytes/s" | "ratio" | "count";
+
+/** Whether a larger or a smaller value is the better one. */
+export type Better = "lower" | "higher";
+
+/** Summary statistics of raw samples (sample standard deviation, n-1). */
+export interface Summary {
+  n: number;
+  median: number;
+  mean: number;
+  stddev: number;
+  /** stddev / mean (0 when the mean is 0). */
+  cv: number;
+  min: number;
+  max: number;
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+/** One measured figure: raw samples, their summary and its hardware bound when known. */
+export interface Metric {
+  unit: MetricUnit;
+  better: Better;
+  /** One per measured run, raw, exactly as measured. */
+  samples: number[];
+  summary: Summary;
+  /** The hardware bound of this figure, same unit. */
+  limit?: number;
+  /** median / limit (higher-better) or limit / median (lower-better). */
+  utilisation?: number;
+}
+
+/** A run-level figure computed from the cases. */
+export interface Derived {
+  value: number;
+  unit: string;
+  description: string;
+}
+
+/** One case of a scenario (e.g. S1) with its measured and warm-up samples. */
+export interface Case {
+  /** "S1", "pos-1024", "workers-8", ... */
+  id: string;
+  description: string;
+  /** What identifies the case across records, e.g. `{ promptTokens: 16, decodeTokens: 32 }`. */
+  params: Record<string, number | string>;
+  /** Measured runs. */
+  metrics: Record<string, Metric>;
+  /** Warm-up samples, same keys as metrics, reported apart. */
+  warmup: Record<string, number[]>;
+  /** Per-run sequences, e.g. `stepNs[run][step]`. */
+  series: Record<string, number[][]>;
+  /** Engine counters for the case (kernels per step, ...). */
+  counters: Record<string, number>;
+}
+
+/** GPU facts of the environment (null on CPU-only runs). */
+export interface GpuInfo {
+  name: string;
+  smCount: number;
+  computeCapability: string;
+  memoryBytes: number;
+  clockKhz: number;
+  memClockKhz: number;
+  memBusBits: number;
+  driverVersion: string;
+  runtimeVersion: string;
+}
+
+/** The machine and build the record was measured on. */
+export interface Environment {
+  os: string;
+  osRelease: string;
+  arch: string;
+  cpu: { name: string; cores: number; simd: string[]; simdUsed: string };
+  memoryBytes: number;
+  gpu: GpuInfo | null;
+  buildFlags: string;
+  probes: {
+    /** lmr_probe_bandwidth samples. */
+    bandwidthBps: Metric;
+    /** lmr_probe_launch, eager. */
+    launchEagerNs: number;
+    /** lmr_probe_launch, graph. */
+    launchGraphNs: number;
+  };
+}
+
+/** The tool that wrote the record. */
+export interface ToolInfo {
+  name: "lmrig";
+  version: string;
+  gitCommit: string | null;
+  gitDirty: boolean | null;
+  abiVersion: number;
+  libraryVersion: string;
+  deno: string;
+  command: string[];
+}
+
+/** Weight element type names used in records. */
+export type DtypeName = "bf16" | "f16" | "f32";
+
+/** The model that was measured. */
+export interface ModelInfo {
+  /** "synthetic:qwen2.5-1.5b" or a folder path. */
+  spec: string;
+  name: string;
+  arch: string;
+  dtype: DtypeName;
+  synthetic: boolean;
+  seed: number | null;
+  contentHash: string | null;
+  params: number;
+  weightBytes: number;
+  decodeBytes: number;
+  kvBytesPerToken: number;
+  /** Layers, hidden, heads, ... */
+  config: Record<string, number | string | boolean>;
+  loadNs: number;
+}
+
+/** Engine settings the run used (as the engine reports them). */
+export interface EngineSettings {
+  backend: "cpu" | "cuda" | "metal";
+  executor: "eager" | "graph";
+  threads: number;
+  kvDtype: DtypeName;
+  maxCtx: number;
+  maxSeqs: number;
+  prefillChunk: number;
+  profile: boolean;
+}
+
+/** Scenario kinds a record can hold. */
+export type ScenarioKind = "grid" | "cache-sweep" | "workers" | "prompts";
+
+/** The scenario as run. */
+export interface ScenarioInfo {
+  kind: ScenarioKind;
+  name: string;
+  file: string;
+  description: string;
+  /** The validated declaration, defaults filled in. */
+  resolved: unknown;
+}
+
+/** Repetition settings of the runner. */
+export interface RunnerInfo {
+  warmup: number;
+  runs: number;
+  minRuns: number;
+  minTimeMs: number;
+  targetCv: number | null;
+  interleave: boolean;
+  cooldownMs: number;
+  seed: number;
+}
+
+/** One result record: one JSON document per benchmark run. */
+export interface ResultRecord {
+  schema: typeof SCHEMA_NAME;
+  schemaVersion: typeof SCHEMA_VERSION;
+  /** "<UTC stamp>-<8 hex>". */
+  id: string;
+  /** ISO 8601, UTC. */
+  createdAt: string;
+  status: RecordStatus;
+  tool: ToolInfo;
+  environment: Environment;
+  model: ModelInfo;
+  engine: EngineSettings;
+  scenario: ScenarioInfo;
+  runner: RunnerInfo;
+  cases: Case[];
+  /** Run-level figures (prefillScalingMsPerToken, decodeTpsCv, maxDecodeTps, ...). */
+  derived: Record<string, Derived>;
+  /** Noisy cases, outliers, figures over their limits, ... */
+  warnings: string[];
+}
