@@ -1,0 +1,83 @@
+/* attention_test.c: lmr_cpu_attention (dispatched and forced-scalar, 1-3 threads) against
+ * lmr_cpu_attention_ref over paged caches with shuffled block tables: decode and prefill,
+ * pos0 > 0, GQA groups 1, 2, 6, KV dtypes F32/F16/BF16, head dims 64/128 and an odd one.
+ * Outputs are convex combinations of V rows, so the tolerance is absolute relative to max|V|:
+ * |out - ref| <= 2e-5 * max|V| (order of the FP32 sums and the vector exp differ). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../include/lmrig.h"
+#include "kernels.h"
+#include "test_util.h"
+
+static const char *dt_name(int dt) {
+    return dt == LMR_DTYPE_F32 ? "f32" : dt == LMR_DTYPE_F16 ? "f16" : "bf16";
+}
+
+static int run_case(lmr_pool *p, int n_tok, int pos0, int n_heads, int n_kv, int hd, int bt,
+                    int dt, double *worst) {
+    int n_pos = pos0 + n_tok, n_blk_seq = (n_pos + bt - 1) / bt, n_blocks = n_blk_seq + 3;
+    size_t esz = dt == LMR_DTYPE_F32 ? 4 : 2;
+    int64_t pool_n = (int64_t)n_blocks * bt * n_kv * hd; /* [n_blocks, bt, n_kv, hd] */
+    void *K = malloc(esz * pool_n), *V = malloc(esz * pool_n);
+    float *q = malloc(sizeof(float) * n_tok * n_heads * hd);
+    float *o = malloc(sizeof(float) * n_tok * n_heads * hd);
+    float *r = malloc(sizeof(float) * n_tok * n_heads * hd);
+    int32_t *table = malloc(sizeof(int32_t) * n_blk_seq);
+    int32_t *perm = malloc(sizeof(int32_t) * n_blocks);
+    for (int i = 0; i < n_blocks; i++) perm[i] = i;
+    for (int i = n_blocks - 1; i > 0; i--) { /* shuffled: block j of the sequence anywhere */
+        int k = (int)(rng_u64() % (uint64_t)(i + 1)), t = perm[i];
+        perm[i] = perm[k];
+        perm[k] = t;
+    }
+    memcpy(table, perm, sizeof(int32_t) * n_blk_seq);
+    float vmax = 0;
+    for (int64_t i = 0; i < pool_n; i++) {
+        float k = rng_uniform(-2, 2), v = rng_uniform(-1, 1);
+        if (dt == LMR_DTYPE_F32) ((float *)K)[i] = k, ((float *)V)[i] = v;
+        else if (dt == LMR_DTYPE_F16) ((uint16_t *)K)[i] = lmr_f32_to_f16(k), ((uint16_t *)V)[i] = lmr_f32_to_f16(v);
+        else ((uint16_t *)K)[i] = lmr_f32_to_bf16(k), ((uint16_t *)V)[i] = lmr_f32_to_bf16(v);
+        if (fabsf(v) > vmax) vmax = fabsf(v);
+    }
+    for (int i = 0; i < n_tok * n_heads * hd; i++) q[i] = rng_uniform(-2, 2);
+    lmr_cpu_attention(p, q, n_tok, pos0, K, V, dt, table, bt, n_heads, n_kv, hd, o);
+    lmr_cpu_attention_ref(q, n_tok, pos0, K, V, dt, table, bt, n_heads, n_kv, hd, r);
+    int ok = 1;
+    for (int i = 0; i < n_tok * n_heads * hd; i++) {
+        double err = fabs((double)o[i] - r[i]) / vmax;
+        if (!(err <= 2e-5)) ok = 0;
+        if (err > *worst || err != err) *worst = err;
+    }
+    free(K), free(V), free(q), free(o), free(r), free(table), free(perm);
+    return ok;
+}
+
+int main(void) {
+    lmr_pool *pools[3] = {lmr_pool_create(1), lmr_pool_create(2), lmr_pool_create(3)};
+    const int dts[] = {LMR_DTYPE_F32, LMR_DTYPE_F16, LMR_DTYPE_BF16};
+    /* n_tok, pos0, n_heads, n_kv, hd, block_tokens */
+    const int cases[][6] = {
+        {1, 0, 4, 4, 64, 16},    {1, 1, 4, 2, 128, 16},   {1, 37, 12, 2, 128, 16},
+        {1, 1000, 12, 2, 128, 16}, {1, 333, 6, 1, 72, 16}, {2, 0, 4, 2, 64, 16},
+        {3, 5, 12, 2, 128, 16},  {7, 40, 6, 6, 64, 16},   {64, 0, 12, 2, 128, 16},
+        {130, 17, 4, 2, 128, 16}, {7, 100, 12, 2, 128, 32}, {1, 4100, 14, 2, 64, 16},
+    };
+    int n_cases = sizeof cases / sizeof cases[0];
+    for (int scalar = 0; scalar <= 1; scalar++) {
+        lmr_cpu_force_scalar(scalar);
+        for (int c = 0; c < n_cases; c++)
+            for (int d = 0; d < 3; d++)
+                for (int pi = 0; pi < 3; pi += scalar ? 2 : 1) {
+                    const int *k = cases[c];
+                    double worst = 0;
+                    int ok = run_case(pools[pi], k[0], k[1], k[2], k[3], k[4], k[5], dts[d], &worst);
+                    CHECK(ok, "%s %s threads %d n_tok %d pos0 %d heads %d/%d hd %d bt %d: worst %.2g",
+                          scalar ? "scalar" : lmr_cpu_simd_name(), dt_name(dts[d]), pi + 1, k[0],
+                          k[1], k[2], k[3], k[4], k[5], worst);
+                }
+    }
+    lmr_cpu_force_scalar(0);
+    for (int i = 0; i < 3; i++) lmr_pool_destroy(pools[i]);
+    return test_summary();
+}

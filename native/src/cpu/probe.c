@@ -1,0 +1,80 @@
+/* probe.c: hardware probes: memory read bandwidth (every pool thread streams its own disjoint
+ * part of one buffer with the widest loads available) and thread-pool dispatch cost. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../include/lmrig.h"
+#include "simd.h"
+
+static double now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* Sums the buffer as 64-bit words (portable fallback; compilers vectorize it). */
+static double read_sum_scalar(const void *buf, size_t bytes) {
+    const uint64_t *w = buf;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t n = bytes / 8;
+    for (size_t i = 0; i + 4 <= n; i += 4) {
+        s0 += w[i];
+        s1 += w[i + 1];
+        s2 += w[i + 2];
+        s3 += w[i + 3];
+    }
+    return (double)(s0 ^ s1 ^ s2 ^ s3);
+}
+
+typedef struct {
+    const char *buf;
+    size_t bytes;
+    double sink[64]; /* per thread, so the reads can't be elided */
+} bw_job;
+
+static void bw_task(void *ctx, int ith, int nth) {
+    bw_job *j = ctx;
+    size_t chunk = (j->bytes / (size_t)nth) & ~(size_t)4095;
+    const char *b = j->buf + chunk * (size_t)ith;
+#if LMR_HAVE_AVX2
+    if (lmr_cpu_isa() == LMR_ISA_AVX2) {
+        j->sink[ith & 63] += lmr_read_sum_avx2(b, chunk);
+        return;
+    }
+#endif
+    j->sink[ith & 63] += read_sum_scalar(b, chunk);
+}
+
+int lmr_cpu_probe_bandwidth(lmr_pool *p, uint64_t bytes, int reps, double *samples_bps) {
+    if (bytes < (1u << 20) || reps < 1 || !samples_bps) return LMR_ERR_INVALID_ARG;
+    char *buf = NULL;
+    if (posix_memalign((void **)&buf, 4096, (size_t)bytes) != 0) return LMR_ERR_OUT_OF_MEMORY;
+    bw_job j = {.buf = buf, .bytes = (size_t)bytes};
+    memset(buf, 1, (size_t)bytes);
+    lmr_pool_run(p, bw_task, &j); /* untimed pass */
+    int nth = lmr_pool_size(p);
+    double read = (double)(((size_t)bytes / (size_t)nth) & ~(size_t)4095) * nth;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_ns();
+        lmr_pool_run(p, bw_task, &j);
+        double dt = now_ns() - t0;
+        samples_bps[r] = dt > 0 ? read / (dt * 1e-9) : 0.0;
+    }
+    free(buf);
+    return LMR_OK;
+}
+
+static void empty_task(void *ctx, int ith, int nth) {
+    (void)ctx;
+    (void)ith;
+    (void)nth;
+}
+
+double lmr_cpu_probe_dispatch(lmr_pool *p, int n) {
+    if (n < 1) return 0.0;
+    for (int i = 0; i < 16; i++) lmr_pool_run(p, empty_task, NULL); /* wake the workers */
+    double t0 = now_ns();
+    for (int i = 0; i < n; i++) lmr_pool_run(p, empty_task, NULL);
+    return (now_ns() - t0) / n;
+}

@@ -1,0 +1,79 @@
+/* simd.h: internal to native/src/cpu: which kernel set runs, per-ISA entry points the portable
+ * dispatchers call, and per-thread scratch owned by the pool. Not used outside this folder. */
+#ifndef LMR_CPU_SIMD_H
+#define LMR_CPU_SIMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define LMR_X86 1
+#endif
+#if defined(__aarch64__)
+#define LMR_ARM64 1
+#endif
+/* The build defines LMR_BUILD_<ISA> when it compiled the *_<isa>.c files. */
+#if defined(LMR_BUILD_AVX2) && LMR_X86
+#define LMR_HAVE_AVX2 1
+#endif
+#if defined(LMR_BUILD_NEON) && LMR_ARM64
+#define LMR_HAVE_NEON 1
+#endif
+
+enum { LMR_ISA_SCALAR = 0, LMR_ISA_AVX2 = 1, LMR_ISA_AVX512 = 2, LMR_ISA_NEON = 3 };
+int lmr_cpu_isa(void); /* best kernel set available now (SCALAR when forced) */
+
+/* Scratch of at least `bytes` (64-byte aligned) for pool thread ith, kept until the pool dies;
+ * NULL if allocation fails (callers then fall back to a path that needs none). */
+void *lmr_pool_scratch(lmr_pool *p, int ith, size_t bytes);
+
+/* ---- matmul pieces: y[t, o] += sum_i x[t, i] * W[o, i] for o in [o0, o1); y: [n_tok, ldy] ----
+ * The caller has already put bias / previous values in y. `scratch` holds LMR_GEMM_SCRATCH
+ * bytes (packed weight panel) or is NULL for the GEMV kernels. */
+#define LMR_GEMM_KC 256
+#define LMR_GEMM_NC 128
+#define LMR_GEMM_SCRATCH ((size_t)LMR_GEMM_KC * LMR_GEMM_NC * sizeof(float))
+typedef void (*lmr_rows_fn)(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
+                            int o1, float *y, int ldy, float *scratch);
+void lmr_matmul_rows_scalar(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
+                            int o1, float *y, int ldy, float *scratch);
+
+/* ---- attention piece: online softmax over positions [p0, p1) of one KV head for g query heads.
+ * q: [g, hd] (pre-scaled by 1/sqrt(hd)); state m[g], l[g], acc[g, hd] updated in place
+ * (start from m = -inf, l = 0, acc = 0). kv_row(p) locates position p through the block table. */
+typedef struct {
+    const void *k_pool, *v_pool; /* [n_blocks, bt, n_kv, hd] of dtype */
+    const int32_t *block_table;
+    int bt, n_kv, hd, dtype, kvh;
+} lmr_kv_view;
+typedef void (*lmr_attend_fn)(const lmr_kv_view *kv, const float *q, int g, int p0, int p1,
+                              float *m, float *l, float *acc);
+void lmr_attend_scalar(const lmr_kv_view *kv, const float *q, int g, int p0, int p1, float *m,
+                       float *l, float *acc);
+
+/* Element offset of (position p, head kvh) in a KV pool. */
+static inline int64_t lmr_kv_offset(const lmr_kv_view *kv, int p) {
+    int64_t blk = kv->block_table[p / kv->bt];
+    return ((blk * kv->bt + p % kv->bt) * kv->n_kv + kv->kvh) * (int64_t)kv->hd;
+}
+
+#if LMR_HAVE_AVX2
+void lmr_matmul_rows_avx2(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
+                          int o1, float *y, int ldy, float *scratch);
+void lmr_attend_avx2(const lmr_kv_view *kv, const float *q, int g, int p0, int p1, float *m,
+                     float *l, float *acc);
+void lmr_row_to_f32_avx2(const void *src, int dtype, float *dst, int64_t n);
+void lmr_rmsnorm_avx2(const float *x, const void *w, int wdtype, float eps, int n, float *y);
+void lmr_silu_mul_avx2(float *gate, const float *up, int64_t n);
+double lmr_read_sum_avx2(const void *buf, size_t bytes); /* bandwidth probe body */
+#endif
+#if LMR_HAVE_NEON
+void lmr_matmul_rows_neon(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
+                          int o1, float *y, int ldy, float *scratch);
+void lmr_attend_neon(const lmr_kv_view *kv, const float *q, int g, int p0, int p1, float *m,
+                     float *l, float *acc);
+#endif
+
+#endif /* LMR_CPU_SIMD_H */
