@@ -1,0 +1,29 @@
+/** The one place a native status becomes an exception. */
+import { EngineError } from "./engine_error.ts";
+import type { Library } from "./load_library.ts";
+
+/**
+ * Throw an {@link EngineError} when `status` is not LMR_OK, carrying the engine's message
+ * (lmr_last_error of `engine`; NULL reads this thread's message of a failed engine create).
+ *
+ * @param lib The library the call went through.
+ * @param status The returned lmr_status.
+ * @param engine The engine the call ran under, or null.
+ * @param what What was attempted, e.g. `Cannot load model "x"`.
+ * @throws {EngineError} When status < 0 (or any non-zero value).
+ * @example
+ * ```ts ignore
+ * check(lib, lib.symbols.lmr_counters_reset(ptr), ptr, "Cannot reset counters");
+ * ```
+ */
+export function check(
+  lib: Library,
+  status: number,
+  engine: Deno.PointerValue,
+  what: string,
+): void {
+  if (status === 0) return;
+  const msgPtr = lib.symbols.lmr_last_error(engine);
+  const msg = msgPtr === null ? "" : Deno.UnsafePointerView.getCString(msgPtr);
+  throw new EngineError(what, status, msg);
+}

@@ -1,0 +1,186 @@
+/** Check a scenario declaration field by field and fill its defaults. */
+import { Fields } from "./_fields.ts";
+import type {
+  CacheSweepScenario,
+  GridCase,
+  GridScenario,
+  LoadMode,
+  PromptsScenario,
+  ResolvedScenario,
+  Scenario,
+  WorkersScenario,
+} from "./types.ts";
+
+const KINDS = ["grid", "cache-sweep", "workers", "prompts"] as const;
+const BASE = ["kind", "name", "description", "model", "warmup", "runs", "maxCtx"] as const;
+const NAME = /^[A-Za-z0-9._-]+$/;
+const NAME_TEXT = 'a name of letters, digits, ".", "_" or "-"';
+/** Most tokens a scenario may ask for per sequence (engine sessions cap near this). */
+export const MAX_TOKENS = 1 << 20;
+
+/**
+ * Validate a scenario declaration and fill its defaults (description "", maxCtx from the
+ * longest request rounded up to a multiple of 256). Every error names the file, the field path
+ * and the problem, e.g. `scenarios/bad.ts: cases[2].promptTokens must be a positive integer,
+ * got -4`.
+ *
+ * @param value What the file exported.
+ * @param file The file's path as the user wrote it (used in messages).
+ * @returns The resolved scenario.
+ * @throws {TypeError} A field is missing or has the wrong type, or an unknown field is present.
+ * @throws {RangeError} A value is out of its range, or ids repeat.
+ * @example
+ * ```ts
+ * import { validateScenario } from "./validate_scenario.ts";
+ * const s = validateScenario({
+ *   kind: "grid",
+ *   name: "one",
+ *   cases: [{ id: "A", promptTokens: 4, decodeTokens: 4 }],
+ * }, "one.ts");
+ * s.maxCtx; // 256
+ * ```
+ */
+export function validateScenario(value: unknown, file: string): ResolvedScenario {
+  const f = new Fields(file);
+  const o = f.object(value, "the default export");
+  const kind = f.oneOf(o.kind, "kind", KINDS);
+  const base = {
+    name: f.string(o.name, "name", NAME, NAME_TEXT),
+    description: f.optString(o.description, "description") ?? "",
+    model: f.optString(o.model, "model"),
+    warmup: f.optInt(o.warmup, "warmup", 0, 1000),
+    runs: f.optInt(o.runs, "runs", 1, 100000),
+    file,
+  };
+  if (base.model === undefined) delete base.model;
+  if (base.warmup === undefined) delete base.warmup;
+  if (base.runs === undefined) delete base.runs;
+  const maxCtxGiven = f.optInt(o.maxCtx, "maxCtx", 1, MAX_TOKENS);
+  let s: Scenario;
+  let longest: number;
+  if (kind === "grid") {
+    s = grid(f, o, base);
+    longest = Math.max(...s.cases.map((c) => c.promptTokens + c.decodeTokens));
+  } else if (kind === "cache-sweep") {
+    s = cacheSweep(f, o, base);
+    longest = s.maxCacheLen;
+  } else if (kind === "workers") {
+    s = workers(f, o, base);
+    longest = s.promptTokens + s.decodeTokens;
+  } else {
+    s = prompts(f, o, base);
+    longest = s.decodeTokens;
+  }
+  if (maxCtxGiven !== undefined && maxCtxGiven < longest) {
+    throw new RangeError(
+      `${file}: maxCtx must hold the longest request (${longest} tokens), got ${maxCtxGiven}`,
+    );
+  }
+  const maxCtx = maxCtxGiven ?? Math.ceil(longest / 256) * 256;
+  return { ...s, description: base.description, file, maxCtx };
+}
+
+type Base = Omit<Scenario, "kind" | "description"> & { description: string; file: string };
+
+function grid(f: Fields, o: Record<string, unknown>, base: Base): GridScenario {
+  f.known(o, "", [...BASE, "cases"]);
+  const cases = f.array(o.cases, "cases").map((c, i): GridCase => {
+    const p = `cases[${i}]`;
+    const co = f.object(c, p);
+    f.known(co, p, ["id", "description", "promptTokens", "decodeTokens", "prompt"]);
+    const out: GridCase = {
+      id: f.string(co.id, `${p}.id`, NAME, NAME_TEXT),
+      description: f.optString(co.description, `${p}.description`) ?? "",
+      promptTokens: f.int(co.promptTokens, `${p}.promptTokens`, 1, MAX_TOKENS),
+      decodeTokens: f.int(co.decodeTokens, `${p}.decodeTokens`, 1, MAX_TOKENS),
+    };
+    const prompt = f.optString(co.prompt, `${p}.prompt`);
+    if (prompt !== undefined) out.prompt = prompt;
+    return out;
+  });
+  f.unique(cases.map((c) => c.id), "cases", "id");
+  return { ...base, kind: "grid", cases };
+}
+
+function cacheSweep(f: Fields, o: Record<string, unknown>, base: Base): CacheSweepScenario {
+  f.known(o, "", [
+    ...BASE,
+    "positions",
+    "maxCacheLen",
+    "prefillLen",
+    "steps",
+    "executors",
+    "backends",
+  ]);
+  const maxCacheLen = f.int(o.maxCacheLen, "maxCacheLen", 2, MAX_TOKENS);
+  const prefillLen = f.int(o.prefillLen ?? 0, "prefillLen", 0, maxCacheLen - 1);
+  let positions: number[] | "log2";
+  if (o.positions === "log2") positions = "log2";
+  else {
+    positions = f.array(o.positions, "positions").map((v, i) =>
+      f.int(v, `positions[${i}]`, 1, maxCacheLen - 1)
+    );
+  }
+  const executors = f.array(o.executors ?? ["eager"], "executors").map((v, i) =>
+    f.oneOf(v, `executors[${i}]`, ["eager", "graph"] as const)
+  );
+  const backends = f.array(o.backends ?? ["cpu"], "backends").map((v, i) =>
+    f.oneOf(v, `backends[${i}]`, ["cpu", "cuda", "metal"] as const)
+  );
+  const steps = f.int(o.steps ?? 3, "steps", 1, 100000);
+  return {
+    ...base,
+    kind: "cache-sweep",
+    positions,
+    maxCacheLen,
+    prefillLen,
+    steps,
+    executors,
+    backends,
+  };
+}
+
+function workers(f: Fields, o: Record<string, unknown>, base: Base): WorkersScenario {
+  f.known(o, "", [...BASE, "parallel", "promptTokens", "decodeTokens", "load"]);
+  const parallel = f.array(o.parallel, "parallel").map((v, i) =>
+    f.int(v, `parallel[${i}]`, 1, 4096)
+  );
+  const lo = f.object(o.load ?? { mode: "closed" }, "load");
+  const mode = f.oneOf(lo.mode, "load.mode", ["closed", "open"] as const);
+  let load: LoadMode;
+  if (mode === "open") {
+    f.known(lo, "load", ["mode", "requestsPerSecond"]);
+    load = { mode, requestsPerSecond: f.number(lo.requestsPerSecond, "load.requestsPerSecond", 0) };
+  } else {
+    f.known(lo, "load", ["mode"]);
+    load = { mode };
+  }
+  return {
+    ...base,
+    kind: "workers",
+    parallel,
+    promptTokens: f.int(o.promptTokens, "promptTokens", 1, MAX_TOKENS),
+    decodeTokens: f.int(o.decodeTokens, "decodeTokens", 1, MAX_TOKENS),
+    load,
+  };
+}
+
+function prompts(f: Fields, o: Record<string, unknown>, base: Base): PromptsScenario {
+  f.known(o, "", [...BASE, "prompts", "decodeTokens"]);
+  const list = f.array(o.prompts, "prompts").map((v, i) => {
+    const p = `prompts[${i}]`;
+    const po = f.object(v, p);
+    f.known(po, p, ["id", "text"]);
+    return {
+      id: f.string(po.id, `${p}.id`, NAME, NAME_TEXT),
+      text: f.string(po.text, `${p}.text`),
+    };
+  });
+  f.unique(list.map((p) => p.id), "prompts", "id");
+  return {
+    ...base,
+    kind: "prompts",
+    prompts: list,
+    decodeTokens: f.int(o.decodeTokens, "decodeTokens", 1, MAX_TOKENS),
+  };
+}
