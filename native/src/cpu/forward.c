@@ -1,0 +1,135 @@
+/* forward.c: the CPU forward pass, the specification the GPU backends follow op for op. It is
+ * Hugging Face's Qwen2 / Llama decoder: embedding; per layer
+ *   x = rmsnorm(h); q, k, v = linear(x) (+ bias); rope(q, k); cache k, v; h += o(attn(q, K, V))
+ *   x = rmsnorm(h); h += down(silu(gate(x)) * up(x))
+ * then the final rmsnorm and lm_head on the last token of each entry only.
+ * The tokens of all entries are stacked into one [T, hidden] activation, so a batched decode
+ * step reads each weight matrix once (a GEMM with n_tok = batch); attention runs per entry. */
+#include <string.h>
+
+#include "backend_cpu.h"
+#include "clock.h"
+#include "kernels.h"
+
+/* Count an op (and time it in profile mode). */
+#define OP(call)                                                                                 \
+    do {                                                                                         \
+        uint64_t t0_ = prof ? lmr_now_ns() : 0;                                                  \
+        call;                                                                                    \
+        if (prof) e->counters.kernel_ns += lmr_now_ns() - t0_;                                   \
+        e->counters.kernels++;                                                                   \
+    } while (0)
+
+/* Write k, v rows of T tokens into the layer's paged cache at their positions. */
+static void cache_write(lmr_session *s, const lmr_batch_entry *en, int32_t n_en, int32_t layer) {
+    lmr_cpu_session *c = s->priv;
+    const lmr_model_info *mi = &s->m->info;
+    int64_t kd = (int64_t)mi->n_kv_heads * mi->head_dim;
+    int32_t bt = s->params.block_tokens, dt = s->params.kv_dtype;
+    size_t row = (size_t)kd * (size_t)s->kv_elem_bytes;
+    char *kp = lmr_cpu_k_pool(c, layer), *vp = lmr_cpu_v_pool(c, layer);
+    int32_t t = 0;
+    for (int32_t i = 0; i < n_en; i++) {
+        const int32_t *table = lmr_kv_table(&s->kv, en[i].seq);
+        for (int32_t j = 0; j < en[i].n; j++, t++) {
+            int32_t p = en[i].pos0 + j;
+            size_t slot = (size_t)table[p / bt] * (size_t)bt + (size_t)(p % bt);
+            lmr_cpu_row_from_f32(c->k + t * kd, dt, kp + slot * row, kd);
+            lmr_cpu_row_from_f32(c->v + t * kd, dt, vp + slot * row, kd);
+        }
+    }
+}
+
+/* Embedding rows into h and each token's position into pos. */
+static void embed(lmr_session *s, const lmr_batch_entry *en, int32_t n_en) {
+    lmr_cpu_session *c = s->priv;
+    const lmr_tensor *E = s->m->embed; /* [vocab, hidden] */
+    int32_t hid = s->m->info.hidden, t = 0;
+    size_t row = (size_t)hid * (size_t)lmr_dtype_bytes(E->dtype);
+    for (int32_t i = 0; i < n_en; i++)
+        for (int32_t j = 0; j < en[i].n; j++, t++) {
+            c->pos[t] = en[i].pos0 + j;
+            lmr_cpu_row_to_f32((const char *)E->data + (size_t)en[i].tokens[j] * row, E->dtype,
+                               c->h + (size_t)t * hid, hid);
+        }
+}
+
+lmr_status lmr_cpu_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n_en) {
+    lmr_engine *e = s->e;
+    lmr_pool *pool = e->pool;
+    const lmr_model *m = s->m;
+    const lmr_cpu_model *cm = m->priv;
+    lmr_cpu_session *c = s->priv;
+    const lmr_model_info *mi = &m->info;
+    const int prof = e->params.profile;
+    const int hid = mi->hidden, ffn = mi->ffn, hd = mi->head_dim, vocab = mi->vocab;
+    const int nh = mi->n_heads, nkv = mi->n_kv_heads, qd = nh * hd, kd = nkv * hd;
+    const float eps = (float)mi->rms_eps;
+
+    int32_t T = 0;
+    for (int32_t i = 0; i < n_en; i++) T += en[i].n;
+    if (T > c->max_tok)
+        return lmr_fail(e, LMR_ERR_INVALID_ARG, "forward: %d tokens exceed the scratch of %d", T,
+                        c->max_tok);
+
+    OP(embed(s, en, n_en)); /* h: [T, hid] */
+
+    for (int32_t l = 0; l < mi->n_layers; l++) {
+        const lmr_layer_tensors *L = &m->layers[l];
+        const float *bias = cm->qkv_bias ? cm->qkv_bias + (size_t)l * (size_t)(qd + 2 * kd) : NULL;
+
+        /* Attention block. x: [T, hid]; q: [T, nh, hd]; k, v: [T, nkv, hd] */
+        OP(lmr_cpu_rmsnorm(c->h, L->in_norm->data, L->in_norm->dtype, eps, T, hid, c->x));
+        OP(lmr_cpu_matmul(pool, c->x, T, hid, L->q->data, L->q->dtype, qd, bias, c->q, 0));
+        OP(lmr_cpu_matmul(pool, c->x, T, hid, L->k->data, L->k->dtype, kd,
+                          bias ? bias + qd : NULL, c->k, 0));
+        OP(lmr_cpu_matmul(pool, c->x, T, hid, L->v->data, L->v->dtype, kd,
+                          bias ? bias + qd + kd : NULL, c->v, 0));
+        OP(lmr_cpu_rope(c->q, T, nh, hd, c->pos, mi->rope_theta));
+        OP(lmr_cpu_rope(c->k, T, nkv, hd, c->pos, mi->rope_theta));
+        OP(cache_write(s, en, n_en, l));
+        int32_t t = 0;
+        for (int32_t i = 0; i < n_en; i++) { /* att: [T, nh, hd] */
+            OP(lmr_cpu_attention(pool, c->q + (size_t)t * qd, en[i].n, en[i].pos0,
+                                 lmr_cpu_k_pool(c, l), lmr_cpu_v_pool(c, l), s->params.kv_dtype,
+                                 lmr_kv_table(&s->kv, en[i].seq), s->params.block_tokens, nh,
+                                 nkv, hd, c->att + (size_t)t * qd));
+            t += en[i].n;
+        }
+        OP(lmr_cpu_matmul(pool, c->att, T, qd, L->o->data, L->o->dtype, hid, NULL, c->h, 1));
+
+        /* MLP block. gate, up: [T, ffn] */
+        OP(lmr_cpu_rmsnorm(c->h, L->post_norm->data, L->post_norm->dtype, eps, T, hid, c->x));
+        OP(lmr_cpu_matmul(pool, c->x, T, hid, L->gate->data, L->gate->dtype, ffn, NULL, c->gate,
+                          0));
+        OP(lmr_cpu_matmul(pool, c->x, T, hid, L->up->data, L->up->dtype, ffn, NULL, c->up, 0));
+        OP(lmr_cpu_silu_mul(c->gate, c->up, T, ffn));
+        OP(lmr_cpu_matmul(pool, c->gate, T, ffn, L->down->data, L->down->dtype, hid, NULL, c->h,
+                          1));
+    }
+
+    /* Last token of each entry that wants logits -> x rows [n_out, hid], normed into h. */
+    int32_t n_out = 0, t = 0;
+    for (int32_t i = 0; i < n_en; i++) {
+        t += en[i].n;
+        if (en[i].want_logits)
+            memcpy(c->x + (size_t)n_out++ * hid, c->h + (size_t)(t - 1) * hid,
+                   sizeof(float) * (size_t)hid);
+    }
+    if (n_out == 0) return LMR_OK;
+    OP(lmr_cpu_rmsnorm(c->x, m->final_norm->data, m->final_norm->dtype, eps, n_out, hid, c->h));
+    /* A single entry writes straight into its row of the session's logits. */
+    float *dst = n_out == 1 ? NULL : c->logits; /* [n_out, vocab] */
+    for (int32_t i = 0; i < n_en && !dst; i++)
+        if (en[i].want_logits) dst = s->logits + (size_t)en[i].seq * (size_t)vocab;
+    OP(lmr_cpu_matmul(pool, c->h, n_out, hid, m->lm_head->data, m->lm_head->dtype, vocab, NULL,
+                      dst, 0));
+    if (n_out > 1) {
+        int32_t r = 0;
+        for (int32_t i = 0; i < n_en; i++)
+            if (en[i].want_logits)
+                memcpy(s->logits + (size_t)en[i].seq * (size_t)vocab,
+                       c->logits + (size_t)r++ * vocab, sizeof(float) * (size_t)vocab);
+    }
+    return LMR_OK;
+}
