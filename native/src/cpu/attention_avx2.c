@@ -1,8 +1,128 @@
-/* attention_avx2.c: placeholder until the AVX2 kernels land. */
+/* attention_avx2.c: the inner loop of attention for AVX2+FMA+F16C: online softmax over a range
+ * of positions of one KV head for the g query heads of its GQA group. Positions go in chunks:
+ * scores for the chunk (each K row converted once, dotted with up to 4 heads per pass), one
+ * rescale of the running state per chunk, a vector exp, then V rows accumulated into
+ * register-resident slices of acc. */
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <math.h>
+
+#include "avx2_util.h"
 #include "simd.h"
+
+#define CH 32  /* positions per chunk */
+#define GMAX 8 /* query heads handled per pass over the chunk */
+#define AI __attribute__((always_inline)) static inline
+
+static inline float kv_scalar(const void *pool, int dtype, int64_t i) {
+    if (dtype == LMR_DTYPE_F32) return ((const float *)pool)[i];
+    uint16_t h = ((const uint16_t *)pool)[i];
+    return dtype == LMR_DTYPE_BF16 ? lmr_bf16_to_f32(h) : lmr_f16_to_f32(h);
+}
+
+/* s[j][i] = q_j . K[off[i]] for j < g (<= GMAX), i < n */
+AI void scores(const void *K, const int dtype, const int64_t *off, int n, const float *q, int g,
+               int hd, float s[GMAX][CH]) {
+    int hd8 = hd & ~7;
+    for (int i = 0; i < n; i++)
+        for (int j0 = 0; j0 < g; j0 += 4) {
+            int nj = g - j0 < 4 ? g - j0 : 4;
+            __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                           _mm256_setzero_ps()};
+            for (int d = 0; d < hd8; d += 8) {
+                __m256 k = ld_w(K, dtype, off[i] + d);
+                for (int j = 0; j < nj; j++)
+                    a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (int64_t)(j0 + j) * hd + d), k, a[j]);
+            }
+            for (int j = 0; j < nj; j++) {
+                float v = hsum8(a[j]);
+                for (int d = hd8; d < hd; d++)
+                    v += q[(int64_t)(j0 + j) * hd + d] * kv_scalar(K, dtype, off[i] + d);
+                s[j0 + j][i] = v;
+            }
+        }
+}
+
+/* acc[j] += sum_i w[j][i] * V[off[i]] for j < g */
+AI void accumulate_v(const void *V, const int dtype, const int64_t *off, int n, int g, int hd,
+                     float w[GMAX][CH], float *acc) {
+    int d = 0;
+    for (; d + 16 <= hd; d += 16)
+        for (int j0 = 0; j0 < g; j0 += 4) {
+            int nj = g - j0 < 4 ? g - j0 : 4;
+            __m256 r0[4], r1[4];
+            for (int j = 0; j < nj; j++) {
+                r0[j] = _mm256_loadu_ps(acc + (int64_t)(j0 + j) * hd + d);
+                r1[j] = _mm256_loadu_ps(acc + (int64_t)(j0 + j) * hd + d + 8);
+            }
+            for (int i = 0; i < n; i++) {
+                __m256 v0 = ld_w(V, dtype, off[i] + d), v1 = ld_w(V, dtype, off[i] + d + 8);
+                for (int j = 0; j < nj; j++) {
+                    __m256 p = _mm256_broadcast_ss(&w[j0 + j][i]);
+                    r0[j] = _mm256_fmadd_ps(p, v0, r0[j]);
+                    r1[j] = _mm256_fmadd_ps(p, v1, r1[j]);
+                }
+            }
+            for (int j = 0; j < nj; j++) {
+                _mm256_storeu_ps(acc + (int64_t)(j0 + j) * hd + d, r0[j]);
+                _mm256_storeu_ps(acc + (int64_t)(j0 + j) * hd + d + 8, r1[j]);
+            }
+        }
+    for (; d < hd; d++) /* head dims that are not a multiple of 16 */
+        for (int j = 0; j < g; j++) {
+            float a = acc[(int64_t)j * hd + d];
+            for (int i = 0; i < n; i++) a += w[j][i] * kv_scalar(V, dtype, off[i] + d);
+            acc[(int64_t)j * hd + d] = a;
+        }
+}
+
+AI void attend(const lmr_kv_view *kv, const int dtype, const float *q, int g, int p0, int p1,
+               float *m, float *l, float *acc) {
+    int hd = kv->hd;
+    float s[GMAX][CH] __attribute__((aligned(32)));
+    int64_t off[CH];
+    for (int h0 = 0; h0 < g; h0 += GMAX) {
+        int gg = g - h0 < GMAX ? g - h0 : GMAX;
+        const float *qh = q + (int64_t)h0 * hd;
+        float *ah = acc + (int64_t)h0 * hd;
+        for (int c0 = p0; c0 < p1; c0 += CH) {
+            int n = p1 - c0 < CH ? p1 - c0 : CH;
+            for (int i = 0; i < n; i++) off[i] = lmr_kv_offset(kv, c0 + i);
+            scores(kv->k_pool, dtype, off, n, qh, gg, hd, s);
+            for (int j = 0; j < gg; j++) {
+                float mx = s[j][0];
+                for (int i = 1; i < n; i++) mx = s[j][i] > mx ? s[j][i] : mx;
+                float m_old = m[h0 + j], m_new = mx > m_old ? mx : m_old;
+                float c = expf(m_old - m_new); /* 0 on the first chunk (m_old = -inf) */
+                __m256 mv = _mm256_set1_ps(m_new), sum = _mm256_setzero_ps();
+                int i = 0;
+                for (; i + 8 <= n; i += 8) {
+                    __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(&s[j][i]), mv));
+                    _mm256_storeu_ps(&s[j][i], e);
+                    sum = _mm256_add_ps(sum, e);
+                }
+                float sl = hsum8(sum);
+                for (; i < n; i++) sl += s[j][i] = expf(s[j][i] - m_new);
+                l[h0 + j] = l[h0 + j] * c + sl;
+                m[h0 + j] = m_new;
+                if (c != 1.0f) {
+                    float *a = ah + (int64_t)j * hd;
+                    __m256 cv = _mm256_set1_ps(c);
+                    int d = 0;
+                    for (; d + 8 <= hd; d += 8) _mm256_storeu_ps(a + d, _mm256_mul_ps(_mm256_loadu_ps(a + d), cv));
+                    for (; d < hd; d++) a[d] *= c;
+                }
+            }
+            accumulate_v(kv->v_pool, dtype, off, n, gg, hd, s, ah);
+        }
+    }
+}
+
 void lmr_attend_avx2(const lmr_kv_view *kv, const float *q, int g, int p0, int p1, float *m,
                      float *l, float *acc) {
-    lmr_attend_scalar(kv, q, g, p0, p1, m, l, acc);
+    switch (kv->dtype) {
+    case LMR_DTYPE_BF16: attend(kv, LMR_DTYPE_BF16, q, g, p0, p1, m, l, acc); break;
+    case LMR_DTYPE_F16: attend(kv, LMR_DTYPE_F16, q, g, p0, p1, m, l, acc); break;
+    default: attend(kv, LMR_DTYPE_F32, q, g, p0, p1, m, l, acc); break;
+    }
 }
 #endif

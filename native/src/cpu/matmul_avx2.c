@@ -1,8 +1,189 @@
-/* matmul_avx2.c: placeholder until the AVX2 kernels land. */
+/* matmul_avx2.c: AVX2+FMA+F16C linear-layer kernels for one thread's rows [o0, o1) of W.
+ * - n_tok < GEMM_MIN_TOK (decode, small batches): W is streamed once from memory in blocks of 4
+ *   rows converted to FP32 in registers; each block is applied to 1-3 tokens at a time while it
+ *   sits in L1, with 8-lane accumulators summed horizontally at the end.
+ * - larger n_tok (prefill): BLIS-style GEMM. A [KC x NC] tile of W is converted once into a
+ *   packed FP32 panel (16-row strips, k-major) and reused for all tokens by a 6x16 register
+ *   micro-kernel (12 ymm accumulators, 2 panel loads + 6 broadcasts per k). */
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <string.h>
+
+#include "avx2_util.h"
 #include "simd.h"
+
+#define GEMM_MIN_TOK 8
+#define AI __attribute__((always_inline)) static inline
+
+/* ---- small batch: y[t, o..o+R) += x[t] . W[o..o+R) for T tokens ---- */
+AI void gemv_tile(const float *x, int ldx, int in, const void *W, int dtype, int o, float *y,
+                  int ldy, const int R, const int T) {
+    __m256 acc[4][3];
+    for (int r = 0; r < R; r++)
+        for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+    int64_t base = (int64_t)o * in;
+    int i = 0;
+    for (; i + 8 <= in; i += 8) {
+        __m256 xv[3];
+        for (int t = 0; t < T; t++) xv[t] = _mm256_loadu_ps(x + (int64_t)t * ldx + i);
+        for (int r = 0; r < R; r++) {
+            __m256 w = ld_w(W, dtype, base + (int64_t)r * in + i);
+            for (int t = 0; t < T; t++) acc[r][t] = _mm256_fmadd_ps(w, xv[t], acc[r][t]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int t = 0; t < T; t++) {
+            float s = hsum8(acc[r][t]);
+            for (int k = i; k < in; k++) {
+                int64_t wi = base + (int64_t)r * in + k;
+                float w = dtype == LMR_DTYPE_F32    ? ((const float *)W)[wi]
+                          : dtype == LMR_DTYPE_BF16 ? lmr_bf16_to_f32(((const uint16_t *)W)[wi])
+                                                    : lmr_f16_to_f32(((const uint16_t *)W)[wi]);
+                s += x[(int64_t)t * ldx + k] * w;
+            }
+            y[(int64_t)t * ldy + o + r] += s;
+        }
+}
+
+AI void gemv_rows(const float *x, int n_tok, int in, const void *W, const int dtype, int o0,
+                  int o1, float *y, int ldy) {
+    int o = o0;
+    for (; o + 4 <= o1; o += 4) {
+        int t = 0;
+        for (; t + 3 <= n_tok; t += 3)
+            gemv_tile(x + (int64_t)t * in, in, in, W, dtype, o, y + (int64_t)t * ldy, ldy, 4, 3);
+        if (n_tok - t == 2) gemv_tile(x + (int64_t)t * in, in, in, W, dtype, o, y + (int64_t)t * ldy, ldy, 4, 2);
+        if (n_tok - t == 1) gemv_tile(x + (int64_t)t * in, in, in, W, dtype, o, y + (int64_t)t * ldy, ldy, 4, 1);
+    }
+    for (; o < o1; o++)
+        for (int t = 0; t < n_tok; t++)
+            gemv_tile(x + (int64_t)t * in, in, in, W, dtype, o, y + (int64_t)t * ldy, ldy, 1, 1);
+}
+
+/* ---- GEMM ---- */
+
+static inline void transpose8(__m256 r[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+static inline float w_scalar(const void *W, int dtype, int64_t i) {
+    if (dtype == LMR_DTYPE_F32) return ((const float *)W)[i];
+    uint16_t h = ((const uint16_t *)W)[i];
+    return dtype == LMR_DTYPE_BF16 ? lmr_bf16_to_f32(h) : lmr_f16_to_f32(h);
+}
+
+/* Packs W[n0 + j, k0 + k] (j < nr rows, k < kc) into bp[k][16] as FP32, zero for j >= nr. */
+AI void pack_strip(const void *W, const int dtype, int in, int n0, int nr, int k0, int kc,
+                   float *bp) {
+    int k = 0;
+    if (nr == 16)
+        for (; k + 8 <= kc; k += 8)
+            for (int g = 0; g < 2; g++) {
+                __m256 r[8];
+                for (int j = 0; j < 8; j++)
+                    r[j] = ld_w(W, dtype, (int64_t)(n0 + g * 8 + j) * in + k0 + k);
+                transpose8(r);
+                for (int j = 0; j < 8; j++) _mm256_store_ps(bp + (k + j) * 16 + g * 8, r[j]);
+            }
+    for (; k < kc; k++)
+        for (int j = 0; j < 16; j++)
+            bp[k * 16 + j] = j < nr ? w_scalar(W, dtype, (int64_t)(n0 + j) * in + k0 + k) : 0.0f;
+}
+
+/* c[r, 0..16) += sum_k a[r * lda + k] * bp[k][0..16) for r < MR (c row stride ldc). */
+AI void micro_6x16(int kc, const float *a, int lda, const float *bp, float *c, int ldc,
+                   const int MR) {
+    __m256 c0[6], c1[6];
+    for (int r = 0; r < MR; r++) {
+        c0[r] = _mm256_loadu_ps(c + (int64_t)r * ldc);
+        c1[r] = _mm256_loadu_ps(c + (int64_t)r * ldc + 8);
+    }
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(bp + k * 16), b1 = _mm256_load_ps(bp + k * 16 + 8);
+        for (int r = 0; r < MR; r++) {
+            __m256 av = _mm256_broadcast_ss(a + (int64_t)r * lda + k);
+            c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
+            c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
+        }
+    }
+    for (int r = 0; r < MR; r++) {
+        _mm256_storeu_ps(c + (int64_t)r * ldc, c0[r]);
+        _mm256_storeu_ps(c + (int64_t)r * ldc + 8, c1[r]);
+    }
+}
+
+static void micro_any(int mr, int kc, const float *a, int lda, const float *bp, float *c, int ldc) {
+    switch (mr) {
+    case 6: micro_6x16(kc, a, lda, bp, c, ldc, 6); break;
+    case 5: micro_6x16(kc, a, lda, bp, c, ldc, 5); break;
+    case 4: micro_6x16(kc, a, lda, bp, c, ldc, 4); break;
+    case 3: micro_6x16(kc, a, lda, bp, c, ldc, 3); break;
+    case 2: micro_6x16(kc, a, lda, bp, c, ldc, 2); break;
+    default: micro_6x16(kc, a, lda, bp, c, ldc, 1); break;
+    }
+}
+
+AI void gemm_rows(const float *x, int n_tok, int in, const void *W, const int dtype, int o0,
+                  int o1, float *y, int ldy, float *bp /* [NC/16][KC][16] */) {
+    for (int k0 = 0; k0 < in; k0 += LMR_GEMM_KC) {
+        int kc = in - k0 < LMR_GEMM_KC ? in - k0 : LMR_GEMM_KC;
+        for (int n0 = o0; n0 < o1; n0 += LMR_GEMM_NC) {
+            int nc = o1 - n0 < LMR_GEMM_NC ? o1 - n0 : LMR_GEMM_NC;
+            int strips = (nc + 15) / 16;
+            for (int s = 0; s < strips; s++) {
+                int nr = nc - s * 16 < 16 ? nc - s * 16 : 16;
+                pack_strip(W, dtype, in, n0 + s * 16, nr, k0, kc, bp + (size_t)s * kc * 16);
+            }
+            for (int t0 = 0; t0 < n_tok; t0 += 6) {
+                int mr = n_tok - t0 < 6 ? n_tok - t0 : 6;
+                const float *a = x + (int64_t)t0 * in + k0;
+                for (int s = 0; s < strips; s++) {
+                    int nr = nc - s * 16 < 16 ? nc - s * 16 : 16;
+                    float *c = y + (int64_t)t0 * ldy + n0 + s * 16;
+                    const float *b = bp + (size_t)s * kc * 16;
+                    if (nr == 16) {
+                        micro_any(mr, kc, a, in, b, c, ldy);
+                        continue;
+                    }
+                    float tmp[6 * 16]; /* partial strip: through a full-width tile */
+                    for (int r = 0; r < mr; r++)
+                        for (int j = 0; j < 16; j++) tmp[r * 16 + j] = j < nr ? c[(int64_t)r * ldy + j] : 0.0f;
+                    micro_any(mr, kc, a, in, b, tmp, 16);
+                    for (int r = 0; r < mr; r++) memcpy(c + (int64_t)r * ldy, tmp + r * 16, nr * sizeof(float));
+                }
+            }
+        }
+    }
+}
+
 void lmr_matmul_rows_avx2(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
                           int o1, float *y, int ldy, float *scratch) {
-    lmr_matmul_rows_scalar(x, n_tok, in, W, wdtype, o0, o1, y, ldy, scratch);
+    if (n_tok < GEMM_MIN_TOK || !scratch) {
+        switch (wdtype) {
+        case LMR_DTYPE_BF16: gemv_rows(x, n_tok, in, W, LMR_DTYPE_BF16, o0, o1, y, ldy); break;
+        case LMR_DTYPE_F16: gemv_rows(x, n_tok, in, W, LMR_DTYPE_F16, o0, o1, y, ldy); break;
+        default: gemv_rows(x, n_tok, in, W, LMR_DTYPE_F32, o0, o1, y, ldy); break;
+        }
+        return;
+    }
+    switch (wdtype) {
+    case LMR_DTYPE_BF16: gemm_rows(x, n_tok, in, W, LMR_DTYPE_BF16, o0, o1, y, ldy, scratch); break;
+    case LMR_DTYPE_F16: gemm_rows(x, n_tok, in, W, LMR_DTYPE_F16, o0, o1, y, ldy, scratch); break;
+    default: gemm_rows(x, n_tok, in, W, LMR_DTYPE_F32, o0, o1, y, ldy, scratch); break;
+    }
 }
 #endif

@@ -1,0 +1,162 @@
+/* kernels_bench.c: micro-benchmark of the CPU kernels (a program, not a test). Prints the read
+ * bandwidth probe (median), decode GEMV GB/s and % of the probe for the Qwen2.5-1.5B shapes,
+ * small-batch GEMV, prefill GEMM GFLOP/s at n_tok 128 / 512, and decode attention time over a
+ * paged cache at 1K / 8K / 32K positions.
+ *
+ * Build (after the CMake build made liblmrig_static.a in build/):
+ *   gcc -O2 -std=c11 -D_GNU_SOURCE -Inative/src/cpu -Inative/include native/bench/kernels_bench.c \
+ *       build/liblmrig_static.a -lpthread -lm -o build/lmrig-kernels-bench
+ * Run: build/lmrig-kernels-bench [n_threads] [quick] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels.h"
+#include "lmrig.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void fill_w(void *w, int dt, size_t n) {
+    uint32_t s = 12345;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        float v = ((int)(s >> 9) - (1 << 22)) * (0.05f / (1 << 22));
+        if (dt == LMR_DTYPE_F32) ((float *)w)[i] = v;
+        else if (dt == LMR_DTYPE_F16) ((uint16_t *)w)[i] = lmr_f32_to_f16(v);
+        else ((uint16_t *)w)[i] = lmr_f32_to_bf16(v);
+    }
+}
+
+/* Median seconds of one matmul; cycles through copies of W totalling >= 512 MiB so that W comes
+ * from memory as in a real model (a single 1.5B layer matrix would otherwise sit in L3). */
+static double time_matmul(lmr_pool *p, int n_tok, int in, int out, int dt, int reps) {
+    size_t esz = dt == LMR_DTYPE_F32 ? 4 : 2, bytes = esz * (size_t)in * out;
+    int copies = (int)((512u << 20) / bytes) + 1;
+    if (n_tok >= 64) copies = 1; /* compute-bound: cache residency does not matter */
+    char *W = malloc(bytes * copies);
+    float *x = malloc(sizeof(float) * (size_t)n_tok * in), *y = malloc(sizeof(float) * (size_t)n_tok * out);
+    fill_w(W, dt, (size_t)in * out);
+    for (int c = 1; c < copies; c++) memcpy(W + bytes * c, W, bytes);
+    for (size_t i = 0; i < (size_t)n_tok * in; i++) x[i] = (float)(i % 7) * 0.1f - 0.3f;
+    double *t = malloc(sizeof(double) * reps);
+    lmr_cpu_matmul(p, x, n_tok, in, W, dt, out, NULL, y, 0); /* warm-up */
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_s();
+        lmr_cpu_matmul(p, x, n_tok, in, W + bytes * (r % copies), dt, out, NULL, y, 0);
+        t[r] = now_s() - t0;
+    }
+    double m = median(t, reps);
+    free(W), free(x), free(y), free(t);
+    return m;
+}
+
+static double time_attention(lmr_pool *p, int n_pos, int dt, int reps) {
+    const int n_heads = 12, n_kv = 2, hd = 128, bt = 16;
+    int n_blocks = (n_pos + bt - 1) / bt;
+    size_t esz = dt == LMR_DTYPE_F32 ? 4 : 2, n = (size_t)n_blocks * bt * n_kv * hd;
+    void *K = malloc(esz * n), *V = malloc(esz * n);
+    fill_w(K, dt, n);
+    fill_w(V, dt, n);
+    int32_t *table = malloc(sizeof(int32_t) * n_blocks);
+    for (int i = 0; i < n_blocks; i++) table[i] = (i * 7919) % n_blocks == i ? i : i; /* identity */
+    float q[12 * 128], o[12 * 128];
+    for (int i = 0; i < 12 * 128; i++) q[i] = (float)(i % 13) * 0.05f;
+    double *t = malloc(sizeof(double) * reps);
+    lmr_cpu_attention(p, q, 1, n_pos - 1, K, V, dt, table, bt, n_heads, n_kv, hd, o);
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_s();
+        lmr_cpu_attention(p, q, 1, n_pos - 1, K, V, dt, table, bt, n_heads, n_kv, hd, o);
+        t[r] = now_s() - t0;
+    }
+    double m = median(t, reps);
+    free(K), free(V), free(table), free(t);
+    return m;
+}
+
+int main(int argc, char **argv) {
+    int nth = argc > 1 ? atoi(argv[1]) : 0;
+    int quick = argc > 2;
+    if (nth <= 0) nth = lmr_cpu_online_cores();
+    lmr_pool *p = lmr_pool_create(nth);
+    char name[128];
+    lmr_cpu_name(name, sizeof name);
+    printf("cpu: %s, %d threads, kernels: %s\n", name, nth, lmr_cpu_simd_name());
+
+    double bw[9];
+    lmr_cpu_probe_bandwidth(p, 1ull << 30, 9, bw);
+    double probe = median(bw, 9);
+    printf("probe read bandwidth (1 GiB, median of 9): %.2f GB/s\n", probe / 1e9);
+    printf("dispatch: %.0f ns per empty pool run\n\n", lmr_cpu_probe_dispatch(p, 2000));
+
+    static const struct { const char *name; int out, in; } shapes[] = {
+        {"q 1536x1536", 1536, 1536}, {"k/v 256x1536", 256, 1536},  {"qkv 2048x1536", 2048, 1536},
+        {"o 1536x1536", 1536, 1536}, {"gate/up 8960x1536", 8960, 1536},
+        {"down 1536x8960", 1536, 8960}, {"lm_head 151936x1536", 151936, 1536},
+    };
+    int reps = quick ? 9 : 31;
+    printf("decode GEMV (n_tok 1), BF16 weights:\n");
+    for (int s = 0; s < 7; s++) {
+        double t = time_matmul(p, 1, shapes[s].in, shapes[s].out, LMR_DTYPE_BF16, s == 6 ? 7 : reps);
+        double gbs = 2.0 * shapes[s].in * shapes[s].out / t;
+        printf("  %-22s %8.1f us  %6.2f GB/s  %5.1f%% of probe\n", shapes[s].name, t * 1e6,
+               gbs / 1e9, 100 * gbs / probe);
+    }
+    const int dts[] = {LMR_DTYPE_F16, LMR_DTYPE_F32};
+    for (int d = 0; d < 2; d++) {
+        double t = time_matmul(p, 1, 1536, 8960, dts[d], reps);
+        double gbs = (dts[d] == LMR_DTYPE_F32 ? 4.0 : 2.0) * 1536 * 8960 / t;
+        printf("  gate %s               %8.1f us  %6.2f GB/s  %5.1f%% of probe\n",
+               dts[d] == LMR_DTYPE_F16 ? "F16" : "F32", t * 1e6, gbs / 1e9, 100 * gbs / probe);
+    }
+    printf("\nbatched decode, gate/up 8960x1536 BF16 (time per call, per token):\n");
+    const int batch[] = {2, 3, 4, 7, 8, 16, 32, 64};
+    for (int b = 0; b < 8; b++) {
+        double t = time_matmul(p, batch[b], 1536, 8960, LMR_DTYPE_BF16, reps);
+        printf("  n_tok %3d %9.1f us  %7.1f us/token  %6.1f GFLOP/s\n", batch[b], t * 1e6,
+               t * 1e6 / batch[b], 2.0 * batch[b] * 1536 * 8960 / t / 1e9);
+    }
+    printf("\nprefill GEMM, BF16, the layer shapes of Qwen2.5-1.5B (q, k, v, o, gate, up, down):\n");
+    const int toks[] = {128, 512};
+    for (int k = 0; k < 2; k++) {
+        double total_t = 0, total_f = 0;
+        static const int ls[][2] = {{1536, 1536}, {256, 1536}, {256, 1536}, {1536, 1536},
+                                    {8960, 1536}, {8960, 1536}, {1536, 8960}};
+        for (int s = 0; s < 7; s++) {
+            double t = time_matmul(p, toks[k], ls[s][1], ls[s][0], LMR_DTYPE_BF16, quick ? 3 : 5);
+            double f = 2.0 * toks[k] * ls[s][0] * ls[s][1];
+            total_t += t;
+            total_f += f;
+            if (s == 4 || s == 6 || s == 0)
+                printf("  n_tok %d %5dx%-5d %7.1f GFLOP/s\n", toks[k], ls[s][0], ls[s][1], f / t / 1e9);
+        }
+        printf("  n_tok %d layer total: %.1f GFLOP/s (%.1f ms per layer)\n", toks[k],
+               total_f / total_t / 1e9, total_t * 1e3);
+    }
+    printf("\ndecode attention (12 heads, 2 KV heads, hd 128, block 16):\n");
+    const int lens[] = {1024, 8192, 32768};
+    const int kvd[] = {LMR_DTYPE_F32, LMR_DTYPE_BF16, LMR_DTYPE_F16};
+    for (int l = 0; l < 3; l++)
+        for (int d = 0; d < 3; d++) {
+            double t = time_attention(p, lens[l], kvd[d], quick ? 9 : 31);
+            double bytes = 2.0 * lens[l] * 2 * 128 * (kvd[d] == LMR_DTYPE_F32 ? 4 : 2);
+            printf("  %5d positions KV %-4s %8.1f us  %6.2f GB/s of K+V\n", lens[l],
+                   kvd[d] == LMR_DTYPE_F32 ? "f32" : kvd[d] == LMR_DTYPE_F16 ? "f16" : "bf16",
+                   t * 1e6, bytes / t / 1e9);
+        }
+    lmr_pool_destroy(p);
+    return 0;
+}
