@@ -134,8 +134,6 @@ LMR_API lmr_status lmr_session_create(lmr_model *m, const lmr_session_params *p,
         return lmr_fail(e, LMR_ERR_OUT_OF_MEMORY, "%s: no host memory for %llu bytes of logits",
                         fn, (unsigned long long)host);
     }
-    s->tracked_bytes = host;
-    lmr_mem_add(e, (int64_t)host);
     st = e->ops->session_init(s);
     if (st != LMR_OK) {
         char why[LMR_ERR_CAP];
@@ -143,6 +141,8 @@ LMR_API lmr_status lmr_session_create(lmr_model *m, const lmr_session_params *p,
         session_free(s);
         return lmr_fail(e, st, "%s: %s", fn, why);
     }
+    s->tracked_bytes += host; /* counted once the backend accepted the session */
+    lmr_mem_add(e, (int64_t)host);
     m->n_sessions++;
     *out = s;
     return LMR_OK;
