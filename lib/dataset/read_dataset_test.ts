@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readDataset } from "./read_dataset.ts";
+import type { DatasetItem, ReadDatasetOptions } from "./types.ts";
+
+const dir = await Deno.makeTempDir();
+addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+
+async function read(name: string, text: string, options?: ReadDatasetOptions) {
+  const path = join(dir, name);
+  await Deno.writeTextFile(path, text);
+  const items: DatasetItem[] = [];
+  for await (const item of readDataset(path, options)) items.push(item);
+  return items;
+}
+
+Deno.test("JSONL: each shape, blank lines passed over, CRLF accepted", async () => {
+  const lines = [
+    JSON.stringify({
+      conversations: [{ from: "human", value: "p1" }, { from: "gpt", value: "o1" }],
+    }),
+    "",
+    JSON.stringify({
+      messages: [{ role: "system", content: "s" }, { role: "user", content: "p2" }, {
+        role: "assistant",
+        content: "o2",
+      }],
+    }),
+    JSON.stringify({ instruction: "p3", input: "", output: "o3" }),
+    JSON.stringify({ instruction: "p4", input: "ctx", output: "o4" }),
+    JSON.stringify({ prompt: "p5", completion: "o5" }),
+    JSON.stringify({ question: "p6" }),
+  ];
+  assert.deepEqual(await read("a.jsonl", lines.join("\r\n") + "\r\n"), [
+    { ok: true, line: 1, shape: "sharegpt", prompt: "p1", output: "o1" },
+    { ok: true, line: 3, shape: "openai-messages", prompt: "p2", output: "o2" },
+    { ok: true, line: 4, shape: "alpaca", prompt: "p3", output: "o3" },
+    { ok: true, line: 5, shape: "alpaca", prompt: "p4\n\nctx", output: "o4" },
+    { ok: true, line: 6, shape: "prompt-output", prompt: "p5", output: "o5" },
+    { ok: true, line: 7, shape: "prompt-output", prompt: "p6", output: null },
+  ]);
+});
+
+Deno.test("JSONL: malformed records are reported with their line and reason", async () => {
+  const text = [
+    '{"instruction": "ok", "output": "fine"}',
+    '{"instruction": "x", "output": 3}',
+    "{bad json",
+    "[1, 2]",
+    '{"conversations": [{"from": "gpt", "value": "no human"}]}',
+    '{"conversations": "nope"}',
+    '{"title": "no shape"}',
+    '{"instruction": "no output"}',
+    '{"messages": [{"role": "user"}]}',
+  ].join("\n"); // no final newline: the last line still counts
+  const items = await read("bad.jsonl", text);
+  assert.equal(items.length, 9);
+  assert.deepEqual(items.map((i) => i.line), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const reasons = items.slice(1).map((i) => (i.ok ? "ok" : i.reason));
+  assert.equal(reasons[0], 'field "output" is a number, expected a string');
+  assert.match(reasons[1], /^invalid JSON: /);
+  assert.equal(reasons[2], "expected an object, got an array");
+  assert.equal(reasons[3], "conversations has no human/user turn");
+  assert.equal(reasons[4], 'field "conversations" is a string, expected an array');
+  assert.match(reasons[5], /^no known shape: expected conversations, messages, instruction/);
+  assert.equal(reasons[6], 'missing field "output"');
+  assert.equal(reasons[7], 'missing field "messages[0].content"');
+});
+
+Deno.test("named fields override shapes and are required", async () => {
+  const text = '{"q": "p1", "a": "o1"}\n{"q": "p2"}\n{"q": null, "a": "o3"}\n';
+  const items = await read("f.jsonl", text, { promptField: "q", outputField: "a" });
+  assert.deepEqual(items, [
+    { ok: true, line: 1, shape: "fields", prompt: "p1", output: "o1" },
+    { ok: false, line: 2, reason: 'missing field "a"' },
+    { ok: false, line: 3, reason: 'field "q" is null, expected a string' },
+  ]);
+  await assert.rejects(() => read("f2.jsonl", text, { outputField: "a" }), /needs a prompt field/);
+});
+
+Deno.test("JSON array: parsed whole, elements keep their start lines", async () => {
+  const text = `[
+  {"instruction": "p1", "output": "o1"},
+  {
+    "instruction": "p2 with [brackets], {braces} and \\"quotes\\"",
+    "output": "o2"
+  },
+  "not an object",
+  {"conversations": [{"from": "human", "value": "p3"}, {"from": "gpt", "value": "o3"}]}
+]`;
+  assert.deepEqual(await read("a.json", text), [
+    { ok: true, line: 2, shape: "alpaca", prompt: "p1", output: "o1" },
+    {
+      ok: true,
+      line: 3,
+      shape: "alpaca",
+      prompt: 'p2 with [brackets], {braces} and "quotes"',
+      output: "o2",
+    },
+    { ok: false, line: 7, reason: "expected an object, got a string" },
+    { ok: true, line: 8, shape: "sharegpt", prompt: "p3", output: "o3" },
+  ]);
+  await assert.rejects(() => read("b.json", '{"a": 1}'), /must be an array/);
+  await assert.rejects(() => read("c.json", "[1,"), /invalid JSON/);
+});
+
+Deno.test("CSV: header, quoted fields with commas, quotes and newlines, bad rows", async () => {
+  const text = [
+    "instruction,input,output",
+    "Say hi,,hi",
+    '"Add, then ""quote""",x,"line one',
+    'line two"',
+    "",
+    "only,two",
+    'a,"b"c,d',
+    'tail,,"open',
+  ].join("\n");
+  assert.deepEqual(await read("a.csv", text), [
+    { ok: true, line: 2, shape: "alpaca", prompt: "Say hi", output: "hi" },
+    {
+      ok: true,
+      line: 3,
+      shape: "alpaca",
+      prompt: 'Add, then "quote"\n\nx',
+      output: "line one\nline two",
+    },
+    { ok: false, line: 6, reason: "expected 3 fields (as the header), got 2" },
+    {
+      ok: false,
+      line: 7,
+      reason: "bad CSV: stray quote or text after a closing quote at column 6",
+    },
+    { ok: false, line: 8, reason: "bad CSV: quoted field not closed before the end of the file" },
+  ]);
+  const named = await read("b.csv", "q,a\nhello,world\n", { promptField: "q", outputField: "a" });
+  assert.deepEqual(named, [{
+    ok: true,
+    line: 2,
+    shape: "fields",
+    prompt: "hello",
+    output: "world",
+  }]);
+  await assert.rejects(
+    () => read("c.csv", "q,a\n", { promptField: "x" }),
+    /c\.csv:1": no column "x"/,
+  );
+  await assert.rejects(() => read("d.txt", ""), /unknown extension ".txt"/);
+});
