@@ -1,0 +1,185 @@
+/* engine_bench.c: a CPU benchmark of the engine alone (no FFI): prefill tokens/s at given prompt
+ * lengths (llama-bench's ppN), decode tokens/s over N generated tokens (tgN), and decode bytes/s
+ * as a fraction of the measured read bandwidth. Weights are synthetic (a preset's real shapes).
+ *
+ *   lmrig-bench [--preset qwen2.5-1.5b] [--threads 0] [--prompts 128,512] [--gen 128]
+ *               [--reps 3] [--dtype bf16|f16|f32] [--chunk 0] [--layers 0] [--batch 1]
+ *
+ * Figures are medians over --reps runs, timed by the engine itself. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lmrig.h"
+
+#define MAX_PROMPTS 8
+
+typedef struct {
+    const char *preset;
+    int threads, gen, reps, chunk, layers, batch, n_prompts;
+    int prompts[MAX_PROMPTS];
+    int dtype;
+} args;
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+static int cmp_f64(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+static uint64_t median_u64(uint64_t *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_u64);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int parse(int argc, char **argv, args *a) {
+    *a = (args){"qwen2.5-1.5b", 0, 128, 3, 0, 0, 1, 2, {128, 512}, LMR_DTYPE_BF16};
+    for (int i = 1; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) return fprintf(stderr, "missing value after %s\n", k), -1;
+        i++;
+        if (!strcmp(k, "--preset")) a->preset = v;
+        else if (!strcmp(k, "--threads")) a->threads = atoi(v);
+        else if (!strcmp(k, "--gen")) a->gen = atoi(v);
+        else if (!strcmp(k, "--reps")) a->reps = atoi(v);
+        else if (!strcmp(k, "--chunk")) a->chunk = atoi(v);
+        else if (!strcmp(k, "--layers")) a->layers = atoi(v);
+        else if (!strcmp(k, "--batch")) a->batch = atoi(v);
+        else if (!strcmp(k, "--dtype")) {
+            a->dtype = !strcmp(v, "f32") ? LMR_DTYPE_F32 : !strcmp(v, "f16") ? LMR_DTYPE_F16
+                                                                            : LMR_DTYPE_BF16;
+        } else if (!strcmp(k, "--prompts")) {
+            a->n_prompts = 0;
+            for (char *s = (char *)v; *s && a->n_prompts < MAX_PROMPTS;) {
+                a->prompts[a->n_prompts++] = (int)strtol(s, &s, 10);
+                if (*s == ',') s++;
+            }
+        } else return fprintf(stderr, "unknown option %s\n", k), -1;
+    }
+    if (a->reps < 1 || a->gen < 2 || a->batch < 1 || a->n_prompts < 1)
+        return fprintf(stderr, "--reps >= 1, --gen >= 2, --batch >= 1, --prompts non-empty\n"), -1;
+    return 0;
+}
+
+#define TRY(call, e)                                                                             \
+    do {                                                                                         \
+        if ((call) != LMR_OK) {                                                                  \
+            fprintf(stderr, "%s failed: %s\n", #call, lmr_last_error(e));                        \
+            return 1;                                                                            \
+        }                                                                                        \
+    } while (0)
+
+int main(int argc, char **argv) {
+    args a;
+    if (parse(argc, argv, &a) != 0) return 2;
+    lmr_engine_params ep = lmr_engine_params_default();
+    ep.backend = LMR_BACKEND_CPU;
+    ep.n_threads = a.threads;
+    lmr_engine *e = NULL;
+    TRY(lmr_engine_create(&ep, &e), NULL);
+    lmr_engine_info ei = lmr_engine_info_default();
+    lmr_engine_info_get(e, &ei);
+    printf("cpu: %s, %d threads of %d cores, kernels %s\nbuild: %s\n", ei.cpu_name, ei.n_threads,
+           ei.n_cores, ei.simd_name, ei.build_flags);
+
+    double bw[5];
+    TRY(lmr_probe_bandwidth(e, 512ull << 20, 5, bw), e);
+    qsort(bw, 5, sizeof bw[0], cmp_f64);
+    double eager_ns = 0, graph_ns = 0;
+    TRY(lmr_probe_launch(e, 2000, &eager_ns, &graph_ns), e);
+    printf("read bandwidth: %.2f GB/s (median of 5 x 512 MiB), dispatch %.0f ns\n", bw[2] / 1e9,
+           eager_ns);
+
+    lmr_model_params mp = lmr_model_params_default();
+    mp.dtype = a.dtype;
+    mp.n_layers = a.layers;
+    mp.seed = 1;
+    lmr_model *m = NULL;
+    TRY(lmr_model_synthesize(e, a.preset, &mp, &m), e);
+    lmr_model_info mi = lmr_model_info_default();
+    lmr_model_info_get(m, &mi);
+    printf("model: %s (%s, %d layers), %.3f B params, %.3f GB weights, %.3f GB per decode step, "
+           "synthesized in %.2f s\n",
+           mi.name, mi.arch, mi.n_layers, mi.n_params / 1e9, mi.weight_bytes / 1e9,
+           mi.decode_bytes / 1e9, mi.load_ns / 1e9);
+
+    int max_prompt = 0;
+    for (int i = 0; i < a.n_prompts; i++)
+        if (a.prompts[i] > max_prompt) max_prompt = a.prompts[i];
+    lmr_session_params sp = lmr_session_params_default();
+    sp.max_seqs = a.batch;
+    sp.max_ctx = (max_prompt > a.gen ? max_prompt : a.gen) + 8;
+    sp.prefill_chunk = a.chunk;
+    lmr_session *s = NULL;
+    TRY(lmr_session_create(m, &sp, &s), e);
+    lmr_session_info si = lmr_session_info_default();
+    lmr_session_info_get(s, &si);
+
+    int32_t *tok = malloc(sizeof(int32_t) * (size_t)(max_prompt + a.gen + a.batch));
+    for (int i = 0; i < max_prompt + a.gen + a.batch; i++) tok[i] = (int32_t)((i * 7919 + 13) % mi.vocab);
+    uint64_t *t = malloc(sizeof(uint64_t) * (size_t)(a.reps * (a.gen + 1)));
+    lmr_counters c = lmr_counters_default();
+
+    for (int i = 0; i < a.n_prompts; i++) {
+        int n = a.prompts[i];
+        for (int r = 0; r <= a.reps; r++) { /* run 0 is the warm-up */
+            lmr_session_reset(s, 0);
+            TRY(lmr_session_prefill(s, 0, tok, n), e);
+            lmr_counters_get(e, &c);
+            if (r) t[r - 1] = c.last_call_ns;
+        }
+        uint64_t med = median_u64(t, a.reps);
+        printf("pp%-5d %8.2f tokens/s  (%.1f ms, chunk %d)\n", n, n / (med / 1e9), med / 1e6,
+               si.prefill_chunk);
+    }
+
+    /* tgN: a 1-token prompt, then N decode steps, each forward + greedy sample. */
+    lmr_sampler_params greedy = lmr_sampler_params_default();
+    int32_t *out = malloc(sizeof(int32_t) * (size_t)(a.gen + 1));
+    uint64_t *steps = malloc(sizeof(uint64_t) * (size_t)(a.gen + 1));
+    uint64_t *tg = malloc(sizeof(uint64_t) * (size_t)a.reps);
+    for (int r = 0; r <= a.reps; r++) {
+        lmr_session_reset(s, 0);
+        TRY(lmr_session_generate(s, 0, tok, 1, a.gen + 1, &greedy, out, steps, NULL), e);
+        uint64_t sum = 0;
+        for (int i = 1; i <= a.gen; i++) sum += steps[i];
+        if (r) {
+            tg[r - 1] = sum;
+            memcpy(t + (size_t)(r - 1) * a.gen, steps + 1, sizeof(uint64_t) * (size_t)a.gen);
+        }
+    }
+    uint64_t med = median_u64(tg, a.reps), step = median_u64(t, a.reps * a.gen);
+    lmr_counters_get(e, &c);
+    /* Bytes one step reads: the weights plus, on average, half the generated context's KV. */
+    double kv = (double)si.kv_bytes_per_token * (a.gen / 2.0), bytes = mi.decode_bytes + kv;
+    printf("tg%-5d %8.2f tokens/s  (median step %.2f ms, %llu ops per step)\n", a.gen,
+           a.gen / (med / 1e9), step / 1e6, (unsigned long long)c.kernels_last_step);
+    printf("decode reads %.3f GB per step: %.2f GB/s = %.1f%% of measured bandwidth\n",
+           bytes / 1e9, bytes / (step / 1e9) / 1e9, 100.0 * bytes / (step / 1e9) / bw[2]);
+
+    if (a.batch > 1) { /* batched decode: all sequences step together */
+        int32_t *seqs = malloc(sizeof(int32_t) * (size_t)a.batch);
+        for (int q = 0; q < a.batch; q++) {
+            seqs[q] = q;
+            lmr_session_reset(s, q);
+            TRY(lmr_session_prefill(s, q, tok + q, 1), e);
+        }
+        uint64_t sum = 0;
+        for (int i = 0; i < a.gen; i++) {
+            TRY(lmr_session_decode(s, seqs, tok + i, a.batch), e);
+            lmr_counters_get(e, &c);
+            sum += c.last_call_ns;
+        }
+        printf("batch %d: %.2f tokens/s total (%.2f ms per step; %.2fx batch 1)\n", a.batch,
+               a.batch * a.gen / (sum / 1e9), sum / 1e6 / a.gen,
+               (a.batch * a.gen / (sum / 1e9)) / (a.gen / (med / 1e9)));
+        free(seqs);
+    }
+    free(tok), free(t), free(out), free(steps), free(tg);
+    lmr_session_destroy(s);
+    lmr_model_destroy(m);
+    lmr_engine_destroy(e);
+    return 0;
+}
