@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "../../include/lmrig.h"
+#include "kernels.h"
 
 static inline __m256 ld_bf16(const uint16_t *p) { /* 8 bf16 -> 8 f32: zero-extend, shift up */
     __m128i h = _mm_loadu_si128((const __m128i *)p);
