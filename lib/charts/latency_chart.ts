@@ -1,0 +1,117 @@
+/** p50 / p90 / p99 of TTFT and TPOT per case (prompt). */
+import type { ResultRecord } from "../results/types.ts";
+import {
+  type ChartOptions,
+  type ChartSpec,
+  colorBy,
+  labelsFor,
+  notApplicable,
+  topLevel,
+} from "./_spec.ts";
+
+/**
+ * Latency percentiles per case: for TTFT (`ttftNs` summaries) and, when recorded, the decode
+ * step time (every step after the first in `series.stepNs`, all runs pooled, else `tpotNs`),
+ * p50, p90 and p99 in ms on a log scale, joined by a rule from p50 to p99. Uses the first record
+ * that has TTFT.
+ *
+ * @param records Grid or prompts records.
+ * @param options Labels and size (per panel).
+ * @returns A Vega-Lite spec.
+ * @throws {RangeError} When no record has TTFT samples.
+ * @example
+ * ```ts
+ * import { latencyChart } from "./latency_chart.ts";
+ * import { readRecord } from "../results/read_record.ts";
+ * const spec = latencyChart([await readRecord("tests/fixtures/records/grid-a.json")]);
+ * ```
+ */
+export function latencyChart(records: ResultRecord[], options: ChartOptions = {}): ChartSpec {
+  const labels = labelsFor(records, options);
+  const index = records.findIndex((r) =>
+    r.cases.some((c) => (c.metrics.ttftNs?.samples.length ?? 0) > 0)
+  );
+  if (index < 0) notApplicable("latency percentiles", "no case has metrics.ttftNs");
+  const values: Record<string, unknown>[] = [];
+  const q = (sorted: number[], p: number) => {
+    const h = (sorted.length - 1) * p;
+    return sorted[Math.floor(h)] +
+      (sorted[Math.ceil(h)] - sorted[Math.floor(h)]) * (h - Math.floor(h));
+  };
+  for (const c of records[index].cases) {
+    const ttft = c.metrics.ttftNs;
+    if (ttft && ttft.samples.length > 0) {
+      const s = ttft.summary;
+      values.push({
+        figure: "TTFT",
+        case: c.id,
+        p50: s.p50 / 1e6,
+        p90: s.p90 / 1e6,
+        p99: s.p99 / 1e6,
+      });
+    }
+    const steps = (c.series.stepNs ?? []).flatMap((run) => run.slice(1)).sort((a, b) => a - b);
+    const tpot = c.metrics.tpotNs?.summary;
+    if (steps.length > 0) {
+      values.push({
+        figure: "Decode step (TPOT)",
+        case: c.id,
+        p50: q(steps, 0.5) / 1e6,
+        p90: q(steps, 0.9) / 1e6,
+        p99: q(steps, 0.99) / 1e6,
+      });
+    } else if (tpot) {
+      values.push({
+        figure: "Decode step (TPOT)",
+        case: c.id,
+        p50: tpot.p50 / 1e6,
+        p90: tpot.p90 / 1e6,
+        p99: tpot.p99 / 1e6,
+      });
+    }
+  }
+  const x = { field: "case", type: "nominal", title: "Case", sort: null, axis: { labelAngle: 0 } };
+  const color = colorBy("percentile", "Percentile", ["p50", "p90", "p99"]);
+  return topLevel(
+    `Latency percentiles: ${labels[index]}`,
+    "p50 / p90 / p99 per case, ms, log scale",
+    {
+      data: { values },
+      facet: {
+        column: {
+          field: "figure",
+          type: "nominal",
+          title: null,
+          sort: ["TTFT", "Decode step (TPOT)"],
+          header: { labelFontSize: 13 },
+        },
+      },
+      spec: {
+        width: options.widthPx ? options.widthPx / 2 : 300,
+        height: options.heightPx ?? 280,
+        layer: [
+          {
+            mark: { type: "rule", color: "#999", strokeWidth: 2 },
+            encoding: { x, y: { field: "p50", type: "quantitative" }, y2: { field: "p99" } },
+          },
+          {
+            transform: [{ fold: ["p50", "p90", "p99"], as: ["percentile", "ms"] }],
+            mark: { type: "point", filled: true, size: 70 },
+            encoding: {
+              x,
+              y: {
+                field: "ms",
+                type: "quantitative",
+                title: "Latency (ms)",
+                scale: { type: "log", nice: false, padding: 12 },
+              },
+              color,
+              tooltip: [{ field: "case" }, { field: "percentile" }, { field: "ms", format: ".3f" }],
+            },
+          },
+        ],
+      },
+      resolve: { scale: { y: "independent" } },
+    },
+  );
+}
