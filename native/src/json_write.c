@@ -78,6 +78,10 @@ static void quoted(lmr_jw *w, const char *s) {
             esc[0] = '\\';
             esc[1] = (char)*c;
             lmr_jw_raw(w, esc, 2);
+        } else if (*c == '\n' || *c == '\t' || *c == '\r') {
+            esc[0] = '\\';
+            esc[1] = *c == '\n' ? 'n' : *c == '\t' ? 't' : 'r';
+            lmr_jw_raw(w, esc, 2);
         } else if (*c < 0x20) {
             snprintf(esc, sizeof esc, "\\u%04x", *c);
             lmr_jw_raw(w, esc, 6);
@@ -114,9 +118,13 @@ void lmr_jw_double(lmr_jw *w, double v) {
         return;
     }
     char point = localeconv()->decimal_point[0];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(b, sizeof b, "%.*g", prec, v);
-        if (strtod(b, NULL) == v) break;
+    if (v > -1e15 && v < 1e15 && v == (double)(int64_t)v) {
+        snprintf(b, sizeof b, "%.1f", v); /* 1000000.0 as Python writes it, not 1e+06 */
+    } else {
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(b, sizeof b, "%.*g", prec, v);
+            if (strtod(b, NULL) == v) break;
+        }
     }
     for (char *c = b; *c; c++)
         if (*c == point) *c = '.';
