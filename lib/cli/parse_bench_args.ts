@@ -1,0 +1,167 @@
+/** Command-line options of `deno task bench`. */
+import { parseArgs } from "node:util";
+import type { BackendName, ExecutorName } from "../ffi/constants.ts";
+import { RECORD_FORMATS, type RecordFormat } from "../results/format_record.ts";
+
+/** Parsed bench options (undefined: take the scenario's or the runner's default). */
+export interface BenchArgs {
+  scenario: string;
+  model?: string;
+  backend: BackendName;
+  executor: ExecutorName;
+  threads?: number;
+  warmup?: number;
+  runs?: number;
+  minRuns?: number;
+  maxRuns?: number;
+  minTimeMs?: number;
+  targetCv?: number;
+  interleave: boolean;
+  cooldownMs?: number;
+  seed: number;
+  out?: string;
+  format: RecordFormat;
+  quick: boolean;
+  profile: boolean;
+  help: boolean;
+}
+
+/** The --help text. */
+export const BENCH_USAGE = `Usage: deno task bench [scenario.ts] [options]
+
+Runs a scenario (default scenarios/s1-s6.ts) on the lmrig engine, writes a result record
+(results/<scenario>-<backend>-<UTC stamp>.json) and prints the tables.
+
+Options:
+  --model SPEC        synthetic:PRESET (qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-3b, tinyllama-1.1b,
+                      tiny-qwen2, tiny-llama), synthetic:path/config.json, or a Hugging Face
+                      folder (config.json + *.safetensors). Default: the scenario's model, else
+                      synthetic:qwen2.5-1.5b on a GPU and a smaller shape on the CPU (printed)
+  --backend NAME      auto | cpu | cuda | metal (default auto)
+  --executor NAME     eager | graph (default eager)
+  --threads N         CPU threads, 0 = all cores (default 0)
+  --warmup N          warm-up runs per case, reported apart (default 3)
+  --runs N            measured runs per case (default 5)
+  --min-runs N        adaptive: at least N runs (default --runs)
+  --max-runs N        adaptive: at most N runs
+  --min-time-ms MS    adaptive: measure each case at least this long
+  --target-cv X       adaptive: stop once the key figure's CV <= X (e.g. 0.02)
+  --interleave        run the cases round-robin to spread drift
+  --cooldown-ms MS    pause between runs
+  --seed N            seed of the random prompt tokens and synthetic weights (default 0)
+  --out PATH          where to write the record (default results/...)
+  --format FMT        stdout: md (tables, default) | json | csv | jsonl
+  --quick             1 warm-up and 2 runs per case (a smoke run, not for publishing)
+  --profile           time every kernel/op (GPU utilisation, kernel overhead; adds overhead)
+  -h, --help          this text
+
+Examples:
+  deno task bench
+  deno task bench scenarios/s1-s6.ts --backend cpu --threads 2 --quick
+  deno task bench --model synthetic:qwen2.5-1.5b --backend cuda --executor graph
+  deno task bench --model ~/models/Qwen2.5-1.5B-Instruct --runs 10 --interleave
+  deno task bench --format csv > s1-s6.csv`;
+
+function int(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw new RangeError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  }
+  return n;
+}
+
+function num(name: string, v: string | undefined, min: number, max = Infinity): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+    throw new RangeError(`--${name} must be a number in [${min}, ${max}], got "${v}"`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(name: string, v: string, options: readonly T[]): T {
+  if (!options.includes(v as T)) {
+    throw new RangeError(`--${name} must be one of ${options.join(", ")}, got "${v}"`);
+  }
+  return v as T;
+}
+
+/**
+ * Parse bench arguments. Unknown flags, missing values and bad numbers are errors that name
+ * the option.
+ *
+ * @param args Command-line arguments (Deno.args).
+ * @returns The options.
+ * @throws {TypeError} On an unknown option or a missing value.
+ * @throws {RangeError} On a bad value.
+ * @example
+ * ```ts
+ * import { parseBenchArgs } from "./parse_bench_args.ts";
+ * parseBenchArgs(["--quick", "--backend", "cpu"]).backend; // "cpu"
+ * ```
+ */
+export function parseBenchArgs(args: string[]): BenchArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        model: { type: "string" },
+        backend: { type: "string", default: "auto" },
+        executor: { type: "string", default: "eager" },
+        threads: { type: "string" },
+        warmup: { type: "string" },
+        runs: { type: "string" },
+        "min-runs": { type: "string" },
+        "max-runs": { type: "string" },
+        "min-time-ms": { type: "string" },
+        "target-cv": { type: "string" },
+        interleave: { type: "boolean", default: false },
+        "cooldown-ms": { type: "string" },
+        seed: { type: "string", default: "0" },
+        out: { type: "string" },
+        format: { type: "string", default: "md" },
+        quick: { type: "boolean", default: false },
+        profile: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (e) {
+    const msg = (e as Error).message;
+    const unknown = msg.match(/Unknown option '([^']+)'/);
+    if (unknown) throw new TypeError(`Unknown option "${unknown[1]}"; see --help`);
+    const missing = msg.match(/Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/);
+    if (missing) throw new TypeError(`Option "${missing[1]}" needs a value; see --help`);
+    throw new TypeError(`${msg}; see --help`);
+  }
+  const { values: v, positionals } = parsed;
+  if (positionals.length > 1) {
+    throw new TypeError(
+      `Expected at most one scenario file, got ${positionals.length}: ${positionals.join(" ")}`,
+    );
+  }
+  return {
+    scenario: positionals[0] ?? "scenarios/s1-s6.ts",
+    model: v.model,
+    backend: oneOf("backend", v.backend, ["auto", "cpu", "cuda", "metal"] as const),
+    executor: oneOf("executor", v.executor, ["eager", "graph"] as const),
+    threads: int("threads", v.threads, 0),
+    warmup: int("warmup", v.warmup, 0),
+    runs: int("runs", v.runs, 1),
+    minRuns: int("min-runs", v["min-runs"], 1),
+    maxRuns: int("max-runs", v["max-runs"], 1),
+    minTimeMs: num("min-time-ms", v["min-time-ms"], 0),
+    targetCv: num("target-cv", v["target-cv"], 0.0001, 0.9999),
+    interleave: v.interleave,
+    cooldownMs: num("cooldown-ms", v["cooldown-ms"], 0),
+    seed: int("seed", v.seed, 0)!,
+    out: v.out,
+    format: oneOf("format", v.format, RECORD_FORMATS),
+    quick: v.quick,
+    profile: v.profile,
+    help: v.help,
+  };
+}

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { parseBenchArgs } from "./parse_bench_args.ts";
+
+Deno.test("parseBenchArgs fills defaults and reads every option", () => {
+  const d = parseBenchArgs([]);
+  assert.equal(d.scenario, "scenarios/s1-s6.ts");
+  assert.equal(d.backend, "auto");
+  assert.equal(d.format, "md");
+  assert.equal(d.runs, undefined);
+  const a = parseBenchArgs([
+    "scen.ts",
+    "--model",
+    "synthetic:tiny-llama",
+    "--backend",
+    "cpu",
+    "--executor",
+    "graph",
+    "--threads",
+    "2",
+    "--warmup",
+    "0",
+    "--runs",
+    "7",
+    "--target-cv",
+    "0.02",
+    "--interleave",
+    "--seed",
+    "9",
+    "--format",
+    "csv",
+    "--quick",
+    "--profile",
+    "--out",
+    "x.json",
+  ]);
+  assert.deepEqual(
+    [a.scenario, a.model, a.backend, a.executor, a.threads, a.warmup, a.runs, a.targetCv],
+    ["scen.ts", "synthetic:tiny-llama", "cpu", "graph", 2, 0, 7, 0.02],
+  );
+  assert.deepEqual([a.interleave, a.seed, a.format, a.quick, a.profile, a.out], [
+    true,
+    9,
+    "csv",
+    true,
+    true,
+    "x.json",
+  ]);
+});
+
+Deno.test("parseBenchArgs names the bad option", () => {
+  assert.throws(() => parseBenchArgs(["--fast"]), {
+    name: "TypeError",
+    message: 'Unknown option "--fast"; see --help',
+  });
+  assert.throws(() => parseBenchArgs(["--runs", "0"]), {
+    name: "RangeError",
+    message: '--runs must be an integer >= 1, got "0"',
+  });
+  assert.throws(() => parseBenchArgs(["--threads", "2.5"]), {
+    message: /--threads must be an integer/,
+  });
+  assert.throws(() => parseBenchArgs(["--backend", "tpu"]), {
+    message: '--backend must be one of auto, cpu, cuda, metal, got "tpu"',
+  });
+  assert.throws(() => parseBenchArgs(["--format", "xml"]), {
+    message: /--format must be one of md, json, csv, jsonl/,
+  });
+  assert.throws(() => parseBenchArgs(["a.ts", "b.ts"]), {
+    message: /at most one scenario file, got 2/,
+  });
+  assert.throws(() => parseBenchArgs(["--model"]), { message: /"--model" needs a value/ });
+});

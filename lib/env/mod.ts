@@ -1,0 +1,7 @@
+/**
+ * Environment capture: repository root, git state, machine facts.
+ * @module
+ */
+export { repoRoot } from "./repo_root.ts";
+export { gitState } from "./git_state.ts";
+export { captureEnvironment } from "./capture_environment.ts";

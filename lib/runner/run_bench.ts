@@ -1,0 +1,261 @@
+/** A whole bench run: engine, model, probes, runner, record checkpoints, final record. */
+import { captureEnvironment } from "../env/capture_environment.ts";
+import { gitState } from "../env/git_state.ts";
+import type { BackendName, ExecutorName } from "../ffi/constants.ts";
+import { Engine } from "../ffi/engine.ts";
+import type { Library } from "../ffi/load_library.ts";
+import type { Model } from "../ffi/model.ts";
+import { newRecordId } from "../results/new_record_id.ts";
+import type { DtypeName, ResultRecord } from "../results/types.ts";
+import { SCHEMA_NAME, SCHEMA_VERSION } from "../results/types.ts";
+import { writeRecord } from "../results/write_record.ts";
+import type { ResolvedScenario } from "../scenario/types.ts";
+import { chooseDefaultModel } from "./choose_default_model.ts";
+import { deriveGridFigures } from "./derive_grid_figures.ts";
+import { probeBandwidth } from "./probe_bandwidth.ts";
+import { runGrid } from "./run_grid.ts";
+import type { ProgressEvent, RunnerOptions, Tokenize } from "./types.ts";
+
+/** Everything a bench run needs. */
+export interface BenchOptions {
+  scenario: ResolvedScenario;
+  /** Model spec; default the scenario's, else chooseDefaultModel. */
+  model?: string;
+  backend: BackendName;
+  executor: ExecutorName;
+  threads?: number;
+  profile: boolean;
+  runner: RunnerOptions;
+  /** Record path; default results/<scenario>-<backend>-<stamp>.json under `resultsDir`. */
+  out?: string;
+  resultsDir: string;
+  /** The command line, for the record. */
+  command: string[];
+  toolVersion: string;
+  library?: Library;
+  /** Bandwidth probe buffer, bytes (default: see probeBandwidth). */
+  probeBytes?: number;
+  log?: (message: string) => void;
+  onProgress?: (e: ProgressEvent) => void;
+  shouldStop?: () => boolean;
+  /** Builds a tokenizer for the model spec (only called when a case gives a prompt text). */
+  tokenizerFor?: (modelSpec: string) => Promise<Tokenize>;
+}
+
+function runnerInfo(r: RunnerOptions): ResultRecord["runner"] {
+  const { maxRuns: _maxRuns, ...rest } = r;
+  return rest;
+}
+
+const size = (v: number, unit: string) =>
+  v >= 1e9 ? `${(v / 1e9).toFixed(2)} G${unit}` : `${(v / 1e6).toFixed(2)} M${unit}`;
+
+const DTYPE_NAMES: Record<string, DtypeName> = { bf16: "bf16", f16: "f16", f32: "f32" };
+
+async function openModel(engine: Engine, spec: string, seed: number): Promise<Model> {
+  if (spec.startsWith("synthetic:")) return await engine.synthesize(spec.slice(10), { seed });
+  try {
+    if (!Deno.statSync(spec).isDirectory) {
+      throw new Error(`Cannot load model "${spec}": not a folder`);
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(
+        `Cannot load model "${spec}": folder not found (use a Hugging Face folder or synthetic:PRESET)`,
+      );
+    }
+    throw e;
+  }
+  return await engine.load(spec);
+}
+
+/**
+ * Run a scenario end to end and write its record: create the engine, open the model, probe
+ * bandwidth and launch overhead, run the cases (rewriting the record atomically after each case
+ * with status "running"), derive the run figures and write the final record ("complete", or
+ * "interrupted" when shouldStop turned true).
+ *
+ * @param o Options.
+ * @returns The record and its path.
+ * @throws {EngineError} When the engine fails.
+ * @throws {Error} When the model cannot be found or the scenario kind has no runner yet.
+ * @example
+ * ```ts ignore
+ * const { record, path } = await runBench({ scenario, backend: "cpu", ... });
+ * ```
+ */
+export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord; path: string }> {
+  const scenario = o.scenario;
+  if (scenario.kind !== "grid") {
+    throw new Error(
+      `Cannot run scenario "${scenario.file}": the ${scenario.kind} runner is not implemented yet ` +
+        `(only grid scenarios run in this version)`,
+    );
+  }
+  const log = o.log ?? (() => {});
+  const createdAt = new Date();
+  const id = newRecordId(createdAt);
+  using engine = Engine.create({
+    backend: o.backend,
+    executor: o.executor,
+    threads: o.threads,
+    profile: o.profile,
+    library: o.library,
+  });
+  const info = engine.info();
+  let spec = o.model ?? scenario.model;
+  if (spec === undefined) {
+    const choice = chooseDefaultModel(info.backend, info.cores);
+    spec = choice.spec;
+    log(`model: ${spec} (${choice.reason})`);
+  }
+  using model = await openModel(engine, spec, o.runner.seed);
+  const mi = model.info();
+  const simd = info.simdName || "scalar";
+  log(
+    `engine: ${info.backend}/${info.executor}, ${info.threads} thread(s), ${simd}; model ` +
+      `${mi.name}: ${size(mi.params, "")} params, ${size(mi.weightBytes, "B")} ${mi.dtype}`,
+  );
+  const longest = scenario.cases.reduce(
+    (a, c) => (c.promptTokens + c.decodeTokens > a.promptTokens + a.decodeTokens ? c : a),
+  );
+  if (longest.promptTokens + longest.decodeTokens > mi.maxPositions) {
+    throw new RangeError(
+      `Cannot run case ${longest.id} of "${scenario.file}": it needs ` +
+        `${longest.promptTokens + longest.decodeTokens} positions but model ${mi.name} allows ` +
+        `${mi.maxPositions} (max_position_embeddings)`,
+    );
+  }
+  const maxCtx = Math.min(scenario.maxCtx, mi.maxPositions);
+  using session = model.createSession({ maxSeqs: 1, maxCtx });
+  const si = session.info();
+  const bandwidth = await probeBandwidth(engine, o.probeBytes);
+  const launch = await engine.probeLaunch(1000);
+  log(
+    `read bandwidth: ${
+      (bandwidth.summary.median / 1e9).toFixed(1)
+    } GB/s (median of ${bandwidth.summary.n})`,
+  );
+  const git = await gitState();
+  const backendName = info.backend as "cpu" | "cuda" | "metal";
+  const stamp = id.slice(0, 16);
+  const path = o.out ?? `${o.resultsDir}/${scenario.name}-${backendName}-${stamp}.json`;
+  const { file: _file, ...resolved } = scenario;
+  const record: ResultRecord = {
+    schema: SCHEMA_NAME,
+    schemaVersion: SCHEMA_VERSION,
+    id,
+    createdAt: createdAt.toISOString(),
+    status: "running",
+    tool: {
+      name: "lmrig",
+      version: o.toolVersion,
+      gitCommit: git.commit,
+      gitDirty: git.dirty,
+      abiVersion: engine.library.abiVersion,
+      libraryVersion: engine.library.version,
+      deno: Deno.version.deno,
+      command: o.command,
+    },
+    environment: captureEnvironment(info, {
+      bandwidthBps: bandwidth,
+      launchEagerNs: launch.eagerNs,
+      launchGraphNs: launch.graphNs,
+    }),
+    model: {
+      spec,
+      name: mi.name,
+      arch: mi.arch,
+      dtype: DTYPE_NAMES[mi.dtype] ?? "bf16",
+      synthetic: mi.synthetic,
+      seed: mi.synthetic ? mi.seed : null,
+      contentHash: null,
+      params: mi.params,
+      weightBytes: mi.weightBytes,
+      decodeBytes: mi.decodeBytes,
+      kvBytesPerToken: si.kvBytesPerToken,
+      config: {
+        layers: mi.layers,
+        hidden: mi.hidden,
+        heads: mi.heads,
+        kvHeads: mi.kvHeads,
+        headDim: mi.headDim,
+        ffn: mi.ffn,
+        vocab: mi.vocab,
+        maxPositions: mi.maxPositions,
+        tieEmbeddings: mi.tieEmbeddings,
+        ropeTheta: mi.ropeTheta,
+        rmsEps: mi.rmsEps,
+      },
+      loadNs: mi.loadNs,
+    },
+    engine: {
+      backend: backendName,
+      executor: info.executor,
+      threads: info.threads,
+      kvDtype: DTYPE_NAMES[si.kvDtype] ?? "f32",
+      maxCtx: si.maxCtx,
+      maxSeqs: si.maxSeqs,
+      prefillChunk: si.prefillChunk,
+      profile: o.profile,
+    },
+    scenario: {
+      kind: scenario.kind,
+      name: scenario.name,
+      file: scenario.file,
+      description: scenario.description,
+      resolved,
+    },
+    runner: runnerInfo(o.runner),
+    cases: [],
+    derived: {},
+    warnings: [],
+  };
+  if (info.executor !== o.executor) {
+    record.warnings.push(
+      `Executor "${o.executor}" was asked for; the ${info.backend} backend runs "${info.executor}"`,
+    );
+  }
+  if (bandwidth.summary.cv > 0.1) {
+    record.warnings.push(
+      `The bandwidth probe is noisy (CV ${
+        (bandwidth.summary.cv * 100).toFixed(0)
+      }%); limits are uncertain`,
+    );
+  }
+  await writeRecord(path, record);
+
+  const needsText = scenario.cases.some((c) => c.prompt !== undefined);
+  const tokenize = needsText && o.tokenizerFor ? await o.tokenizerFor(spec) : undefined;
+  const outcome = await runGrid(
+    {
+      engine,
+      session,
+      vocab: mi.vocab,
+      decodeBytes: mi.decodeBytes,
+      kvBytesPerToken: si.kvBytesPerToken,
+      bandwidthBps: bandwidth.summary.median,
+    },
+    scenario,
+    o.runner,
+    {
+      onProgress: o.onProgress,
+      shouldStop: o.shouldStop,
+      tokenize,
+      onCheckpoint: async (cases) => {
+        record.cases = cases;
+        await writeRecord(path, record);
+      },
+    },
+  );
+  record.cases = outcome.cases;
+  record.warnings.push(...outcome.warnings);
+  record.derived = deriveGridFigures(outcome.cases, {
+    bandwidthBps: bandwidth.summary.median,
+    decodeBytes: mi.decodeBytes,
+    loadNs: mi.loadNs,
+  });
+  record.status = outcome.interrupted ? "interrupted" : "complete";
+  await writeRecord(path, record);
+  return { record, path };
+}

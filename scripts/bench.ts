@@ -1,0 +1,98 @@
+/**
+ * `deno task bench [scenario.ts] [options]`: run a scenario on the engine, write a result record
+ * under results/ and print the report tables. See --help and docs/usage.md.
+ */
+import { existsSync } from "node:fs";
+import { join, relative } from "node:path";
+import { BENCH_USAGE, type BenchArgs, parseBenchArgs } from "../lib/cli/parse_bench_args.ts";
+import { Progress } from "../lib/cli/progress.ts";
+import { repoRoot } from "../lib/env/repo_root.ts";
+import { findLibrary } from "../lib/ffi/find_library.ts";
+import { formatRecord } from "../lib/results/format_record.ts";
+import { resolveRunnerOptions } from "../lib/runner/resolve_runner_options.ts";
+import { runBench } from "../lib/runner/run_bench.ts";
+import { loadScenario } from "../lib/scenario/load_scenario.ts";
+import { buildNative } from "./build.ts";
+
+async function main(): Promise<number> {
+  let args: BenchArgs;
+  try {
+    args = parseBenchArgs(Deno.args);
+  } catch (e) {
+    console.error(`${(e as Error).message}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(BENCH_USAGE);
+    return 0;
+  }
+  const scenario = await loadScenario(args.scenario);
+  const runner = resolveRunnerOptions({
+    warmup: args.warmup ?? (args.quick ? 1 : scenario.warmup),
+    runs: args.runs ?? (args.quick ? 2 : scenario.runs),
+    minRuns: args.minRuns,
+    maxRuns: args.maxRuns,
+    minTimeMs: args.minTimeMs,
+    targetCv: args.targetCv,
+    interleave: args.interleave,
+    cooldownMs: args.cooldownMs,
+    seed: args.seed,
+  });
+
+  if (!Deno.env.get("LMRIG_LIB") && !existsSync(findLibrary())) {
+    console.error(`${findLibrary()} is missing: building the engine (deno task build) ...`);
+    await buildNative({ quiet: true });
+  }
+
+  const progress = new Progress();
+  let stopRequested = false;
+  const onSigint = () => {
+    if (stopRequested) Deno.exit(130);
+    stopRequested = true;
+    progress.note("Stopping after the current run; Ctrl-C again to abort without saving");
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+  const deno = join(repoRoot(), "deno.json");
+  const toolVersion = JSON.parse(Deno.readTextFileSync(deno)).version ?? "0.0.0";
+  try {
+    const { record, path } = await runBench({
+      scenario,
+      model: args.model,
+      backend: args.backend,
+      executor: args.executor,
+      threads: args.threads,
+      profile: args.profile,
+      runner,
+      out: args.out,
+      resultsDir: join(repoRoot(), "results"),
+      command: ["deno", "task", "bench", ...Deno.args],
+      toolVersion,
+      log: (m) => progress.note(m),
+      onProgress: (e) => progress.update(e),
+      shouldStop: () => stopRequested,
+      tokenizerFor: async (spec) => {
+        const { loadTokenizer } = await import("../lib/tokenizer/mod.ts");
+        const tok = await loadTokenizer(spec);
+        return (text: string) => tok.encode(text);
+      },
+    });
+    progress.done();
+    const shown = relative(Deno.cwd(), path).startsWith("..") ? path : relative(Deno.cwd(), path);
+    Deno.stdout.writeSync(new TextEncoder().encode(formatRecord(record, args.format)));
+    console.error(`record: ${shown} (${record.status})`);
+    return record.status === "complete" ? 0 : 130;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSigint);
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (e) {
+    console.error(
+      e instanceof Error ? `${e.name === "Error" ? "" : e.name + ": "}${e.message}` : String(e),
+    );
+    Deno.exit(1);
+  }
+}
