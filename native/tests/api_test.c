@@ -282,8 +282,8 @@ static void sessions(lmr_model *m) {
     CHECK_ERR(lmr_session_reset(s, 7), LMR_ERR_OUT_OF_RANGE, E, "seq 7");
     CHECK_ERR(lmr_session_seq_len(s, 0, NULL), LMR_ERR_INVALID_ARG, E, "out is NULL");
 
-    uint64_t steps[4];
-    int32_t gen[4];
+    uint64_t steps[64];
+    int32_t gen[64];
     lmr_generate_stats gs = lmr_generate_stats_default();
     CHECK_ERR(lmr_session_generate(s, 1, tok, 3, 0, &sp, gen, steps, &gs), LMR_ERR_INVALID_ARG,
               E, "n_gen 0");
