@@ -1,0 +1,56 @@
+// End to end: the report command writes the markdown report and its charts from records.
+import assert from "node:assert/strict";
+import { buildReport } from "../lib/report/mod.ts";
+import { readRecord } from "../lib/results/read_record.ts";
+
+const FIX = "tests/fixtures/records";
+
+Deno.test("buildReport: S1-S6 table from the samples, metrics, sweep and workers sections", async () => {
+  const grid = await readRecord(`${FIX}/grid-a.json`);
+  const md = buildReport([
+    grid,
+    await readRecord(`${FIX}/cache-sweep.json`),
+    await readRecord(`${FIX}/workers.json`),
+  ]);
+  const s1 = grid.cases[0];
+  const ttftMs = s1.metrics.ttftNs.summary.median / 1e6;
+  assert.ok(md.includes(`| S1 | 16 | 32 | ${ttftMs.toFixed(1)} ± `), "TTFT median from the record");
+  assert.match(md, /\| Prefill scaling \| 11\.1 ms\/token \|/);
+  assert.match(
+    md,
+    /## Cache sweep: [\s\S]*\| 32640 \| [\d.]+ \| [\d.]+ ± [\d.]+ \| [\d.]+ \| [\d.]+ ± [\d.]+ \| 1\.0\d\dx \|/,
+  );
+  assert.match(md, /## Workers scaling: [\s\S]*\| 16 \| [\d.]+ ± [\d.]+ \| [\d.]+x \| [\d.]+% \|/);
+  assert.match(md, /## Warnings\n\n- .*S1: decodeTps CV/);
+  assert.throws(() => buildReport([]), /no records given/);
+});
+
+Deno.test("report command writes the report and links charts that exist", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = `${dir}/docs/benchmarks.md`;
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "scripts/report.ts",
+        `${FIX}/grid-a.json`,
+        `${FIX}/grid-cuda.json`,
+        "--out",
+        out,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+    const md = await Deno.readTextFile(out);
+    const links = [...md.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]);
+    assert.ok(links.includes("charts/backend-speedup.png"));
+    for (const link of links) {
+      assert.ok((await Deno.stat(`${dir}/docs/${link}`)).size > 10_000, link);
+    }
+    assert.match(md, /## Backend speedup: grid-cuda \(cuda\/graph\) over grid-a \(cpu\/eager\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
