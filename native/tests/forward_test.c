@@ -325,6 +325,41 @@ static void fill_kv_then_decode(const char *preset, int32_t pos, int32_t block_t
     lmr_model_destroy(m);
 }
 
+/* Logits of a 33-token prefill then one decode on a fresh engine of n_threads. */
+static void run_on(int n_threads, float *out) {
+    lmr_engine *saved = E, *e = NULL;
+    lmr_engine_params ep = lmr_engine_params_default();
+    ep.backend = LMR_BACKEND_CPU;
+    ep.n_threads = n_threads;
+    lmr_engine_create(&ep, &e);
+    E = e;
+    lmr_model *m = synth("tiny-qwen2", LMR_DTYPE_BF16, 8);
+    lmr_session *s = session(m, 1, 0, LMR_DTYPE_DEFAULT, 0);
+    int32_t tok[34], z = 0;
+    tokens(tok, 34, 512, 77);
+    lmr_session_prefill(s, 0, tok, 33);
+    lmr_session_decode(s, &z, &tok[33], 1);
+    lmr_session_logits(s, 0, out, 512);
+    lmr_session_destroy(s);
+    lmr_model_destroy(m);
+    lmr_engine_destroy(e);
+    E = saved;
+}
+
+/* The work split over threads and the SIMD dispatch must not change the numbers beyond
+ * summation order. */
+static void threads_and_simd(void) {
+    float one[512], three[512], scalar[512];
+    run_on(1, one);
+    run_on(3, three);
+    lmr_cpu_force_scalar(1);
+    run_on(2, scalar);
+    lmr_cpu_force_scalar(0);
+    double d1 = rel_diff_f(three, one, 512), d2 = rel_diff_f(scalar, one, 512);
+    CHECK(d1 < 1e-5, "3 threads == 1 thread: %.2e < 1e-5", d1);
+    CHECK(d2 < 1e-4, "scalar kernels == dispatched (%s): %.2e < 1e-4", lmr_cpu_simd_name(), d2);
+}
+
 int main(void) {
     lmr_engine_params ep = lmr_engine_params_default();
     ep.backend = LMR_BACKEND_CPU;
@@ -347,6 +382,7 @@ int main(void) {
     batch_equals_alone("tiny-llama");
     fill_kv_then_decode("tiny-qwen2", 37, 16);
     fill_kv_then_decode("tiny-llama", 100, 5);
+    threads_and_simd();
     lmr_engine_destroy(E);
     return check_summary();
 }
