@@ -2,8 +2,8 @@
  * config.json, in one anonymous mapping, generated in parallel at memory speed.
  *
  * Values: element i of tensor t is a function of (seed, t, i) only, so the bytes do not depend
- * on the thread count. One 64-bit hash (a splitmix64-style finalizer of a counter) gives four
- * 16-bit draws; each draw indexes a 65536-entry table holding the quantiles of a normal
+ * on the thread count. One 64-bit draw (wyrand's output function of a counter) gives four
+ * 16-bit indexes; each draw indexes a 65536-entry table holding the quantiles of a normal
  * distribution N(mean, std) at (k + 0.5) / 65536, already converted to the output dtype. So the
  * values are exactly normal up to 16-bit quantization (tails to about +-4.2 std), and the hot
  * loop is four table loads and one 64-bit store per four BF16 values.
@@ -37,7 +37,6 @@
 
 #define TAB 65536
 #define CHUNK_ELEMS (1u << 18) /* elements per work item (512 KiB of BF16) */
-#define GOLDEN 0x9e3779b97f4a7c15ull
 
 static inline uint64_t mix64(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -109,21 +108,29 @@ typedef struct {
     atomic_uint_fast64_t next;
 } job;
 
+/* 64 random bits for group g of a tensor: wyrand's output function of the counter state
+ * key + (g + 1) * W0, so a pure function of (key, g) that costs one 64x64->128 multiply. */
+static inline uint64_t draw(uint64_t key, uint64_t g) {
+    uint64_t s = key + (g + 1) * 0xa0761d6478bd642full;
+    __uint128_t m = (__uint128_t)s * (s ^ 0xe7037ed1a0b428dbull);
+    return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+
 static void fill16(uint16_t *dst, uint64_t e0, uint64_t e1, uint64_t key, const uint16_t *tab) {
     uint64_t g = e0 / 4, g1 = e1 / 4;
     uint64_t *d = (uint64_t *)(void *)(dst + e0);
     for (; g < g1; g++) {
-        uint64_t r = mix64(key + g * GOLDEN);
+        uint64_t r = draw(key, g);
         *d++ = (uint64_t)tab[r & 0xffff] | (uint64_t)tab[(r >> 16) & 0xffff] << 16 |
                (uint64_t)tab[(r >> 32) & 0xffff] << 32 | (uint64_t)tab[r >> 48] << 48;
     }
-    uint64_t r = mix64(key + g1 * GOLDEN);
+    uint64_t r = draw(key, g1);
     for (uint64_t e = g1 * 4; e < e1; e++, r >>= 16) dst[e] = tab[r & 0xffff];
 }
 
 static void fill32(float *dst, uint64_t e0, uint64_t e1, uint64_t key, const float *tab) {
     for (uint64_t g = e0 / 4; g * 4 < e1; g++) {
-        uint64_t r = mix64(key + g * GOLDEN);
+        uint64_t r = draw(key, g);
         for (uint64_t e = g * 4; e < g * 4 + 4 && e < e1; e++, r >>= 16) dst[e] = tab[r & 0xffff];
     }
 }
