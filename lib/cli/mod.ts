@@ -6,3 +6,6 @@ export { formatTable } from "./format_table.ts";
 export { sparkline } from "./sparkline.ts";
 export { renderGridReport } from "./render_grid_report.ts";
 export { Progress } from "./progress.ts";
+export { BENCH_USAGE, type BenchArgs, parseBenchArgs } from "./parse_bench_args.ts";
+export { parseCtestSummary } from "./parse_ctest_summary.ts";
+export { parseDenoTestSummary } from "./parse_deno_test_summary.ts";

@@ -1,0 +1,110 @@
+/** End to end: scenario -> runner -> engine (FFI) -> stats -> record on disk -> read back. */
+import assert from "node:assert/strict";
+import { readRecord } from "../lib/results/read_record.ts";
+import { resolveRunnerOptions } from "../lib/runner/resolve_runner_options.ts";
+import { runBench } from "../lib/runner/run_bench.ts";
+import { tinyBench } from "./_tiny.ts";
+
+const close = (a: number, b: number, rel = 1e-9) =>
+  assert.ok(Math.abs(a - b) <= rel * Math.abs(b), `${a} != ${b}`);
+
+Deno.test("a grid run produces a consistent, complete record that reads back", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { record, path } = await runBench(tinyBench(dir));
+    assert.equal(path, `${dir}/record.json`);
+    assert.equal(record.status, "complete");
+    assert.equal(record.schemaVersion, 1);
+    assert.deepEqual(record.cases.map((c) => c.id), ["T1", "T2", "T3"]);
+    assert.equal(record.engine.backend, "cpu");
+    assert.equal(record.model.name, "tiny-qwen2");
+    assert.ok(record.environment.probes.bandwidthBps.summary.median > 0);
+    for (const c of record.cases) {
+      const prompt = c.params.promptTokens as number, decode = c.params.decodeTokens as number;
+      const steps = c.series.stepNs;
+      assert.equal(steps.length, 3, `${c.id}: one step series per measured run`);
+      for (const m of Object.values(c.metrics)) assert.equal(m.samples.length, 3);
+      for (const samples of Object.values(c.warmup)) assert.equal(samples.length, 1);
+      steps.forEach((run, i) => {
+        assert.equal(run.length, decode);
+        assert.equal(c.metrics.ttftNs.samples[i], run[0], "step 0 is TTFT");
+        const decodeNs = run.slice(1).reduce((a, b) => a + b, 0);
+        close(c.metrics.decodeTps.samples[i], (decode - 1) / (decodeNs / 1e9));
+        close(c.metrics.prefillTps.samples[i], prompt / (c.metrics.prefillNs.samples[i] / 1e9));
+        assert.ok(c.metrics.prefillNs.samples[i] <= c.metrics.ttftNs.samples[i]);
+        assert.ok(c.metrics.e2eNs.samples[i] >= c.metrics.ttftNs.samples[i] + decodeNs * 0.99);
+      });
+      const tps = c.metrics.decodeTps;
+      assert.ok(tps.limit! > 0);
+      close(tps.utilisation!, tps.summary.median / tps.limit!);
+      close(c.metrics.tpotNs.limit!, 1e9 / tps.limit!);
+      const over = Object.entries(c.metrics).filter(([, m]) => (m.utilisation ?? 0) > 1);
+      for (const [key] of over) {
+        assert.ok(
+          record.warnings.some((w) => w.startsWith(`Case ${c.id}: ${key}`) && w.includes("limit")),
+          `${c.id} ${key} beats its limit without a warning`,
+        );
+      }
+    }
+    assert.ok(record.derived.prefillScalingMsPerToken.value > 0);
+    close(
+      record.derived.maxDecodeTps.value,
+      record.environment.probes.bandwidthBps.summary.median / record.model.decodeBytes,
+    );
+
+    const onDisk = JSON.parse(await Deno.readTextFile(path));
+    assert.deepEqual(onDisk, JSON.parse(JSON.stringify(record)));
+    const read = await readRecord(path);
+    assert.equal(read.id, record.id);
+    assert.equal((await Array.fromAsync(Deno.readDir(dir))).length, 1, "no temp files left");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("stopping mid-run keeps what was measured and marks the record interrupted", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    let runs = 0;
+    const { record, path } = await runBench(tinyBench(dir, {
+      onProgress: () => runs++,
+      shouldStop: () => runs >= 5, // T1: 1 warm-up + 3 runs, T2: its warm-up, then stop
+    }));
+    assert.equal(record.status, "interrupted");
+    assert.deepEqual(record.cases.map((c) => c.id), ["T1"]);
+    assert.equal(record.cases[0].metrics.ttftNs.samples.length, 3);
+    assert.ok(record.warnings.some((w) => w.includes("T2 was not measured")));
+    assert.equal(JSON.parse(await Deno.readTextFile(path)).status, "interrupted");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("interleaved adaptive runs stay between minRuns and maxRuns", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const order: string[] = [];
+    const runner = resolveRunnerOptions({
+      warmup: 0,
+      runs: 2,
+      minRuns: 2,
+      maxRuns: 4,
+      targetCv: 0.0001,
+      interleave: true,
+    });
+    const { record } = await runBench(tinyBench(dir, {
+      runner,
+      onProgress: (e) => order.push(e.caseId),
+    }));
+    assert.deepEqual(order.slice(0, 3), ["T1", "T2", "T3"], "round-robin order");
+    for (const c of record.cases) {
+      const n = c.metrics.ttftNs.samples.length;
+      assert.ok(n >= 2 && n <= 4, `${c.id}: ${n} runs`);
+      if (n < 4) assert.ok(c.metrics.decodeTps.summary.cv <= 0.0001);
+    }
+    assert.equal(record.runner.interleave, true);
+    assert.equal(record.runner.targetCv, 0.0001);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,79 @@
+/** End to end: engine failures and library problems surface as clear errors. */
+import assert from "node:assert/strict";
+import { Engine } from "../lib/ffi/engine.ts";
+import { EngineError } from "../lib/ffi/engine_error.ts";
+import { findLibrary } from "../lib/ffi/find_library.ts";
+import { loadLibrary } from "../lib/ffi/load_library.ts";
+
+Deno.test("an out-of-range token is an EngineError carrying the engine's message", async () => {
+  using engine = Engine.create({ backend: "cpu", threads: 1 });
+  using model = await engine.synthesize("tiny-qwen2", { seed: 3 });
+  using session = model.createSession({ maxCtx: 64 });
+  const vocab = model.info().vocab;
+  await assert.rejects(session.prefill(0, [1, vocab + 7]), (e: unknown) => {
+    assert.ok(e instanceof EngineError);
+    assert.equal(e.code, "LMR_ERR_OUT_OF_RANGE");
+    assert.equal(e.status, -6);
+    assert.ok(e.nativeMessage.includes(String(vocab + 7)), e.nativeMessage);
+    assert.ok(e.message.startsWith("Cannot prefill sequence 0: "), e.message);
+    return true;
+  });
+  await assert.rejects(session.generate(0, [1, 2], 10_000), {
+    name: "EngineError",
+    message: /Cannot generate 10000 tokens on sequence 0: .*\(LMR_ERR_OUT_OF_RANGE\)/,
+  });
+  await assert.rejects(engine.synthesize("no-such-preset"), {
+    name: "EngineError",
+    message: /Cannot synthesize model "no-such-preset": .*no-such-preset/,
+  });
+});
+
+Deno.test("closed handles refuse use; closing an engine closes its models and sessions", async () => {
+  const engine = Engine.create({ backend: "cpu", threads: 1 });
+  const model = await engine.synthesize("tiny-llama", { seed: 1 });
+  const session = model.createSession({ maxCtx: 32 });
+  engine.close();
+  assert.throws(() => session.info(), {
+    name: "TypeError",
+    message: "Cannot use the session: it is closed",
+  });
+  assert.throws(() => model.info(), {
+    name: "TypeError",
+    message: "Cannot use the model: it is closed",
+  });
+  engine.close();
+});
+
+Deno.test("a missing library names the path and the build command", () => {
+  assert.throws(() => loadLibrary({ path: "/nonexistent/liblmrig.so" }), {
+    message:
+      'Cannot load lmrig library "/nonexistent/liblmrig.so": file not found; run "deno task build"',
+  });
+});
+
+Deno.test("LMRIG_LIB picks the library and a missing one is reported", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", 'import { Engine } from "./lib/ffi/mod.ts"; Engine.create();'],
+    env: { LMRIG_LIB: "/nowhere/liblmrig.so", NO_COLOR: "1" },
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.success, false);
+  assert.match(
+    new TextDecoder().decode(out.stderr),
+    /Cannot load lmrig library "\/nowhere\/liblmrig.so": file not found/,
+  );
+});
+
+Deno.test("an ABI version mismatch names both versions", () => {
+  const path = findLibrary();
+  const actual = loadLibrary({ path }).abiVersion;
+  assert.throws(() => loadLibrary({ path, expectedAbiVersion: actual + 1 }), {
+    message: new RegExp(
+      `the library has ABI version ${actual} .* but these bindings expect ABI version ${
+        actual + 1
+      }`,
+    ),
+  });
+});
