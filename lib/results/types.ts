@@ -119,7 +119,7 @@ export interface ToolInfo {
 export type DtypeName = "bf16" | "f16" | "f32";
 
 /** The model that was measured. */
-export interface ModelInfo {
+export interface RecordModel {
   /** "synthetic:qwen2.5-1.5b" or a folder path. */
   spec: string;
   name: string;
@@ -185,7 +185,7 @@ export interface ResultRecord {
   status: RecordStatus;
   tool: ToolInfo;
   environment: Environment;
-  model: ModelInfo;
+  model: RecordModel;
   engine: EngineSettings;
   scenario: ScenarioInfo;
   runner: RunnerInfo;
