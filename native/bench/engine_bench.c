@@ -118,7 +118,8 @@ int main(int argc, char **argv) {
     lmr_session_info_get(s, &si);
 
     int32_t *tok = malloc(sizeof(int32_t) * (size_t)(max_prompt + a.gen + a.batch));
-    for (int i = 0; i < max_prompt + a.gen + a.batch; i++) tok[i] = (int32_t)((i * 7919 + 13) % mi.vocab);
+    for (int i = 0; i < max_prompt + a.gen + a.batch; i++)
+        tok[i] = (int32_t)((i * 7919 + 13) % mi.vocab);
     uint64_t *t = malloc(sizeof(uint64_t) * (size_t)(a.reps * (a.gen + 1)));
     lmr_counters c = lmr_counters_default();
 

@@ -57,7 +57,8 @@ static void library_and_engine(void) {
     p.n_threads = 2;
     p.executor = LMR_EXECUTOR_GRAPH;
     lmr_status st = lmr_engine_create(&p, &E);
-    CHECK(st == LMR_OK, "engine create (AUTO, 2 threads, GRAPH): %s", st ? lmr_last_error(NULL) : "ok");
+    CHECK(st == LMR_OK, "engine create (AUTO, 2 threads, GRAPH): %s",
+          st ? lmr_last_error(NULL) : "ok");
     if (st) exit(1);
     lmr_engine_info info = lmr_engine_info_default();
     info.size = 3;

@@ -111,7 +111,8 @@ static void rope(double *x, int heads, int hd, int pos, double theta) {
 static void ref_forward(const lmr_model *m, const float *past_k, const float *past_v, int n_past,
                         const int32_t *tok, int n, double *logits) {
     const lmr_model_info *mi = &m->info;
-    int hid = mi->hidden, hd = mi->head_dim, nh = mi->n_heads, nkv = mi->n_kv_heads, L = mi->n_layers;
+    int hid = mi->hidden, hd = mi->head_dim, nh = mi->n_heads, nkv = mi->n_kv_heads;
+    int L = mi->n_layers;
     int qd = nh * hd, kd = nkv * hd, ffn = mi->ffn, P = n_past + n;
     double *h = calloc((size_t)n * hid, 8), *x = calloc((size_t)n * hid, 8);
     double *q = calloc((size_t)n * qd, 8), *att = calloc((size_t)n * qd, 8);
@@ -141,7 +142,8 @@ static void ref_forward(const lmr_model *m, const float *past_k, const float *pa
                 double mx = -INFINITY, sum = 0;
                 for (int j = 0; j <= last; j++) {
                     double d = 0;
-                    for (int i = 0; i < hd; i++) d += q[t * qd + hh * hd + i] * K[j * kd + kh * hd + i];
+                    for (int i = 0; i < hd; i++)
+                        d += q[t * qd + hh * hd + i] * K[j * kd + kh * hd + i];
                     sc[j] = d / sqrt((double)hd);
                     mx = fmax(mx, sc[j]);
                 }
@@ -298,7 +300,8 @@ static void fill_kv_then_decode(const char *preset, int32_t pos, int32_t block_t
     read_cache(s, seq, pos, k, v);
     double sum = 0, sq = 0;
     for (int64_t i = 0; i < (int64_t)mi->n_layers * pos * kd; i++) sum += k[i], sq += k[i] * k[i];
-    double cnt = (double)mi->n_layers * pos * kd, mean = sum / cnt, sd = sqrt(sq / cnt - mean * mean);
+    double cnt = (double)mi->n_layers * pos * kd, mean = sum / cnt;
+    double sd = sqrt(sq / cnt - mean * mean);
     CHECK(fabs(mean) < 0.1 && fabs(sd - 1.0) < 0.1, "fill_kv values: mean %.3f ~ 0, std %.3f ~ 1",
           mean, sd);
     st = lmr_session_decode(s, &seq, &tok, 1);

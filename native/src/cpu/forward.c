@@ -40,6 +40,62 @@ static void cache_write(lmr_session *s, const lmr_batch_entry *en, int32_t n_en,
     }
 }
 
+/* Per-token ops (rmsnorm, rope, silu_mul) split by tokens over the pool when there are several
+ * tokens (prefill); a single token runs on the calling thread (a dispatch would cost more). */
+enum { EW_RMSNORM, EW_ROPE, EW_SILU };
+
+typedef struct {
+    int kind, T, n;  /* tokens, floats per token row */
+    float *x, *y;    /* rmsnorm x -> y; rope x in place; silu gate x, up y */
+    const void *w;   /* rmsnorm weight */
+    int wdtype, heads, hd;
+    float eps;
+    const int32_t *pos;
+    double theta;
+} ew_job;
+
+static void ew_rows(const ew_job *j, int t0, int t1) {
+    size_t off = (size_t)t0 * (size_t)j->n;
+    switch (j->kind) {
+    case EW_RMSNORM:
+        lmr_cpu_rmsnorm(j->x + off, j->w, j->wdtype, j->eps, t1 - t0, j->n, j->y + off);
+        break;
+    case EW_ROPE:
+        lmr_cpu_rope(j->x + off, t1 - t0, j->heads, j->hd, j->pos + t0, j->theta);
+        break;
+    default:
+        lmr_cpu_silu_mul(j->x + off, j->y + off, t1 - t0, j->n);
+        break;
+    }
+}
+
+static void ew_task(void *ctx, int ith, int nth) {
+    const ew_job *j = ctx;
+    int t0 = (int)((int64_t)j->T * ith / nth), t1 = (int)((int64_t)j->T * (ith + 1) / nth);
+    if (t1 > t0) ew_rows(j, t0, t1);
+}
+
+static void ew_run(lmr_pool *pool, ew_job j) {
+    if (j.T == 1) ew_rows(&j, 0, 1);
+    else lmr_pool_run(pool, ew_task, &j);
+}
+
+static void rmsnorm(lmr_pool *p, const float *x, const lmr_tensor *w, float eps, int T, int n,
+                    float *y) {
+    ew_run(p, (ew_job){.kind = EW_RMSNORM, .T = T, .n = n, .x = (float *)x, .y = y, .w = w->data,
+                       .wdtype = w->dtype, .eps = eps});
+}
+
+static void rope(lmr_pool *p, float *x, int T, int heads, int hd, const int32_t *pos,
+                 double theta) {
+    ew_run(p, (ew_job){.kind = EW_ROPE, .T = T, .n = heads * hd, .x = x, .heads = heads,
+                       .hd = hd, .pos = pos, .theta = theta});
+}
+
+static void silu_mul(lmr_pool *p, float *gate, float *up, int T, int n) {
+    ew_run(p, (ew_job){.kind = EW_SILU, .T = T, .n = n, .x = gate, .y = up});
+}
+
 /* Embedding rows into h and each token's position into pos. */
 static void embed(lmr_session *s, const lmr_batch_entry *en, int32_t n_en) {
     lmr_cpu_session *c = s->priv;
@@ -79,14 +135,14 @@ lmr_status lmr_cpu_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n_
         const float *bias = cm->qkv_bias ? cm->qkv_bias + (size_t)l * (size_t)(qd + 2 * kd) : NULL;
 
         /* Attention block. x: [T, hid]; q: [T, nh, hd]; k, v: [T, nkv, hd] */
-        OP(lmr_cpu_rmsnorm(c->h, L->in_norm->data, L->in_norm->dtype, eps, T, hid, c->x));
+        OP(rmsnorm(pool, c->h, L->in_norm, eps, T, hid, c->x));
         OP(lmr_cpu_matmul(pool, c->x, T, hid, L->q->data, L->q->dtype, qd, bias, c->q, 0));
         OP(lmr_cpu_matmul(pool, c->x, T, hid, L->k->data, L->k->dtype, kd,
                           bias ? bias + qd : NULL, c->k, 0));
         OP(lmr_cpu_matmul(pool, c->x, T, hid, L->v->data, L->v->dtype, kd,
                           bias ? bias + qd + kd : NULL, c->v, 0));
-        OP(lmr_cpu_rope(c->q, T, nh, hd, c->pos, mi->rope_theta));
-        OP(lmr_cpu_rope(c->k, T, nkv, hd, c->pos, mi->rope_theta));
+        OP(rope(pool, c->q, T, nh, hd, c->pos, mi->rope_theta));
+        OP(rope(pool, c->k, T, nkv, hd, c->pos, mi->rope_theta));
         OP(cache_write(s, en, n_en, l));
         int32_t t = 0;
         for (int32_t i = 0; i < n_en; i++) { /* att: [T, nh, hd] */
@@ -99,11 +155,11 @@ lmr_status lmr_cpu_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n_
         OP(lmr_cpu_matmul(pool, c->att, T, qd, L->o->data, L->o->dtype, hid, NULL, c->h, 1));
 
         /* MLP block. gate, up: [T, ffn] */
-        OP(lmr_cpu_rmsnorm(c->h, L->post_norm->data, L->post_norm->dtype, eps, T, hid, c->x));
+        OP(rmsnorm(pool, c->h, L->post_norm, eps, T, hid, c->x));
         OP(lmr_cpu_matmul(pool, c->x, T, hid, L->gate->data, L->gate->dtype, ffn, NULL, c->gate,
                           0));
         OP(lmr_cpu_matmul(pool, c->x, T, hid, L->up->data, L->up->dtype, ffn, NULL, c->up, 0));
-        OP(lmr_cpu_silu_mul(c->gate, c->up, T, ffn));
+        OP(silu_mul(pool, c->gate, c->up, T, ffn));
         OP(lmr_cpu_matmul(pool, c->gate, T, ffn, L->down->data, L->down->dtype, hid, NULL, c->h,
                           1));
     }
@@ -117,7 +173,7 @@ lmr_status lmr_cpu_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n_
                    sizeof(float) * (size_t)hid);
     }
     if (n_out == 0) return LMR_OK;
-    OP(lmr_cpu_rmsnorm(c->x, m->final_norm->data, m->final_norm->dtype, eps, n_out, hid, c->h));
+    OP(rmsnorm(pool, c->x, m->final_norm, eps, n_out, hid, c->h));
     /* A single entry writes straight into its row of the session's logits. */
     float *dst = n_out == 1 ? NULL : c->logits; /* [n_out, vocab] */
     for (int32_t i = 0; i < n_en && !dst; i++)
