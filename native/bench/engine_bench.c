@@ -4,6 +4,7 @@
  *
  *   lmrig-bench [--preset qwen2.5-1.5b] [--threads 0] [--prompts 128,512] [--gen 128]
  *               [--reps 3] [--dtype bf16|f16|f32] [--chunk 0] [--layers 0] [--batch 1]
+ *               [--profile 0|1]
  *
  * Figures are medians over --reps runs, timed by the engine itself. */
 #include <stdio.h>
@@ -16,7 +17,7 @@
 
 typedef struct {
     const char *preset;
-    int threads, gen, reps, chunk, layers, batch, n_prompts;
+    int threads, gen, reps, chunk, layers, batch, profile, n_prompts;
     int prompts[MAX_PROMPTS];
     int dtype;
 } args;
@@ -35,7 +36,7 @@ static uint64_t median_u64(uint64_t *v, int n) {
 }
 
 static int parse(int argc, char **argv, args *a) {
-    *a = (args){"qwen2.5-1.5b", 0, 128, 3, 0, 0, 1, 2, {128, 512}, LMR_DTYPE_BF16};
+    *a = (args){"qwen2.5-1.5b", 0, 128, 3, 0, 0, 1, 0, 2, {128, 512}, LMR_DTYPE_BF16};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return fprintf(stderr, "missing value after %s\n", k), -1;
@@ -47,6 +48,7 @@ static int parse(int argc, char **argv, args *a) {
         else if (!strcmp(k, "--chunk")) a->chunk = atoi(v);
         else if (!strcmp(k, "--layers")) a->layers = atoi(v);
         else if (!strcmp(k, "--batch")) a->batch = atoi(v);
+        else if (!strcmp(k, "--profile")) a->profile = atoi(v);
         else if (!strcmp(k, "--dtype")) {
             a->dtype = !strcmp(v, "f32") ? LMR_DTYPE_F32 : !strcmp(v, "f16") ? LMR_DTYPE_F16
                                                                             : LMR_DTYPE_BF16;
@@ -77,6 +79,7 @@ int main(int argc, char **argv) {
     lmr_engine_params ep = lmr_engine_params_default();
     ep.backend = LMR_BACKEND_CPU;
     ep.n_threads = a.threads;
+    ep.profile = a.profile;
     lmr_engine *e = NULL;
     TRY(lmr_engine_create(&ep, &e), NULL);
     lmr_engine_info ei = lmr_engine_info_default();
@@ -116,6 +119,7 @@ int main(int argc, char **argv) {
     TRY(lmr_session_create(m, &sp, &s), e);
     lmr_session_info si = lmr_session_info_default();
     lmr_session_info_get(s, &si);
+    lmr_counters_reset(e);
 
     int32_t *tok = malloc(sizeof(int32_t) * (size_t)(max_prompt + a.gen + a.batch));
     for (int i = 0; i < max_prompt + a.gen + a.batch; i++)
@@ -132,8 +136,11 @@ int main(int argc, char **argv) {
             if (r) t[r - 1] = c.last_call_ns;
         }
         uint64_t med = median_u64(t, a.reps);
-        printf("pp%-5d %8.2f tokens/s  (%.1f ms, chunk %d)\n", n, n / (med / 1e9), med / 1e6,
+        printf("pp%-5d %8.2f tokens/s  (%.1f ms, chunk %d", n, n / (med / 1e9), med / 1e6,
                si.prefill_chunk);
+        if (a.profile) printf(", ops %.1f%% of the time", 100.0 * c.kernel_ns / c.prefill_ns);
+        printf(")\n");
+        lmr_counters_reset(e);
     }
 
     /* tgN: a 1-token prompt, then N decode steps, each forward + greedy sample. */
@@ -153,6 +160,10 @@ int main(int argc, char **argv) {
     }
     uint64_t med = median_u64(tg, a.reps), step = median_u64(t, a.reps * a.gen);
     lmr_counters_get(e, &c);
+    if (a.profile)
+        printf("generate: ops %.1f%% of forward time, sampling %.1f%% of the time\n",
+               100.0 * c.kernel_ns / (c.decode_ns + c.prefill_ns),
+               100.0 * c.sample_ns / (c.decode_ns + c.prefill_ns + c.sample_ns));
     /* Bytes one step reads: the weights plus, on average, half the generated context's KV. */
     double kv = (double)si.kv_bytes_per_token * (a.gen / 2.0), bytes = mi.decode_bytes + kv;
     printf("tg%-5d %8.2f tokens/s  (median step %.2f ms, %llu ops per step)\n", a.gen,
