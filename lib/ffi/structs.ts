@@ -9,7 +9,7 @@ import { defineStruct, type StructLayout } from "./_struct.ts";
 export type StructLayoutLike = StructLayout;
 
 /** lmr_engine_params (24 bytes). */
-export const ENGINE_PARAMS = defineStruct("lmr_engine_params", [
+export const ENGINE_PARAMS: StructLayout = defineStruct("lmr_engine_params", [
   ["size", "u32"],
   ["backend", "i32"],
   ["n_threads", "i32"],
@@ -19,7 +19,7 @@ export const ENGINE_PARAMS = defineStruct("lmr_engine_params", [
 ]);
 
 /** lmr_engine_info (616 bytes). */
-export const ENGINE_INFO = defineStruct("lmr_engine_info", [
+export const ENGINE_INFO: StructLayout = defineStruct("lmr_engine_info", [
   ["size", "u32"],
   ["backend", "i32"],
   ["executor", "i32"],
@@ -43,7 +43,7 @@ export const ENGINE_INFO = defineStruct("lmr_engine_info", [
 ]);
 
 /** lmr_counters (112 bytes). */
-export const COUNTERS = defineStruct("lmr_counters", [
+export const COUNTERS: StructLayout = defineStruct("lmr_counters", [
   ["size", "u32"],
   ["reserved", "u32"],
   ["prefill_ns", "u64"],
@@ -62,7 +62,7 @@ export const COUNTERS = defineStruct("lmr_counters", [
 ]);
 
 /** lmr_model_params (24 bytes). */
-export const MODEL_PARAMS = defineStruct("lmr_model_params", [
+export const MODEL_PARAMS: StructLayout = defineStruct("lmr_model_params", [
   ["size", "u32"],
   ["dtype", "i32"],
   ["seed", "u64"],
@@ -71,7 +71,7 @@ export const MODEL_PARAMS = defineStruct("lmr_model_params", [
 ]);
 
 /** lmr_model_info (272 bytes). */
-export const MODEL_INFO = defineStruct("lmr_model_info", [
+export const MODEL_INFO: StructLayout = defineStruct("lmr_model_info", [
   ["size", "u32"],
   ["n_layers", "i32"],
   ["hidden", "i32"],
@@ -97,7 +97,7 @@ export const MODEL_INFO = defineStruct("lmr_model_info", [
 ]);
 
 /** lmr_session_params (32 bytes). */
-export const SESSION_PARAMS = defineStruct("lmr_session_params", [
+export const SESSION_PARAMS: StructLayout = defineStruct("lmr_session_params", [
   ["size", "u32"],
   ["max_seqs", "i32"],
   ["max_ctx", "i32"],
@@ -108,7 +108,7 @@ export const SESSION_PARAMS = defineStruct("lmr_session_params", [
 ]);
 
 /** lmr_session_info (48 bytes). */
-export const SESSION_INFO = defineStruct("lmr_session_info", [
+export const SESSION_INFO: StructLayout = defineStruct("lmr_session_info", [
   ["size", "u32"],
   ["max_seqs", "i32"],
   ["max_ctx", "i32"],
@@ -122,7 +122,7 @@ export const SESSION_INFO = defineStruct("lmr_session_info", [
 ]);
 
 /** lmr_sampler_params (24 bytes). */
-export const SAMPLER_PARAMS = defineStruct("lmr_sampler_params", [
+export const SAMPLER_PARAMS: StructLayout = defineStruct("lmr_sampler_params", [
   ["size", "u32"],
   ["temperature", "f32"],
   ["top_k", "i32"],
@@ -131,7 +131,7 @@ export const SAMPLER_PARAMS = defineStruct("lmr_sampler_params", [
 ]);
 
 /** lmr_generate_stats (56 bytes). */
-export const GENERATE_STATS = defineStruct("lmr_generate_stats", [
+export const GENERATE_STATS: StructLayout = defineStruct("lmr_generate_stats", [
   ["size", "u32"],
   ["reserved", "u32"],
   ["ttft_ns", "u64"],
