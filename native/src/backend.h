@@ -18,6 +18,10 @@
 
 #include "internal.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct lmr_backend_ops {
     const char *name;             /* "cpu", "cuda", "metal" */
     int32_t default_kv_dtype;     /* LMR_DTYPE_* used when the session asks for DEFAULT */
@@ -83,4 +87,7 @@ extern const lmr_backend_ops lmr_metal_backend;
 int lmr_metal_device_count(void);
 #endif
 
+#ifdef __cplusplus
+}
+#endif
 #endif /* LMR_BACKEND_H */

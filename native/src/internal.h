@@ -10,6 +10,10 @@
 #include "lmrig.h"
 #include "models/model_io.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct lmr_backend_ops lmr_backend_ops;
 struct lmr_pool;
 
@@ -121,4 +125,7 @@ lmr_status lmr_sampler_check(const lmr_sampler_params *p, char *err, size_t errc
 int32_t lmr_sample_logits(const float *logits, int32_t vocab, const lmr_sampler_params *p,
                           lmr_rng *rng, lmr_cand *cand);
 
+#ifdef __cplusplus
+}
+#endif
 #endif /* LMR_INTERNAL_H */

@@ -7,6 +7,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     int32_t n_blocks;       /* blocks in the pool */
     int32_t block_tokens;   /* positions per block */
@@ -33,4 +37,7 @@ static inline const int32_t *lmr_kv_table(const lmr_kv *kv, int32_t seq) {
     return kv->tables + (int64_t)seq * kv->max_blocks_seq;
 }
 
+#ifdef __cplusplus
+}
+#endif
 #endif /* LMR_KV_H */
