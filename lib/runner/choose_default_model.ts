@@ -27,7 +27,8 @@ export function chooseDefaultModel(
   }
   return {
     spec: "synthetic:qwen2.5-0.5b",
-    reason: `no --model given on the CPU (${cores} core(s)): the Qwen2.5-0.5B shape keeps S1-S6 ` +
-      `near 10 minutes on 2 cores; pass --model synthetic:qwen2.5-1.5b for the reference shape`,
+    reason:
+      `no --model given on the CPU (${cores} core(s)): the Qwen2.5-0.5B shape reads a third ` +
+      `of the 1.5B bytes per step; pass --model synthetic:qwen2.5-1.5b for the reference shape`,
   };
 }
