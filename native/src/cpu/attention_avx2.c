@@ -19,11 +19,41 @@ static inline float kv_scalar(const void *pool, int dtype, int64_t i) {
     return dtype == LMR_DTYPE_BF16 ? lmr_bf16_to_f32(h) : lmr_f16_to_f32(h);
 }
 
-/* s[j][i] = q_j . K[off[i]] for j < g (<= GMAX), i < n */
-AI void scores(const void *K, const int dtype, const int64_t *off, int n, const float *q, int g,
-               int hd, float s[GMAX][CH]) {
+/* Sums of 4 vectors, one per lane of the result. */
+static inline __m128 hsum4x8(__m256 a, __m256 b, __m256 c, __m256 d) {
+    __m256 ab = _mm256_hadd_ps(a, b), cd = _mm256_hadd_ps(c, d), abcd = _mm256_hadd_ps(ab, cd);
+    return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+
+/* s[j][i], s[j][i+1] = q_j . K[off[i]], q_j . K[off[i+1]] for j < NJ (two positions at once:
+ * 2 * NJ independent FMA chains; each K slice converted once for all NJ heads). */
+AI void scores_pair(const void *K, const int dtype, const int64_t *off, int i, const float *q,
+                    int hd, float s[GMAX][CH], const int NJ) {
+    __m256 a[6][2];
+    for (int j = 0; j < NJ; j++) a[j][0] = a[j][1] = _mm256_setzero_ps();
+    for (int d = 0; d < hd; d += 8) {
+        __m256 k0 = ld_w(K, dtype, off[i] + d), k1 = ld_w(K, dtype, off[i + 1] + d);
+        for (int j = 0; j < NJ; j++) {
+            __m256 qv = _mm256_loadu_ps(q + (int64_t)j * hd + d);
+            a[j][0] = _mm256_fmadd_ps(qv, k0, a[j][0]);
+            a[j][1] = _mm256_fmadd_ps(qv, k1, a[j][1]);
+        }
+    }
+    int j = 0;
+    for (; j + 2 <= NJ; j += 2) {
+        float r[4];
+        _mm_storeu_ps(r, hsum4x8(a[j][0], a[j][1], a[j + 1][0], a[j + 1][1]));
+        s[j][i] = r[0], s[j][i + 1] = r[1], s[j + 1][i] = r[2], s[j + 1][i + 1] = r[3];
+    }
+    if (j < NJ) s[j][i] = hsum8(a[j][0]), s[j][i + 1] = hsum8(a[j][1]);
+}
+
+/* s[j][i] = q_j . K[off[i]] for j < g (<= GMAX), i0 <= i < n: any head dim, one position at a
+ * time. */
+AI void scores_one(const void *K, const int dtype, const int64_t *off, int i0, int n,
+                   const float *q, int g, int hd, float s[GMAX][CH]) {
     int hd8 = hd & ~7;
-    for (int i = 0; i < n; i++)
+    for (int i = i0; i < n; i++)
         for (int j0 = 0; j0 < g; j0 += 4) {
             int nj = g - j0 < 4 ? g - j0 : 4;
             __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
@@ -42,29 +72,60 @@ AI void scores(const void *K, const int dtype, const int64_t *off, int n, const 
         }
 }
 
+/* s[j][i] = q_j . K[off[i]] for j < g (<= GMAX), i < n */
+AI void scores(const void *K, const int dtype, const int64_t *off, int n, const float *q, int g,
+               int hd, float s[GMAX][CH]) {
+    int i = 0;
+    if ((hd & 7) == 0 && g <= 6)
+        for (; i + 2 <= n; i += 2) switch (g) {
+            case 1: scores_pair(K, dtype, off, i, q, hd, s, 1); break;
+            case 2: scores_pair(K, dtype, off, i, q, hd, s, 2); break;
+            case 3: scores_pair(K, dtype, off, i, q, hd, s, 3); break;
+            case 4: scores_pair(K, dtype, off, i, q, hd, s, 4); break;
+            case 5: scores_pair(K, dtype, off, i, q, hd, s, 5); break;
+            default: scores_pair(K, dtype, off, i, q, hd, s, 6); break;
+            }
+    scores_one(K, dtype, off, i, n, q, g, hd, s);
+}
+
+/* acc[j][d..d+16) += sum_i w[j][i] * V[off[i]][d..d+16) for j < NJ: 2 * NJ accumulators kept in
+ * registers over the chunk's positions, each V slice converted once. */
+AI void accumulate_v16(const void *V, const int dtype, const int64_t *off, int n, int hd, int d,
+                       float w[GMAX][CH], float *acc, const int NJ) {
+    __m256 r0[6], r1[6];
+    for (int j = 0; j < NJ; j++) {
+        r0[j] = _mm256_loadu_ps(acc + (int64_t)j * hd + d);
+        r1[j] = _mm256_loadu_ps(acc + (int64_t)j * hd + d + 8);
+    }
+    for (int i = 0; i < n; i++) {
+        __m256 v0 = ld_w(V, dtype, off[i] + d), v1 = ld_w(V, dtype, off[i] + d + 8);
+        for (int j = 0; j < NJ; j++) {
+            __m256 p = _mm256_broadcast_ss(&w[j][i]);
+            r0[j] = _mm256_fmadd_ps(p, v0, r0[j]);
+            r1[j] = _mm256_fmadd_ps(p, v1, r1[j]);
+        }
+    }
+    for (int j = 0; j < NJ; j++) {
+        _mm256_storeu_ps(acc + (int64_t)j * hd + d, r0[j]);
+        _mm256_storeu_ps(acc + (int64_t)j * hd + d + 8, r1[j]);
+    }
+}
+
 /* acc[j] += sum_i w[j][i] * V[off[i]] for j < g */
 AI void accumulate_v(const void *V, const int dtype, const int64_t *off, int n, int g, int hd,
                      float w[GMAX][CH], float *acc) {
     int d = 0;
     for (; d + 16 <= hd; d += 16)
-        for (int j0 = 0; j0 < g; j0 += 4) {
-            int nj = g - j0 < 4 ? g - j0 : 4;
-            __m256 r0[4], r1[4];
-            for (int j = 0; j < nj; j++) {
-                r0[j] = _mm256_loadu_ps(acc + (int64_t)(j0 + j) * hd + d);
-                r1[j] = _mm256_loadu_ps(acc + (int64_t)(j0 + j) * hd + d + 8);
-            }
-            for (int i = 0; i < n; i++) {
-                __m256 v0 = ld_w(V, dtype, off[i] + d), v1 = ld_w(V, dtype, off[i] + d + 8);
-                for (int j = 0; j < nj; j++) {
-                    __m256 p = _mm256_broadcast_ss(&w[j0 + j][i]);
-                    r0[j] = _mm256_fmadd_ps(p, v0, r0[j]);
-                    r1[j] = _mm256_fmadd_ps(p, v1, r1[j]);
-                }
-            }
-            for (int j = 0; j < nj; j++) {
-                _mm256_storeu_ps(acc + (int64_t)(j0 + j) * hd + d, r0[j]);
-                _mm256_storeu_ps(acc + (int64_t)(j0 + j) * hd + d + 8, r1[j]);
+        for (int j0 = 0; j0 < g; j0 += 6) { /* heads in passes of up to 6 */
+            float *a = acc + (int64_t)j0 * hd;
+            float(*wj)[CH] = w + j0;
+            switch (g - j0 < 6 ? g - j0 : 6) {
+            case 1: accumulate_v16(V, dtype, off, n, hd, d, wj, a, 1); break;
+            case 2: accumulate_v16(V, dtype, off, n, hd, d, wj, a, 2); break;
+            case 3: accumulate_v16(V, dtype, off, n, hd, d, wj, a, 3); break;
+            case 4: accumulate_v16(V, dtype, off, n, hd, d, wj, a, 4); break;
+            case 5: accumulate_v16(V, dtype, off, n, hd, d, wj, a, 5); break;
+            default: accumulate_v16(V, dtype, off, n, hd, d, wj, a, 6); break;
             }
         }
     for (; d < hd; d++) /* head dims that are not a multiple of 16 */
