@@ -4,7 +4,7 @@
  *
  *   lmrig-bench [--preset qwen2.5-1.5b] [--threads 0] [--prompts 128,512] [--gen 128]
  *               [--reps 3] [--dtype bf16|f16|f32] [--chunk 0] [--layers 0] [--batch 1]
- *               [--profile 0|1]
+ *               [--profile 0|1] [--positions 1024,4096]
  *
  * Figures are medians over --reps runs, timed by the engine itself. */
 #include <stdio.h>
@@ -17,8 +17,8 @@
 
 typedef struct {
     const char *preset;
-    int threads, gen, reps, chunk, layers, batch, profile, n_prompts;
-    int prompts[MAX_PROMPTS];
+    int threads, gen, reps, chunk, layers, batch, profile, n_prompts, n_positions;
+    int prompts[MAX_PROMPTS], positions[MAX_PROMPTS];
     int dtype;
 } args;
 
@@ -35,8 +35,17 @@ static uint64_t median_u64(uint64_t *v, int n) {
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+static int parse_list(const char *v, int *out) {
+    int n = 0;
+    for (char *s = (char *)v; *s && n < MAX_PROMPTS;) {
+        out[n++] = (int)strtol(s, &s, 10);
+        if (*s == ',') s++;
+    }
+    return n;
+}
+
 static int parse(int argc, char **argv, args *a) {
-    *a = (args){"qwen2.5-1.5b", 0, 128, 3, 0, 0, 1, 0, 2, {128, 512}, LMR_DTYPE_BF16};
+    *a = (args){"qwen2.5-1.5b", 0, 128, 3, 0, 0, 1, 0, 2, 0, {128, 512}, {0}, LMR_DTYPE_BF16};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return fprintf(stderr, "missing value after %s\n", k), -1;
@@ -53,11 +62,9 @@ static int parse(int argc, char **argv, args *a) {
             a->dtype = !strcmp(v, "f32") ? LMR_DTYPE_F32 : !strcmp(v, "f16") ? LMR_DTYPE_F16
                                                                             : LMR_DTYPE_BF16;
         } else if (!strcmp(k, "--prompts")) {
-            a->n_prompts = 0;
-            for (char *s = (char *)v; *s && a->n_prompts < MAX_PROMPTS;) {
-                a->prompts[a->n_prompts++] = (int)strtol(s, &s, 10);
-                if (*s == ',') s++;
-            }
+            a->n_prompts = parse_list(v, a->prompts);
+        } else if (!strcmp(k, "--positions")) {
+            a->n_positions = parse_list(v, a->positions);
         } else return fprintf(stderr, "unknown option %s\n", k), -1;
     }
     if (a->reps < 1 || a->gen < 2 || a->batch < 1 || a->n_prompts < 1)
@@ -113,6 +120,8 @@ int main(int argc, char **argv) {
         if (a.prompts[i] > max_prompt) max_prompt = a.prompts[i];
     lmr_session_params sp = lmr_session_params_default();
     sp.max_seqs = a.batch;
+    for (int i = 0; i < a.n_positions; i++)
+        if (a.positions[i] + 16 > max_prompt) max_prompt = a.positions[i] + 16;
     sp.max_ctx = (max_prompt > a.gen ? max_prompt : a.gen) + 8;
     sp.prefill_chunk = a.chunk;
     lmr_session *s = NULL;
@@ -145,8 +154,9 @@ int main(int argc, char **argv) {
 
     /* tgN: a 1-token prompt, then N decode steps, each forward + greedy sample. */
     lmr_sampler_params greedy = lmr_sampler_params_default();
-    int32_t *out = malloc(sizeof(int32_t) * (size_t)(a.gen + 1));
-    uint64_t *steps = malloc(sizeof(uint64_t) * (size_t)(a.gen + 1));
+    int n_out = a.gen + 1 > 17 ? a.gen + 1 : 17;
+    int32_t *out = malloc(sizeof(int32_t) * (size_t)n_out);
+    uint64_t *steps = malloc(sizeof(uint64_t) * (size_t)n_out);
     uint64_t *tg = malloc(sizeof(uint64_t) * (size_t)a.reps);
     for (int r = 0; r <= a.reps; r++) {
         lmr_session_reset(s, 0);
@@ -170,6 +180,17 @@ int main(int argc, char **argv) {
            a.gen / (med / 1e9), step / 1e6, (unsigned long long)c.kernels_last_step);
     printf("decode reads %.3f GB per step: %.2f GB/s = %.1f%% of measured bandwidth\n",
            bytes / 1e9, bytes / (step / 1e9) / 1e9, 100.0 * bytes / (step / 1e9) / bw[2]);
+
+    /* Step time at cache position P: fill_kv to P, then 16 greedy steps. */
+    for (int i = 0; i < a.n_positions; i++) {
+        TRY(lmr_session_fill_kv(s, 0, a.positions[i], 7), e);
+        TRY(lmr_session_generate(s, 0, tok, 1, 17, &greedy, out, steps, NULL), e);
+        uint64_t at = median_u64(steps + 1, 16);
+        double kvb = (double)si.kv_bytes_per_token * a.positions[i];
+        printf("step at position %-6d %.2f ms (reads %.3f GB: %.1f%% of bandwidth)\n",
+               a.positions[i], at / 1e6, (mi.decode_bytes + kvb) / 1e9,
+               100.0 * (mi.decode_bytes + kvb) / (at / 1e9) / bw[2]);
+    }
 
     if (a.batch > 1) { /* batched decode: all sequences step together */
         int32_t *seqs = malloc(sizeof(int32_t) * (size_t)a.batch);
