@@ -359,7 +359,8 @@ static int check_duplicates(parser *p, const lmr_json *m, uint32_t n, size_t at)
         free(idx);
     }
     if (dup) {
-        fail_at(p, at, "duplicate key \"%.80s\" in object", dup->key);
+        char kb[84];
+        fail_at(p, at, "duplicate key \"%s\" in object", lmr_json_show(dup->key, dup->key_len, kb, sizeof kb));
         return -1;
     }
     return 0;
@@ -394,8 +395,9 @@ static int parse_container(parser *p, lmr_json *v) {
                 if (parse_string(p, &m.key, &m.key_len)) return -1;
                 skip_ws(p);
                 if (p->pos >= p->len || p->s[p->pos] != ':') {
-                    fail_at(p, p->pos, "expected ':' after key \"%.60s\", found %s", m.key,
-                            found(p, fb, sizeof fb));
+                    char kb[64];
+                    fail_at(p, p->pos, "expected ':' after key \"%s\", found %s",
+                            lmr_json_show(m.key, m.key_len, kb, sizeof kb), found(p, fb, sizeof fb));
                     return -1;
                 }
                 p->pos++;

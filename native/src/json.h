@@ -70,6 +70,10 @@ double lmr_json_num(const lmr_json *v);
 int lmr_json_int(const lmr_json *v, int64_t *out);
 const char *lmr_json_type_name(int type); /* "null", "boolean", "number", ... */
 
+/* Text from a document made safe to quote in a one-line message: control bytes and DEL become
+ * '?', and it is cut to fit buf[cap] (with "..." when cut). Returns buf. */
+const char *lmr_json_show(const char *s, size_t n, char *buf, size_t cap);
+
 /* ---- writer: appends to a growing buffer; a failed allocation sticks in `failed` ---- */
 
 typedef struct {

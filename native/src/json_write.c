@@ -8,6 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *lmr_json_show(const char *s, size_t n, char *buf, size_t cap) {
+    size_t k = 0;
+    if (!cap) return buf;
+    for (size_t i = 0; i < n && k + 4 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf[k++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    if (k < n && cap >= 4) buf[k++] = '.', buf[k++] = '.', buf[k++] = '.';
+    buf[k < cap ? k : cap - 1] = 0;
+    return buf;
+}
+
 void lmr_jw_init(lmr_jw *w) {
     memset(w, 0, sizeof *w);
     w->first = 1;

@@ -37,7 +37,10 @@ static lmr_status fail(ctx *c, lmr_status st, const char *fmt, const char *field
 static void describe(const lmr_json *v, char *buf, size_t cap) {
     if (v->type == LMR_JSON_NUMBER && v->is_int) snprintf(buf, cap, "%lld", (long long)v->u.i);
     else if (v->type == LMR_JSON_NUMBER) snprintf(buf, cap, "%.17g", v->u.num);
-    else if (v->type == LMR_JSON_STRING) snprintf(buf, cap, "the string \"%.40s\"", v->u.str);
+    else if (v->type == LMR_JSON_STRING) {
+        char sb[44];
+        snprintf(buf, cap, "the string \"%s\"", lmr_json_show(v->u.str, v->n, sb, sizeof sb));
+    }
     else if (v->type == LMR_JSON_ARRAY) snprintf(buf, cap, "an array");
     else if (v->type == LMR_JSON_OBJECT) snprintf(buf, cap, "an object");
     else snprintf(buf, cap, "%s", v->type == LMR_JSON_NULL ? "null" : v->type == LMR_JSON_TRUE ? "true" : "false");
@@ -112,10 +115,11 @@ static lmr_status detect_arch(ctx *c, lmr_config *cfg, int *mistral) {
             return fail(c, LMR_ERR_FORMAT, "\"%s\" must be a string, got %s", "model_type", got);
         }
         const char *t = mt->u.str;
+        char sb[64];
         if (!strcmp(t, "qwen2")) strcpy(cfg->arch, "qwen2");
         else if (!strcmp(t, "llama")) strcpy(cfg->arch, "llama");
         else if (!strcmp(t, "mistral")) strcpy(cfg->arch, "llama"), *mistral = 1;
-        else return fail(c, LMR_ERR_UNSUPPORTED, "model_type \"%.60s\" is not supported%s", t,
+        else return fail(c, LMR_ERR_UNSUPPORTED, "model_type \"%s\" is not supported%s", lmr_json_show(t, mt->n, sb, sizeof sb),
                          " (supported: qwen2, llama, mistral)");
         return LMR_OK;
     }
@@ -126,10 +130,12 @@ static lmr_status detect_arch(ctx *c, lmr_config *cfg, int *mistral) {
                     "architectures", got);
     }
     const char *a = ar->u.items[0].u.str;
+    char sb[64];
     if (!strcmp(a, "Qwen2ForCausalLM")) strcpy(cfg->arch, "qwen2");
     else if (!strcmp(a, "LlamaForCausalLM")) strcpy(cfg->arch, "llama");
     else if (!strcmp(a, "MistralForCausalLM")) strcpy(cfg->arch, "llama"), *mistral = 1;
-    else return fail(c, LMR_ERR_UNSUPPORTED, "architecture \"%.60s\" is not supported%s", a,
+    else return fail(c, LMR_ERR_UNSUPPORTED, "architecture \"%s\" is not supported%s",
+                     lmr_json_show(a, ar->u.items[0].n, sb, sizeof sb),
                      " (supported: Qwen2ForCausalLM, LlamaForCausalLM, MistralForCausalLM)");
     return LMR_OK;
 }
@@ -146,7 +152,7 @@ static lmr_status check_unsupported(ctx *c, const lmr_config *cfg, int mistral) 
                         "rope_scaling", got);
         }
         if (strcmp(t->u.str, "default"))
-            return fail(c, LMR_ERR_UNSUPPORTED, "rope_scaling type \"%.40s\" is %s", t->u.str,
+            return fail(c, LMR_ERR_UNSUPPORTED, "rope_scaling type \"%s\" is %s", lmr_json_show(t->u.str, t->n, got, 44),
                         "not supported (only plain RoPE: rope_scaling null)");
     }
     if ((v = field(c, "hidden_act")) && (v->type != LMR_JSON_STRING || strcmp(v->u.str, "silu"))) {

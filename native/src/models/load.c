@@ -59,11 +59,14 @@ static lmr_status shard_list(loader *L, const char *index_path) {
     for (uint32_t i = 0; i < n; i++) {
         const lmr_json *v = &L->weight_map->u.items[i];
         const char *s = v->type == LMR_JSON_STRING ? v->u.str : NULL;
+        int ctrl = 0;
+        for (uint32_t k = 0; s && k < v->n; k++) ctrl |= (unsigned char)s[k] < 0x20 || s[k] == 0x7f;
         if (!s || !*s || strlen(s) != v->n || v->n >= 256 || strchr(s, '/') || !strcmp(s, ".") ||
-            !strcmp(s, "..")) {
+            !strcmp(s, "..") || ctrl) {
+            char kb[104];
             snprintf(L->err, L->errcap,
-                     "%s: weight_map entry \"%.100s\" must name a file in the same folder", index_path,
-                     v->key);
+                     "%s: weight_map entry \"%s\" must name a file in the same folder", index_path,
+                     lmr_json_show(v->key, v->key_len, kb, sizeof kb));
             return LMR_ERR_FORMAT;
         }
         int32_t j = 0;
@@ -138,8 +141,9 @@ static lmr_status bind(loader *L, lmr_weights *w, lmr_tensor *t) {
         return LMR_ERR_FORMAT;
     }
     if (e->dtype < 0) {
+        char db[40];
         snprintf(L->err, L->errcap, "%s: tensor \"%s\" has dtype %s, which is unsupported (use BF16, F16 or F32)",
-                 f->label, t->name, e->dtype_name);
+                 f->label, t->name, lmr_json_show(e->dtype_name, strlen(e->dtype_name), db, sizeof db));
         return LMR_ERR_UNSUPPORTED;
     }
     int same = e->n_dims == t->n_dims;

@@ -29,15 +29,6 @@ static const struct {
     {"F4", -1, 4},
 };
 
-/* A tensor name made safe for a one-line message: control bytes become '?', long names cut. */
-static const char *show(const char *s, uint32_t n, char *buf, size_t cap) {
-    size_t k = 0;
-    for (uint32_t i = 0; i < n && k + 4 < cap; i++) buf[k++] = (unsigned char)s[i] < 0x20 ? '?' : s[i];
-    if (n && k < n) buf[k++] = '.', buf[k++] = '.', buf[k++] = '.';
-    buf[k] = 0;
-    return buf;
-}
-
 static void shape_str(const lmr_st_entry *e, char *buf, size_t cap) {
     size_t k = 0;
     k += (size_t)snprintf(buf, cap, "[");
@@ -67,7 +58,7 @@ static int by_name(const void *a, const void *b) {
 static lmr_status parse_entry(const lmr_st_file *f, const lmr_json *m, uint64_t data_size,
                               lmr_st_entry *e, char *err, size_t errcap) {
     char nb[112], sb[160];
-    const char *nm = show(m->key, m->key_len, nb, sizeof nb);
+    const char *nm = lmr_json_show(m->key, m->key_len, nb, sizeof nb);
     e->name = m->key;
     e->name_len = m->key_len;
 #define BAD(...) \
@@ -163,9 +154,9 @@ static lmr_status parse_header(lmr_st_file *f, char *err, size_t errcap) {
         if (last && e->begin < last->end) {
             char a[112], b[112];
             snprintf(err, errcap, "%s: tensors \"%s\" [%llu, %llu] and \"%s\" [%llu, %llu] overlap",
-                     f->label, show(last->name, last->name_len, a, sizeof a),
+                     f->label, lmr_json_show(last->name, last->name_len, a, sizeof a),
                      (unsigned long long)last->begin, (unsigned long long)last->end,
-                     show(e->name, e->name_len, b, sizeof b), (unsigned long long)e->begin,
+                     lmr_json_show(e->name, e->name_len, b, sizeof b), (unsigned long long)e->begin,
                      (unsigned long long)e->end);
             return LMR_ERR_FORMAT;
         }
