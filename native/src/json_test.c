@@ -102,6 +102,8 @@ static void invalid_cases(void) {
     bad("[1 /* c */]", "1:4: invalid JSON: expected ',' or ']', found '/'");
     bad("{\"k\":1,\"k\":2}", "1:1: invalid JSON: duplicate key \"k\"");
     bad("nul", "invalid literal (expected null)");
+    bad("{\"a\\nb\" 1}", "1:9: invalid JSON: expected ':' after key \"a?b\""); /* one line */
+    bad("{\"k\\u0000\":1,\"k\\u0000\":2}", "duplicate key \"k?\"");
     bad("[\x01]", "found byte 0x01");
     char big[40];
     strcpy(big, "{\"a\":1,\"b\":2,\"c\":3,\"a\":4}");

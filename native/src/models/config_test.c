@@ -119,6 +119,7 @@ static void rejections(void) {
            "rope_scaling type \"llama3\" is not supported");
     reject("{" BASE ",\"rope_scaling\":{\"factor\":8.0}}", LMR_ERR_FORMAT, "\"rope_scaling\" must be null or an object with a \"rope_type\"");
     reject("{\"model_type\":\"qwen3\",\"hidden_size\":64}", LMR_ERR_UNSUPPORTED, "model_type \"qwen3\" is not supported");
+    reject("{\"model_type\":\"x\\ny\"}", LMR_ERR_UNSUPPORTED, "model_type \"x?y\" is not supported");
     reject("{\"architectures\":[\"GPT2LMHeadModel\"]}", LMR_ERR_UNSUPPORTED, "architecture \"GPT2LMHeadModel\" is not supported");
     reject("{\"hidden_size\":64}", LMR_ERR_FORMAT, "neither \"model_type\" nor \"architectures\" is given");
     reject("{\"model_type\":7}", LMR_ERR_FORMAT, "\"model_type\" must be a string, got 7");
