@@ -1,7 +1,7 @@
 /* weights_mutate_test.c: seeded mutation fuzzing of the loader. A valid micro model (config.json
  * + model.safetensors) is damaged thousands of ways (bit flips, byte changes aimed at the header
  * JSON, digit edits in shapes and offsets, insertions and deletions, truncations, length field
- * changes) and loaded each time: every load must either succeed with tensors that lie inside
+ * changes; and the index of a two-shard copy) and loaded each time: every load must either succeed with tensors that lie inside
  * their mappings, or fail with a one-line message naming the path. Run it under the ASan/UBSan
  * build too. LMR_MUTATE_ITERS overrides the number of cases; the seed is fixed (LMR_MUTATE_SEED
  * to vary it), so a failure is reproducible by its printed case number. */
@@ -108,8 +108,38 @@ static int sane(const lmr_weights *w) {
     return total == w->total_bytes;
 }
 
+/* A sharded copy of the micro model in sdir: two shards and their index; returns the index text. */
+static char *make_shards(const lmr_weights *w, const char *sdir, size_t *len) {
+    char tmp[256], err[512];
+    const char *names[2] = {"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"};
+    int32_t half = w->n_tensors / 2;
+    for (int s = 0; s < 2; s++) {
+        lmr_weights part = *w;
+        part.tensors = w->tensors + (s ? half : 0);
+        part.n_tensors = s ? w->n_tensors - half : half;
+        t_tmpdir("mutpart", tmp, sizeof tmp);
+        if (lmr_weights_save(&part, tmp, err, sizeof err)) exit(2);
+        size_t n;
+        char *b = t_read(tmp, "model.safetensors", &n);
+        t_write(sdir, names[s], b, n);
+        free(b);
+        if (!s) t_copy(tmp, sdir, "config.json");
+        t_rmdir(tmp);
+    }
+    size_t cap = 16384, k;
+    char *idx = malloc(cap);
+    k = (size_t)snprintf(idx, cap, "{\"metadata\": {\"total_size\": %llu}, \"weight_map\": {",
+                         (unsigned long long)w->total_bytes);
+    for (int32_t i = 0; i < w->n_tensors; i++)
+        k += (size_t)snprintf(idx + k, cap - k, "%s\"%s\": \"%s\"", i ? ", " : "", w->tensors[i].name,
+                              names[i >= half]);
+    k += (size_t)snprintf(idx + k, cap - k, "}}");
+    *len = k;
+    return idx;
+}
+
 int main(void) {
-    char base[256], dir[256], err[1024], path[300];
+    char base[256], dir[256], sdir[256], err[1024], path[300];
     const char *env = getenv("LMR_MUTATE_ITERS");
     long iters = env ? atol(env) : 15000;
     rng = getenv("LMR_MUTATE_SEED") ? strtoull(getenv("LMR_MUTATE_SEED"), NULL, 10) | 1 : 0x9e3779b97f4a7c15ull;
@@ -117,11 +147,15 @@ int main(void) {
     t_tmpdir("mutbase", base, sizeof base);
     snprintf(dir, sizeof dir, "/dev/shm/lmr-mut-XXXXXX"); /* RAM-backed when there is one */
     if (!mkdtemp(dir)) t_tmpdir("mut", dir, sizeof dir);
+    snprintf(sdir, sizeof sdir, "/dev/shm/lmr-mutsh-XXXXXX");
+    if (!mkdtemp(sdir)) t_tmpdir("mutsh", sdir, sizeof sdir);
     t_write_str(base, "config.json", MICRO);
     snprintf(path, sizeof path, "%s/config.json", base);
     lmr_weights w;
     lmr_status st = lmr_weights_synthesize(path, LMR_DTYPE_BF16, 5, 0, 1, &w, err, sizeof err);
     if (!st) st = lmr_weights_save(&w, base, err, sizeof err);
+    size_t idx_n = 0;
+    uint8_t *idx_orig = st ? NULL : (uint8_t *)make_shards(&w, sdir, &idx_n);
     lmr_weights_free(&w);
     CHECK(st == LMR_OK, "micro fixture saved %s", err);
     size_t st_n, cfg_n;
@@ -130,7 +164,7 @@ int main(void) {
     uint64_t hl = 0;
     for (int i = 7; i >= 0; i--) hl = hl << 8 | st_orig[i];
     size_t hend = 8 + (size_t)hl; /* end of the header in the original file */
-    size_t cap = st_n + 4096;
+    size_t cap = (st_n > idx_n ? st_n : idx_n) + 4096;
     uint8_t *buf = malloc(cap);
 
     long counts[10] = {0}, bad_msg = 0, bad_ok = 0, bad_status = 0;
@@ -139,6 +173,15 @@ int main(void) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int last = -1; /* which file the previous case damaged: 1 config.json, 0 model.safetensors */
     for (long it = 0; it < iters; it++) {
+        const char *target = dir;
+        if (idx_orig && below(8) == 0) { /* the index of the sharded copy */
+            size_t n = idx_n;
+            memcpy(buf, idx_orig, n);
+            for (int m = 0, k = 1 + (int)below(3); m < k; m++) mutate(buf, &n, cap, n, 0);
+            t_write(sdir, "model.safetensors.index.json", buf, n);
+            target = sdir;
+            goto load;
+        }
         int on_config = below(5) == 0;
         size_t n = on_config ? cfg_n : st_n;
         memcpy(buf, on_config ? cfg_orig : st_orig, n);
@@ -149,18 +192,19 @@ int main(void) {
             t_write(dir, on_config ? "model.safetensors" : "config.json", on_config ? st_orig : cfg_orig,
                     on_config ? st_n : cfg_n);
         last = on_config;
+    load:
         err[0] = 0;
-        st = lmr_weights_load(dir, &w, err, sizeof err);
+        st = lmr_weights_load(target, &w, err, sizeof err);
         if (st == LMR_OK) {
             if (!sane(&w)) bad_ok++, first_bad = first_bad < 0 ? it : first_bad;
             lmr_weights_free(&w);
         } else if (st < LMR_ERR_BUFFER_TOO_SMALL || st > 0) {
             bad_status++, first_bad = first_bad < 0 ? it : first_bad;
-        } else if (!t_has(err, dir) || strchr(err, '\n') || strlen(err) < 20) {
+        } else if (!t_has(err, target) || strchr(err, '\n') || strlen(err) < 20) {
             if (bad_msg++ < 5) printf("     case %ld: bad message: %s\n", it, err);
             first_bad = first_bad < 0 ? it : first_bad;
         }
-        counts[-st]++;
+        if (st <= 0 && st >= LMR_ERR_BUFFER_TOO_SMALL) counts[-st]++;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
@@ -173,6 +217,8 @@ int main(void) {
     free(buf);
     free(st_orig);
     free(cfg_orig);
+    free(idx_orig);
+    t_rmdir(sdir);
     t_rmdir(dir);
     t_rmdir(base);
     return t_done();
