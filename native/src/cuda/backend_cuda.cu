@@ -1,0 +1,445 @@
+/* backend_cuda.cu: the CUDA backend's lifecycle: device discovery (0 devices, never an error,
+ * without a driver), engine facts, model upload (matrices as stored, q/k/v stacked and gate/up
+ * interleaved so each is one linear op; norms and biases as FP32), the session's KV pool,
+ * activations and block-table mirror, fill_kv and on-device greedy sampling. The forward pass is
+ * in forward.cu, the kernels in the other .cu files. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#include "common.cuh"
+#include "cuda_backend.h"
+
+extern "C" {
+#include "cpu/kernels.h"
+}
+
+#define DEFAULT_PREFILL_CHUNK 1024
+#define ALIGN 256
+
+static size_t align_up(size_t n) { return (n + ALIGN - 1) & ~(size_t)(ALIGN - 1); }
+
+lmr_status lmr_cuda_fail(lmr_engine *e, cudaError_t err, const char *what, ...) {
+    char buf[LMR_ERR_CAP / 2];
+    va_list ap;
+    va_start(ap, what);
+    vsnprintf(buf, sizeof buf, what, ap);
+    va_end(ap);
+    cudaGetLastError(); /* clear a non-sticky error so later calls can run */
+    return lmr_fail(e, LMR_ERR_BACKEND, "%s: %s (%s)", buf, cudaGetErrorString(err),
+                    cudaGetErrorName(err));
+}
+
+void lmr_cuda_pre(cu_ctx *c) {
+    if (c->prof) cudaEventRecord(((cu_engine *)c->e->priv)->ev0, c->st);
+}
+
+lmr_status lmr_cuda_post(cu_ctx *c, const char *kernel) {
+    lmr_engine *e_ = c->e;
+    CU_TRY(cudaGetLastError(), "launch of %s", kernel);
+    c->kernels++;
+    if (c->prof) {
+        cu_engine *ce = (cu_engine *)e_->priv;
+        float ms = 0.0f;
+        CU_TRY(cudaEventRecord(ce->ev1, c->st), "profile event after %s", kernel);
+        CU_TRY(cudaEventSynchronize(ce->ev1), "%s", kernel);
+        CU_TRY(cudaEventElapsedTime(&ms, ce->ev0, ce->ev1), "profile time of %s", kernel);
+        e_->counters.kernel_ns += (uint64_t)((double)ms * 1e6);
+    }
+    return LMR_OK;
+}
+
+/* ---- devices ---- */
+
+static cudaError_t count_err = cudaSuccess;
+
+extern "C" int lmr_cuda_device_count(void) {
+    int n = 0;
+    count_err = cudaGetDeviceCount(&n);
+    if (count_err != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return n;
+}
+
+extern "C" const char *lmr_cuda_no_device_reason(void) {
+    if (lmr_cuda_device_count() > 0) return NULL;
+    return count_err != cudaSuccess ? cudaGetErrorName(count_err) : "cudaGetDeviceCount is 0";
+}
+
+/* ---- engine ---- */
+
+static void engine_free(lmr_engine *e) {
+    cu_engine *ce = (cu_engine *)e->priv;
+    if (!ce) return;
+    if (ce->ev0) cudaEventDestroy(ce->ev0);
+    if (ce->ev1) cudaEventDestroy(ce->ev1);
+    if (ce->stream) cudaStreamDestroy(ce->stream);
+    free(ce);
+    e->priv = NULL;
+}
+
+static lmr_status engine_init(lmr_engine *e_) {
+    int dev = e_->params.device, n = lmr_cuda_device_count();
+    if (dev >= n)
+        return lmr_fail(e_, LMR_ERR_INVALID_ARG, "CUDA device %d does not exist (%d present)", dev,
+                        n);
+    cu_engine *ce = (cu_engine *)calloc(1, sizeof *ce);
+    if (!ce) return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY, "no host memory for the CUDA engine");
+    e_->priv = ce;
+    ce->device = dev;
+    lmr_status st = LMR_OK;
+    cudaDeviceProp p;
+    int clk = 0, mclk = 0, bus = 0, drv = 0, rt = 0;
+    cudaError_t err = cudaSetDevice(dev);
+    const char *what = "cudaSetDevice";
+    if (!err) what = "cudaGetDeviceProperties", err = cudaGetDeviceProperties(&p, dev);
+    if (!err) what = "cudaDeviceGetAttribute", err = cudaDeviceGetAttribute(&clk, cudaDevAttrClockRate, dev);
+    if (!err) err = cudaDeviceGetAttribute(&mclk, cudaDevAttrMemoryClockRate, dev);
+    if (!err) err = cudaDeviceGetAttribute(&bus, cudaDevAttrGlobalMemoryBusWidth, dev);
+    if (!err) what = "cudaDriverGetVersion", err = cudaDriverGetVersion(&drv);
+    if (!err) what = "cudaRuntimeGetVersion", err = cudaRuntimeGetVersion(&rt);
+    if (!err) what = "cudaStreamCreate", err = cudaStreamCreateWithFlags(&ce->stream, cudaStreamNonBlocking);
+    if (!err) what = "cudaEventCreate", err = cudaEventCreate(&ce->ev0);
+    if (!err) err = cudaEventCreate(&ce->ev1);
+    if (err) {
+        st = lmr_cuda_fail(e_, err, "CUDA engine on device %d: %s", dev, what);
+        engine_free(e_);
+        return st;
+    }
+    if (p.major < 8) {
+        engine_free(e_);
+        return lmr_fail(e_, LMR_ERR_UNSUPPORTED,
+                        "CUDA device %d (%s) has compute capability %d.%d; the backend needs 8.0+",
+                        dev, p.name, p.major, p.minor);
+    }
+    lmr_engine_info *in = &e_->info;
+    in->executor = e_->params.executor;
+    in->sm_count = p.multiProcessorCount;
+    in->compute_capability = p.major * 10 + p.minor;
+    in->clock_khz = clk;
+    in->mem_clock_khz = mclk;
+    in->mem_bus_bits = bus;
+    in->driver_version = drv;
+    in->runtime_version = rt;
+    in->device_memory_bytes = p.totalGlobalMem;
+    snprintf(in->device_name, sizeof in->device_name, "%.127s", p.name);
+    return LMR_OK;
+}
+
+/* ---- models ---- */
+
+static void model_free(lmr_model *m) {
+    cu_model *cm = (cu_model *)m->priv;
+    if (!cm) return;
+    if (cm->dev) cudaFree(cm->dev); /* bytes are in m->tracked_bytes, returned by api_model.c */
+    free(cm->layers);
+    free(cm);
+    m->priv = NULL;
+}
+
+/* Host FP32 copy of a small tensor (norm, bias; zeros when absent) uploaded to dst. */
+static cudaError_t upload_f32(float *dst, const lmr_tensor *t, int64_t n, float *tmp) {
+    if (t) lmr_cpu_row_to_f32(t->data, t->dtype, tmp, n);
+    else memset(tmp, 0, sizeof(float) * (size_t)n);
+    return cudaMemcpy(dst, tmp, sizeof(float) * (size_t)n, cudaMemcpyHostToDevice);
+}
+
+static lmr_status model_init(lmr_model *m) {
+    lmr_engine *e_ = m->e;
+    const lmr_model_info *mi = &m->info;
+    cu_model *cm = (cu_model *)calloc(1, sizeof *cm);
+    if (!cm) return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY, "no host memory for the CUDA model");
+    m->priv = cm;
+    cm->layers = (cu_layer *)calloc((size_t)mi->n_layers, sizeof(cu_layer));
+    if (!cm->layers) return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY, "no host memory for the CUDA model");
+    const int wdt = m->embed->dtype;
+    cm->wdtype = wdt;
+    const size_t eb = (size_t)lmr_dtype_bytes(wdt);
+    const size_t hid = (size_t)mi->hidden, ffn = (size_t)mi->ffn, hd = (size_t)mi->head_dim;
+    const size_t qd = (size_t)mi->n_heads * hd, kd = (size_t)mi->n_kv_heads * hd, qkv = qd + 2 * kd;
+    const int tied = m->lm_head == m->embed || m->lm_head->data == m->embed->data;
+    if (hd % 2 || hd > 512)
+        return lmr_fail(e_, LMR_ERR_UNSUPPORTED, "head_dim %zu (the CUDA backend needs even, <= 512)", hd);
+    /* every matrix in one dtype: the fused q/k/v and gate/up matrices and the kernels assume it */
+    const lmr_tensor *mats[] = {m->embed, m->lm_head};
+    for (int i = 0; i < 2; i++)
+        if (mats[i]->dtype != wdt) goto mixed;
+    for (int32_t l = 0; l < mi->n_layers; l++) {
+        const lmr_layer_tensors *L = &m->layers[l];
+        const lmr_tensor *ts[] = {L->q, L->k, L->v, L->o, L->gate, L->up, L->down};
+        for (int i = 0; i < 7; i++)
+            if (ts[i]->dtype != wdt) goto mixed;
+    }
+
+    {
+        size_t total = align_up(eb * (size_t)mi->vocab * hid) +
+                       (tied ? 0 : align_up(eb * (size_t)mi->vocab * hid)) +
+                       align_up(4 * hid) + align_up(8 * (hd / 2));
+        size_t per_layer = align_up(eb * qkv * hid) + (m->w.cfg.attn_bias ? align_up(4 * qkv) : 0) +
+                           align_up(eb * hid * qd) + align_up(eb * 2 * ffn * hid) +
+                           align_up(eb * hid * ffn) + 2 * align_up(4 * hid);
+        total += per_layer * (size_t)mi->n_layers;
+        size_t fr = 0, tot = 0;
+        CU_TRY(cudaMemGetInfo(&fr, &tot), "model upload: cudaMemGetInfo");
+        if (total > fr)
+            return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY,
+                            "the model needs %llu bytes of device memory; %llu of %llu are free",
+                            (unsigned long long)total, (unsigned long long)fr,
+                            (unsigned long long)tot);
+        CU_TRY(cudaMalloc(&cm->dev, total), "model upload: cudaMalloc of %llu bytes",
+               (unsigned long long)total);
+        cm->dev_bytes = total;
+        m->tracked_bytes += total;
+        lmr_mem_add(e_, (int64_t)total);
+
+        size_t tmp_n = qkv > hid ? qkv : hid;
+        float *tmp = (float *)malloc(sizeof(float) * (tmp_n > hd ? tmp_n : hd));
+        if (!tmp) return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY, "no host memory for the upload");
+        char *p = (char *)cm->dev;
+        cudaError_t err = cudaSuccess;
+        const char *what = "embedding";
+#define TAKE(bytes) (p += align_up(bytes), p - align_up(bytes))
+        cm->embed = TAKE(eb * (size_t)mi->vocab * hid);
+        err = cudaMemcpy((void *)cm->embed, m->embed->data, eb * (size_t)mi->vocab * hid,
+                         cudaMemcpyHostToDevice);
+        if (tied) {
+            cm->lm_head = cm->embed;
+        } else {
+            cm->lm_head = TAKE(eb * (size_t)mi->vocab * hid);
+            if (!err) what = "lm_head", err = cudaMemcpy((void *)cm->lm_head, m->lm_head->data,
+                                                      eb * (size_t)mi->vocab * hid, cudaMemcpyHostToDevice);
+        }
+        cm->final_norm = (const float *)TAKE(4 * hid);
+        if (!err) what = "final norm", err = upload_f32((float *)cm->final_norm, m->final_norm, (int64_t)hid, tmp);
+        cm->inv_freq = (const double *)TAKE(8 * (hd / 2));
+        if (!err) {
+            double f[256];
+            for (size_t i = 0; i < hd / 2; i++) f[i] = pow(mi->rope_theta, -2.0 * (double)i / (double)hd);
+            what = "rope frequencies";
+            err = cudaMemcpy((void *)cm->inv_freq, f, 8 * (hd / 2), cudaMemcpyHostToDevice);
+        }
+        for (int32_t l = 0; l < mi->n_layers && !err; l++) {
+            const lmr_layer_tensors *L = &m->layers[l];
+            cu_layer *c = &cm->layers[l];
+            what = "layer weights";
+            char *q = TAKE(eb * qkv * hid);
+            c->qkv = q;
+            err = cudaMemcpy(q, L->q->data, eb * qd * hid, cudaMemcpyHostToDevice);
+            if (!err) err = cudaMemcpy(q + eb * qd * hid, L->k->data, eb * kd * hid, cudaMemcpyHostToDevice);
+            if (!err) err = cudaMemcpy(q + eb * (qd + kd) * hid, L->v->data, eb * kd * hid, cudaMemcpyHostToDevice);
+            if (m->w.cfg.attn_bias) {
+                float *b = (float *)TAKE(4 * qkv);
+                c->qkv_b = b;
+                if (!err) err = upload_f32(b, L->q_b, (int64_t)qd, tmp);
+                if (!err) err = upload_f32(b + qd, L->k_b, (int64_t)kd, tmp);
+                if (!err) err = upload_f32(b + qd + kd, L->v_b, (int64_t)kd, tmp);
+            }
+            c->o = TAKE(eb * hid * qd);
+            if (!err) err = cudaMemcpy((void *)c->o, L->o->data, eb * hid * qd, cudaMemcpyHostToDevice);
+            char *gu = TAKE(eb * 2 * ffn * hid);
+            c->gate_up = gu;
+            const size_t row = eb * hid; /* interleave: row 2i gate i, row 2i+1 up i */
+            if (!err) err = cudaMemcpy2D(gu, 2 * row, L->gate->data, row, row, ffn, cudaMemcpyHostToDevice);
+            if (!err) err = cudaMemcpy2D(gu + row, 2 * row, L->up->data, row, row, ffn, cudaMemcpyHostToDevice);
+            c->down = TAKE(eb * hid * ffn);
+            if (!err) err = cudaMemcpy((void *)c->down, L->down->data, eb * hid * ffn, cudaMemcpyHostToDevice);
+            c->in_norm = (const float *)TAKE(4 * hid);
+            c->post_norm = (const float *)TAKE(4 * hid);
+            if (!err) err = upload_f32((float *)c->in_norm, L->in_norm, (int64_t)hid, tmp);
+            if (!err) err = upload_f32((float *)c->post_norm, L->post_norm, (int64_t)hid, tmp);
+        }
+#undef TAKE
+        free(tmp);
+        if (err) return lmr_cuda_fail(e_, err, "model upload (%s)", what);
+        return LMR_OK;
+    }
+mixed:
+    return lmr_fail(e_, LMR_ERR_UNSUPPORTED,
+                    "the CUDA backend needs every weight matrix in one dtype (embedding is %s)",
+                    lmr_dtype_name(wdt));
+}
+
+/* ---- sessions ---- */
+
+static void session_free(lmr_session *s) {
+    cu_session *c = (cu_session *)s->priv;
+    if (!c) return;
+    if (c->graphs) {
+        for (int i = 0; i <= s->params.max_seqs; i++)
+            if (c->graphs[i]) cudaGraphExecDestroy(c->graphs[i]);
+        free(c->graphs);
+    }
+    free(c->graph_kernels);
+    if (c->logits_pinned) cudaHostUnregister(s->logits);
+    if (c->h_hdr) cudaFreeHost(c->h_hdr);
+    if (c->h_tok) cudaFreeHost(c->h_tok);
+    if (c->kv) cudaFree(c->kv);
+    if (c->scratch) cudaFree(c->scratch);
+    free(c->h_shadow);
+    free(c);
+    s->priv = NULL;
+}
+
+static lmr_status session_init(lmr_session *s) {
+    lmr_engine *e_ = s->e;
+    const lmr_model_info *mi = &s->m->info;
+    const lmr_session_params *p = &s->params;
+    if (p->kv_dtype != LMR_DTYPE_BF16 && p->kv_dtype != LMR_DTYPE_F16 &&
+        p->kv_dtype != LMR_DTYPE_F32)
+        return lmr_fail(e_, LMR_ERR_UNSUPPORTED, "kv_dtype %s", lmr_dtype_name(p->kv_dtype));
+    cu_session *c = (cu_session *)calloc(1, sizeof *c);
+    if (!c) return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY, "no host memory for the CUDA session");
+    s->priv = c;
+    const int mt = p->prefill_chunk > p->max_seqs ? p->prefill_chunk : p->max_seqs;
+    c->max_tok = mt;
+    const size_t T = (size_t)mt, f = 4, hid = (size_t)mi->hidden, ffn = (size_t)mi->ffn;
+    const size_t hd = (size_t)mi->head_dim, nkv = (size_t)mi->n_kv_heads;
+    const size_t qd = (size_t)mi->n_heads * hd, kd = nkv * hd;
+    const size_t g = (size_t)(mi->n_heads / mi->n_kv_heads);
+    size_t max_in = hid > qd ? hid : qd;
+    if (ffn > max_in) max_in = ffn;
+    const size_t mbs = (size_t)s->kv.max_blocks_seq, ms = (size_t)p->max_seqs;
+    const size_t dec_splits = ((size_t)p->max_ctx + LMR_CUDA_ATT_SPLIT - 1) / LMR_CUDA_ATT_SPLIT;
+    size_t part_rows = ms * nkv * dec_splits * g;
+    if (T * nkv * LMR_CUDA_ATT_PREFILL_SPLITS * g > part_rows)
+        part_rows = T * nkv * LMR_CUDA_ATT_PREFILL_SPLITS * g;
+    c->part_floats = part_rows * (hd + 2);
+    c->hdr_ints = 3 * T + ms;
+    size_t sizes[] = {T * hid * f, T * hid * f, T * (qd + 2 * kd) * f, T * qd * f, T * ffn * f,
+                      T * max_in * 4 /* xa: room for FP32 too */, T * max_in * f,
+                      c->part_floats * f, ms * (size_t)mi->vocab * f, ms * mbs * 4,
+                      c->hdr_ints * 4, ALIGN};
+    const int nb = (int)(sizeof sizes / sizeof sizes[0]);
+    size_t scratch = 0;
+    for (int i = 0; i < nb; i++) scratch += align_up(sizes[i]);
+    c->layer_bytes = (size_t)s->kv_bytes / 2 / (size_t)mi->n_layers;
+    size_t fr = 0, tot = 0;
+    CU_TRY(cudaMemGetInfo(&fr, &tot), "session: cudaMemGetInfo");
+    uint64_t need = s->kv_bytes + scratch;
+    if (need > fr)
+        return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY,
+                        "the KV pool (%llu bytes) and activations (%llu bytes) need %llu bytes; "
+                        "%llu bytes of device memory are free",
+                        (unsigned long long)s->kv_bytes, (unsigned long long)scratch,
+                        (unsigned long long)need, (unsigned long long)fr);
+    CU_TRY(cudaMalloc(&c->kv, (size_t)s->kv_bytes), "session: cudaMalloc of the %llu-byte KV pool",
+           (unsigned long long)s->kv_bytes);
+    CU_TRY(cudaMalloc(&c->scratch, scratch), "session: cudaMalloc of %llu bytes of activations",
+           (unsigned long long)scratch);
+    c->scratch_bytes = scratch;
+    s->tracked_bytes += need;
+    lmr_mem_add(e_, (int64_t)need);
+    char *b = (char *)c->scratch;
+    void **bufs[] = {(void **)&c->h, (void **)&c->x, (void **)&c->qkv, (void **)&c->att,
+                     (void **)&c->act, &c->xa, (void **)&c->xf, (void **)&c->part,
+                     (void **)&c->logits, (void **)&c->tables, (void **)&c->d_hdr,
+                     (void **)&c->d_tok};
+    for (int i = 0; i < nb; i++) {
+        *bufs[i] = b;
+        b += align_up(sizes[i]);
+    }
+    cu_engine *ce = (cu_engine *)e_->priv;
+    CU_TRY(cudaMemsetAsync(c->scratch, 0, scratch, ce->stream), "session: clear activations");
+    CU_TRY(cudaMemsetAsync(c->tables, 0xFF, ms * mbs * 4, ce->stream), "session: clear tables");
+    CU_TRY(cudaMemsetAsync(c->kv, 0, (size_t)s->kv_bytes, ce->stream), "session: clear KV pool");
+    CU_TRY(cudaMallocHost((void **)&c->h_hdr, c->hdr_ints * 4), "session: pinned header");
+    CU_TRY(cudaMallocHost((void **)&c->h_tok, 4 * 4), "session: pinned token");
+    c->h_shadow = (int32_t *)malloc(ms * mbs * 4);
+    c->graphs = (cudaGraphExec_t *)calloc(ms + 1, sizeof(cudaGraphExec_t));
+    c->graph_kernels = (int32_t *)calloc(ms + 1, sizeof(int32_t));
+    if (!c->h_shadow || !c->graphs || !c->graph_kernels)
+        return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY, "no host memory for the CUDA session");
+    memset(c->h_shadow, 0xFF, ms * mbs * 4);
+    /* pinned logits make the per-step copy asynchronous; pageable still works */
+    if (cudaHostRegister(s->logits, ms * (size_t)mi->vocab * 4, cudaHostRegisterDefault) ==
+        cudaSuccess)
+        c->logits_pinned = 1;
+    else
+        cudaGetLastError();
+    CU_TRY(cudaStreamSynchronize(ce->stream), "session: initialise");
+    return LMR_OK;
+}
+
+lmr_status lmr_cuda_sync_table(lmr_session *s, int32_t seq, int32_t n) {
+    lmr_engine *e_ = s->e;
+    cu_session *c = (cu_session *)s->priv;
+    const int32_t mbs = s->kv.max_blocks_seq, nb = (n + s->params.block_tokens - 1) / s->params.block_tokens;
+    const int32_t *tab = lmr_kv_table(&s->kv, seq);
+    int32_t *sh = c->h_shadow + (size_t)seq * mbs;
+    if (nb == 0 || memcmp(tab, sh, sizeof(int32_t) * (size_t)nb) == 0) return LMR_OK;
+    memcpy(sh, tab, sizeof(int32_t) * (size_t)nb);
+    /* pageable source: staged before the call returns; ordered on the engine's stream */
+    cudaError_t err = cudaMemcpyAsync(c->tables + (size_t)seq * mbs, tab,
+                                      sizeof(int32_t) * (size_t)nb, cudaMemcpyHostToDevice,
+                                      ((cu_engine *)e_->priv)->stream);
+    if (err) {
+        memset(sh, 0xFE, sizeof(int32_t) * (size_t)mbs); /* unknown: upload again next time */
+        return lmr_cuda_fail(e_, err, "upload of seq %d's block table", seq);
+    }
+    return LMR_OK;
+}
+
+static lmr_status fill_kv(lmr_session *s, int32_t seq, int32_t pos, uint64_t seed) {
+    lmr_engine *e_ = s->e;
+    cu_session *c = (cu_session *)s->priv;
+    const lmr_model_info *mi = &s->m->info;
+    lmr_status st = lmr_cuda_sync_table(s, seq, pos);
+    if (st) return st;
+    cu_ctx ctx = {e_, ((cu_engine *)e_->priv)->stream, 0, 0};
+    if ((st = lmr_cuda_fill_kv(&ctx, c->kv, c->layer_bytes, mi->n_layers, pos,
+                               c->tables + (size_t)seq * s->kv.max_blocks_seq,
+                               s->params.block_tokens, mi->n_kv_heads * mi->head_dim,
+                               s->params.kv_dtype, seed)))
+        return st;
+    CU_TRY(cudaStreamSynchronize(ctx.st), "fill_kv");
+    return LMR_OK;
+}
+
+/* Greedy (temperature 0 or top_k 1) runs on the device and copies back one int; the other
+ * samplers use the host code on s->logits (forward always copies them), so the sequence's
+ * generator advances exactly as on the CPU backend. */
+static lmr_status sample(lmr_session *s, int32_t seq, const lmr_sampler_params *p, int32_t *out) {
+    lmr_engine *e_ = s->e;
+    cu_session *c = (cu_session *)s->priv;
+    const int vocab = s->m->info.vocab;
+    if (!(p->temperature == 0.0f || p->top_k == 1)) {
+        *out = lmr_sample_logits(s->logits + (size_t)seq * (size_t)vocab, vocab, p, &s->rng[seq],
+                                 s->cand);
+        return LMR_OK;
+    }
+    cu_ctx ctx = {e_, ((cu_engine *)e_->priv)->stream, 0, 0};
+    lmr_status st = lmr_cuda_argmax(&ctx, c->logits + (size_t)seq * (size_t)vocab, vocab, c->d_tok);
+    if (st) return st;
+    CU_TRY(cudaMemcpyAsync(c->h_tok, c->d_tok, 4, cudaMemcpyDeviceToHost, ctx.st), "sample: copy");
+    CU_TRY(cudaStreamSynchronize(ctx.st), "sample");
+    *out = *c->h_tok;
+    return LMR_OK;
+}
+
+static lmr_status probe_bandwidth(lmr_engine *e, uint64_t bytes, int32_t reps, double *samples) {
+    return lmr_cuda_probe_bandwidth(e, bytes, reps, samples);
+}
+static lmr_status probe_launch(lmr_engine *e, int32_t n, double *eager_ns, double *graph_ns) {
+    return lmr_cuda_probe_launch(e, n, eager_ns, graph_ns);
+}
+
+extern "C" const lmr_backend_ops lmr_cuda_backend = {
+    "cuda",
+    LMR_DTYPE_BF16,
+    DEFAULT_PREFILL_CHUNK,
+    engine_init,
+    engine_free,
+    probe_bandwidth,
+    probe_launch,
+    model_init,
+    model_free,
+    session_init,
+    session_free,
+    lmr_cuda_forward,
+    fill_kv,
+    sample,
+};
