@@ -2,17 +2,19 @@
 import { captureEnvironment } from "../env/capture_environment.ts";
 import { gitState } from "../env/git_state.ts";
 import type { BackendName, ExecutorName } from "../ffi/constants.ts";
-import { Engine } from "../ffi/engine.ts";
+import { Engine, type EngineInfo } from "../ffi/engine.ts";
 import type { Library } from "../ffi/load_library.ts";
-import type { Model } from "../ffi/model.ts";
+import type { Model, ModelInfo } from "../ffi/model.ts";
 import { newRecordId } from "../results/new_record_id.ts";
 import type { DtypeName, ResultRecord } from "../results/types.ts";
 import { SCHEMA_NAME, SCHEMA_VERSION } from "../results/types.ts";
 import { writeRecord } from "../results/write_record.ts";
-import type { ResolvedScenario } from "../scenario/types.ts";
+import type { Case, Derived } from "../results/types.ts";
+import type { CacheSweepScenario, GridScenario, ResolvedScenario } from "../scenario/types.ts";
 import { chooseDefaultModel } from "./choose_default_model.ts";
 import { deriveGridFigures } from "./derive_grid_figures.ts";
 import { probeBandwidth } from "./probe_bandwidth.ts";
+import { runCacheSweep } from "./run_cache_sweep.ts";
 import { runGrid } from "./run_grid.ts";
 import type { ProgressEvent, RunnerOptions, Tokenize } from "./types.ts";
 
@@ -69,11 +71,100 @@ async function openModel(engine: Engine, spec: string, seed: number): Promise<Mo
   return await engine.load(spec);
 }
 
+/** What every kind runner gets from {@link runBench}: the open engine, model and probes. */
+export interface KindContext {
+  options: BenchOptions;
+  engine: Engine;
+  model: Model;
+  engineInfo: EngineInfo;
+  modelInfo: ModelInfo;
+  /** The model spec actually used (CLI, scenario or default). */
+  modelSpec: string;
+  /** Median measured read bandwidth, bytes/s. */
+  bandwidthBps: number;
+  /** The record being written; a kind runner may fill in `engine` fields it knows better. */
+  record: ResultRecord;
+  /** Rewrite the record with these cases (status "running"). */
+  checkpoint: (cases: Case[]) => Promise<void>;
+  /** A fresh engine and model on the same backend with another executor (same spec and seed). */
+  openEngine: (executor: ExecutorName) => Promise<{ engine: Engine; model: Model }>;
+  log: (message: string) => void;
+}
+
+/** What a kind runner hands back to {@link runBench}. */
+export interface KindOutcome {
+  cases: Case[];
+  derived: Record<string, Derived>;
+  warnings: string[];
+  interrupted: boolean;
+}
+
+async function gridKind(ctx: KindContext, scenario: GridScenario & { maxCtx: number }) {
+  const { options: o, modelInfo: mi, record } = ctx;
+  const longest = scenario.cases.reduce(
+    (a, c) => (c.promptTokens + c.decodeTokens > a.promptTokens + a.decodeTokens ? c : a),
+  );
+  if (longest.promptTokens + longest.decodeTokens > mi.maxPositions) {
+    throw new RangeError(
+      `Cannot run case ${longest.id} of "${o.scenario.file}": it needs ` +
+        `${longest.promptTokens + longest.decodeTokens} positions but model ${mi.name} allows ` +
+        `${mi.maxPositions} (max_position_embeddings)`,
+    );
+  }
+  const maxCtx = Math.min(scenario.maxCtx, mi.maxPositions);
+  using session = ctx.model.createSession({ maxSeqs: 1, maxCtx });
+  const si = session.info();
+  record.model.kvBytesPerToken = si.kvBytesPerToken;
+  Object.assign(record.engine, {
+    kvDtype: DTYPE_NAMES[si.kvDtype] ?? "f32",
+    maxCtx: si.maxCtx,
+    maxSeqs: si.maxSeqs,
+    prefillChunk: si.prefillChunk,
+  });
+  const needsText = scenario.cases.some((c) => c.prompt !== undefined);
+  const tokenize = needsText && o.tokenizerFor ? await o.tokenizerFor(ctx.modelSpec) : undefined;
+  const outcome = await runGrid(
+    {
+      engine: ctx.engine,
+      session,
+      vocab: mi.vocab,
+      decodeBytes: mi.decodeBytes,
+      kvBytesPerToken: si.kvBytesPerToken,
+      bandwidthBps: ctx.bandwidthBps,
+    },
+    scenario,
+    o.runner,
+    { onProgress: o.onProgress, shouldStop: o.shouldStop, tokenize, onCheckpoint: ctx.checkpoint },
+  );
+  const derived = deriveGridFigures(outcome.cases, {
+    bandwidthBps: ctx.bandwidthBps,
+    decodeBytes: mi.decodeBytes,
+    loadNs: mi.loadNs,
+  });
+  return { ...outcome, derived };
+}
+
+function runKind(ctx: KindContext): Promise<KindOutcome> {
+  const scenario = ctx.options.scenario;
+  switch (scenario.kind) {
+    case "grid":
+      return gridKind(ctx, scenario);
+    case "cache-sweep":
+      return runCacheSweep(ctx, scenario as CacheSweepScenario & { maxCtx: number });
+    default:
+      throw new Error(
+        `Cannot run scenario "${scenario.file}": the ${scenario.kind} runner is not implemented ` +
+          `yet (grid and cache-sweep scenarios run in this version)`,
+      );
+  }
+}
+
 /**
  * Run a scenario end to end and write its record: create the engine, open the model, probe
- * bandwidth and launch overhead, run the cases (rewriting the record atomically after each case
- * with status "running"), derive the run figures and write the final record ("complete", or
- * "interrupted" when shouldStop turned true).
+ * bandwidth and launch overhead, write the record skeleton, then hand over to the runner of the
+ * scenario's kind (grid, cache-sweep), which rewrites the record atomically after each case with
+ * status "running"; finally write the cases, derived figures and warnings it returns with status
+ * "complete", or "interrupted" when shouldStop turned true.
  *
  * @param o Options.
  * @returns The record and its path.
@@ -86,22 +177,23 @@ async function openModel(engine: Engine, spec: string, seed: number): Promise<Mo
  */
 export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord; path: string }> {
   const scenario = o.scenario;
-  if (scenario.kind !== "grid") {
+  if (!["grid", "cache-sweep"].includes(scenario.kind)) {
     throw new Error(
       `Cannot run scenario "${scenario.file}": the ${scenario.kind} runner is not implemented yet ` +
-        `(only grid scenarios run in this version)`,
+        `(grid and cache-sweep scenarios run in this version)`,
     );
   }
   const log = o.log ?? (() => {});
   const createdAt = new Date();
   const id = newRecordId(createdAt);
-  using engine = Engine.create({
+  const engineOptions = (executor: ExecutorName) => ({
     backend: o.backend,
-    executor: o.executor,
+    executor,
     threads: o.threads,
     profile: o.profile,
     library: o.library,
   });
+  using engine = Engine.create(engineOptions(o.executor));
   const info = engine.info();
   let spec = o.model ?? scenario.model;
   if (spec === undefined) {
@@ -109,6 +201,7 @@ export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord;
     spec = choice.spec;
     log(`model: ${spec} (${choice.reason})`);
   }
+  const modelSpec = spec;
   using model = await openModel(engine, spec, o.runner.seed);
   const mi = model.info();
   const simd = info.simdName || "scalar";
@@ -116,19 +209,6 @@ export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord;
     `engine: ${info.backend}/${info.executor}, ${info.threads} thread(s), ${simd}; model ` +
       `${mi.name}: ${size(mi.params, "")} params, ${size(mi.weightBytes, "B")} ${mi.dtype}`,
   );
-  const longest = scenario.cases.reduce(
-    (a, c) => (c.promptTokens + c.decodeTokens > a.promptTokens + a.decodeTokens ? c : a),
-  );
-  if (longest.promptTokens + longest.decodeTokens > mi.maxPositions) {
-    throw new RangeError(
-      `Cannot run case ${longest.id} of "${scenario.file}": it needs ` +
-        `${longest.promptTokens + longest.decodeTokens} positions but model ${mi.name} allows ` +
-        `${mi.maxPositions} (max_position_embeddings)`,
-    );
-  }
-  const maxCtx = Math.min(scenario.maxCtx, mi.maxPositions);
-  using session = model.createSession({ maxSeqs: 1, maxCtx });
-  const si = session.info();
   const bandwidth = await probeBandwidth(engine, o.probeBytes);
   const launch = await engine.probeLaunch(1000);
   log(
@@ -173,7 +253,7 @@ export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord;
       params: mi.params,
       weightBytes: mi.weightBytes,
       decodeBytes: mi.decodeBytes,
-      kvBytesPerToken: si.kvBytesPerToken,
+      kvBytesPerToken: mi.kvBytesPerToken,
       config: {
         layers: mi.layers,
         hidden: mi.hidden,
@@ -193,10 +273,10 @@ export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord;
       backend: backendName,
       executor: info.executor,
       threads: info.threads,
-      kvDtype: DTYPE_NAMES[si.kvDtype] ?? "f32",
-      maxCtx: si.maxCtx,
-      maxSeqs: si.maxSeqs,
-      prefillChunk: si.prefillChunk,
+      kvDtype: "f32",
+      maxCtx: scenario.maxCtx,
+      maxSeqs: 1,
+      prefillChunk: 0,
       profile: o.profile,
     },
     scenario: {
@@ -223,38 +303,36 @@ export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord;
       }%); limits are uncertain`,
     );
   }
+
   await writeRecord(path, record);
 
-  const needsText = scenario.cases.some((c) => c.prompt !== undefined);
-  const tokenize = needsText && o.tokenizerFor ? await o.tokenizerFor(spec) : undefined;
-  const outcome = await runGrid(
-    {
-      engine,
-      session,
-      vocab: mi.vocab,
-      decodeBytes: mi.decodeBytes,
-      kvBytesPerToken: si.kvBytesPerToken,
-      bandwidthBps: bandwidth.summary.median,
+  const outcome = await runKind({
+    options: o,
+    engine,
+    model,
+    engineInfo: info,
+    modelInfo: mi,
+    modelSpec,
+    bandwidthBps: bandwidth.summary.median,
+    record,
+    checkpoint: async (cases) => {
+      record.cases = cases;
+      await writeRecord(path, record);
     },
-    scenario,
-    o.runner,
-    {
-      onProgress: o.onProgress,
-      shouldStop: o.shouldStop,
-      tokenize,
-      onCheckpoint: async (cases) => {
-        record.cases = cases;
-        await writeRecord(path, record);
-      },
+    openEngine: async (executor) => {
+      const e = Engine.create(engineOptions(executor));
+      try {
+        return { engine: e, model: await openModel(e, modelSpec, o.runner.seed) };
+      } catch (err) {
+        e.close();
+        throw err;
+      }
     },
-  );
+    log,
+  });
   record.cases = outcome.cases;
   record.warnings.push(...outcome.warnings);
-  record.derived = deriveGridFigures(outcome.cases, {
-    bandwidthBps: bandwidth.summary.median,
-    decodeBytes: mi.decodeBytes,
-    loadNs: mi.loadNs,
-  });
+  record.derived = outcome.derived;
   record.status = outcome.interrupted ? "interrupted" : "complete";
   await writeRecord(path, record);
   return { record, path };
