@@ -1,7 +1,7 @@
 /* gemv.cu: the decode linear layer for 1..16 tokens, the speed-critical kernel. The weights are
  * streamed once for all tokens of the batch at memory bandwidth: 16-byte non-caching loads
- * (8 BF16/F16 or 4 F32), each warp owns 2 rows, 4 vectors per row unrolled (8 x 16 bytes in
- * flight per lane), x (optionally rmsnormed on the fly) staged in shared memory in tiles of
+ * (8 BF16/F16 or 4 F32), each warp owns 2 rows, U vectors per row unrolled (U = 4 for up to 4
+ * tokens: 8 x 16 bytes in flight per lane; fewer for more tokens, which need the registers), x (optionally rmsnormed on the fly) staged in shared memory in tiles of
  * 8192 / NB floats, FP32 accumulation, warp-shuffle reduction. The epilogue adds the bias, adds
  * into y (residual) or writes silu(gate) * up of an interleaved gate/up pair.
  * Every element k of a row goes to lane (k / vec) % 32 in increasing order whatever the tile,
@@ -10,7 +10,6 @@
 
 #define GEMV_WARPS 4
 #define GEMV_ROWS 2   /* rows per warp */
-#define GEMV_UNROLL 4 /* 16-byte vectors per row per lane per step */
 #define GEMV_SMEM_FLOATS 8192
 
 __device__ __forceinline__ uint4 ld_stream(const void *p) {
@@ -25,6 +24,7 @@ template <int DT, int NB>
 __global__ void __launch_bounds__(GEMV_WARPS * 32) gemv_kernel(cu_linear a) {
     constexpr int V = wvec<DT>::n;            /* elements per 16-byte vector */
     constexpr int KT = GEMV_SMEM_FLOATS / NB; /* x tile: elements per token */
+    constexpr int GEMV_UNROLL = NB >= 16 ? 1 : NB >= 8 ? 2 : 4; /* no spills at 16 tokens */
     __shared__ __align__(16) float xs[GEMV_SMEM_FLOATS];
     __shared__ float rinv[NB];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
