@@ -46,9 +46,16 @@ async function main(): Promise<number> {
 
   const progress = new Progress();
   let stopRequested = false;
+  let firstSigintMs = 0;
   const onSigint = () => {
-    if (stopRequested) Deno.exit(130);
+    // `deno task` forwards the terminal's SIGINT to this process, which also gets it directly:
+    // a second signal within a second is the same Ctrl-C, not a request to abort.
+    if (stopRequested) {
+      if (performance.now() - firstSigintMs > 1000) Deno.exit(130);
+      return;
+    }
     stopRequested = true;
+    firstSigintMs = performance.now();
     progress.note("Stopping after the current run; Ctrl-C again to abort without saving");
   };
   Deno.addSignalListener("SIGINT", onSigint);
