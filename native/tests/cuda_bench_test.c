@@ -1,0 +1,152 @@
+/* cuda_bench_test.c: the CUDA backend's figures against its own hardware limits. Under ctest
+ * (no arguments) a quick smoke run on tiny-qwen2; on an H100 run
+ *   build-gpu/cuda_bench_test --preset qwen2.5-1.5b
+ * for: read bandwidth (probe), launch overhead (eager / graph), decode step time at batch 1 for
+ * both executors vs decode_bytes / bandwidth (target within 1.2x), TTFT of a 1024-token prompt
+ * (target < 10 ms), step time at position 32640 vs 1 (fill_kv), batched decode efficiency at 8
+ * and 64 sequences. Prints one line per figure; fails only on errors (figures are benchmarks,
+ * not tests). Without a device it prints a SKIP line and passes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#ifdef LMR_HAVE_CUDA
+#include "cuda/cuda_backend.h"
+#endif
+
+#define FAIL(what, e)                                                                            \
+    do {                                                                                         \
+        printf("FAIL %s: %s\n", what, lmr_last_error(e));                                        \
+        return 1;                                                                                \
+    } while (0)
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+#ifndef LMR_HAVE_CUDA
+    printf("SKIP cuda: the CUDA backend is not compiled into this build\n");
+    return 0;
+#else
+    const char *why = lmr_cuda_no_device_reason();
+    if (why) {
+        printf("SKIP cuda: no CUDA device (%s)\n", why);
+        return 0;
+    }
+    const char *preset = "tiny-qwen2";
+    int full = 0;
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--preset")) preset = argv[i + 1], full = 1;
+    int32_t ex[2] = {LMR_EXECUTOR_EAGER, LMR_EXECUTOR_GRAPH};
+    double bw = 0, step_ms[2] = {0, 0};
+    for (int x = 0; x < 2; x++) {
+        lmr_engine_params ep = lmr_engine_params_default();
+        ep.backend = LMR_BACKEND_CUDA;
+        ep.executor = ex[x];
+        lmr_engine *e = NULL;
+        if (lmr_engine_create(&ep, &e) != LMR_OK) FAIL("engine", NULL);
+        lmr_engine_info in = lmr_engine_info_default();
+        lmr_engine_info_get(e, &in);
+        if (x == 0) {
+            printf("device %s, %d SMs, cc %d, %d kHz SM / %d kHz memory, %d-bit bus, %.1f GiB, "
+                   "driver %d, runtime %d\n",
+                   in.device_name, in.sm_count, in.compute_capability, in.clock_khz,
+                   in.mem_clock_khz, in.mem_bus_bits, (double)in.device_memory_bytes / (1 << 30),
+                   in.driver_version, in.runtime_version);
+            double s[5];
+            if (lmr_probe_bandwidth(e, full ? 2ull << 30 : 256ull << 20, 5, s) != LMR_OK)
+                FAIL("probe_bandwidth", e);
+            for (int i = 0; i < 5; i++) bw = s[i] > bw ? s[i] : bw;
+            double le, lg;
+            if (lmr_probe_launch(e, 10000, &le, &lg) != LMR_OK) FAIL("probe_launch", e);
+            printf("read bandwidth %.1f GB/s (best of 5); launch %.0f ns eager, %.0f ns per graph "
+                   "node\n", bw / 1e9, le, lg);
+        }
+        lmr_model_params mp = lmr_model_params_default();
+        lmr_model *m = NULL;
+        if (lmr_model_synthesize(e, preset, &mp, &m) != LMR_OK) FAIL("synthesize", e);
+        lmr_model_info mi = lmr_model_info_default();
+        lmr_model_info_get(m, &mi);
+        lmr_session_params sp = lmr_session_params_default();
+        sp.max_seqs = full ? 64 : 8;
+        sp.max_ctx = full ? 32768 : mi.max_pos;
+        sp.kv_budget_bytes = full ? (8ull << 30) : 0;
+        lmr_session *s = NULL;
+        if (lmr_session_create(m, &sp, &s) != LMR_OK) FAIL("session", e);
+
+        /* TTFT: prefill + first greedy sample of a 1024-token (smoke: 100) prompt */
+        int np = full ? 1024 : 100, ngen = full ? 128 : 16;
+        int32_t *prompt = malloc(sizeof(int32_t) * (size_t)np), *out = malloc(sizeof(int32_t) * (size_t)ngen);
+        uint64_t *st = malloc(sizeof(uint64_t) * (size_t)ngen);
+        for (int i = 0; i < np; i++) prompt[i] = (int32_t)((i * 7919) % mi.vocab);
+        lmr_sampler_params smp = lmr_sampler_params_default();
+        lmr_generate_stats g = lmr_generate_stats_default();
+        for (int rep = 0; rep < 3; rep++) { /* the last rep is reported (first ones warm up) */
+            lmr_session_reset(s, 0);
+            if (lmr_session_generate(s, 0, prompt, np, ngen, &smp, out, st, &g) != LMR_OK)
+                FAIL("generate", e);
+        }
+        qsort(st + 1, (size_t)ngen - 1, sizeof st[0], cmp_u64);
+        double med = (double)st[1 + (ngen - 1) / 2] / 1e6;
+        step_ms[x] = med;
+        double limit = (double)mi.decode_bytes / bw * 1e3;
+        lmr_counters c = lmr_counters_default();
+        lmr_counters_get(e, &c);
+        printf("%s %s: TTFT(%d) %.2f ms; decode step median %.3f ms (%.0f tok/s), limit %.3f ms "
+               "-> %.2fx of the limit, %llu kernels/step\n",
+               preset, x ? "graph" : "eager", np, (double)g.ttft_ns / 1e6, med, 1e3 / med, limit,
+               med / limit, (unsigned long long)c.kernels_last_step);
+
+        /* step time at a deep position vs position 1 (fill_kv) */
+        int deep = sp.max_ctx - 128;
+        uint64_t at[2] = {0, 0};
+        int pos[2] = {1, deep};
+        for (int k = 0; k < 2; k++) {
+            if (lmr_session_fill_kv(s, 0, pos[k], 3) != LMR_OK) FAIL("fill_kv", e);
+            int32_t tok = 5;
+            uint64_t best = UINT64_MAX;
+            for (int i = 0; i < 20; i++) {
+                if (lmr_session_decode(s, (int32_t[]){0}, &tok, 1) != LMR_OK) FAIL("decode", e);
+                lmr_counters_get(e, &c);
+                if (c.last_call_ns < best) best = c.last_call_ns;
+            }
+            at[k] = best;
+        }
+        double kvb = (double)mi.kv_bytes_per_token * deep / 1e6; /* engine default KV dtype */
+        printf("%s %s: step at position 1 %.3f ms, at %d %.3f ms (+%.3f ms; the extra %.0f MB "
+               "of KV explain %.3f ms)\n",
+               preset, x ? "graph" : "eager", at[0] / 1e6, deep, at[1] / 1e6,
+               (at[1] - (double)at[0]) / 1e6, kvb, kvb * 1e6 / bw * 1e3);
+
+        /* batched decode efficiency: tokens/s of B sequences / (B x tokens/s of one) */
+        int bs[2] = {8, full ? 64 : 8};
+        for (int k = 0; k < 2 && sp.max_seqs >= bs[k]; k++) {
+            int B = bs[k];
+            int32_t seqs[64], tok[64];
+            for (int i = 0; i < B; i++) {
+                seqs[i] = i, tok[i] = 3 + i;
+                lmr_session_reset(s, i);
+                if (lmr_session_prefill(s, i, prompt, 16) != LMR_OK) FAIL("prefill", e);
+            }
+            uint64_t best = UINT64_MAX;
+            for (int i = 0; i < 20; i++) {
+                if (lmr_session_decode(s, seqs, tok, B) != LMR_OK) FAIL("batched decode", e);
+                lmr_counters_get(e, &c);
+                if (c.last_call_ns < best) best = c.last_call_ns;
+            }
+            printf("%s %s: batch %d step %.3f ms, efficiency %.0f%%\n", preset,
+                   x ? "graph" : "eager", B, best / 1e6, 100.0 * at[0] / (double)best);
+        }
+        free(prompt), free(out), free(st);
+        lmr_session_destroy(s);
+        lmr_model_destroy(m);
+        lmr_engine_destroy(e);
+    }
+    printf("executor ratio (graph TPS / eager TPS) at batch 1: %.2f\n", step_ms[0] / step_ms[1]);
+    printf("ok   benchmark ran\n");
+    return 0;
+#endif
+}
