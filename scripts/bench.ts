@@ -6,6 +6,11 @@ import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { BENCH_USAGE, type BenchArgs, parseBenchArgs } from "../lib/cli/parse_bench_args.ts";
 import { Progress } from "../lib/cli/progress.ts";
+import { renderCacheSweepReport } from "../lib/cli/render_cache_sweep_report.ts";
+import { type BackendName, BACKENDS } from "../lib/ffi/constants.ts";
+import { loadLibrary } from "../lib/ffi/load_library.ts";
+import type { ResultRecord } from "../lib/results/types.ts";
+import { cacheSweepBackends } from "../lib/runner/cache_sweep_backends.ts";
 import { repoRoot } from "../lib/env/repo_root.ts";
 import { findLibrary } from "../lib/ffi/find_library.ts";
 import { formatRecord } from "../lib/results/format_record.ts";
@@ -62,32 +67,59 @@ async function main(): Promise<number> {
   const deno = join(repoRoot(), "deno.json");
   const toolVersion = JSON.parse(Deno.readTextFileSync(deno)).version ?? "0.0.0";
   try {
-    const { record, path } = await runBench({
-      scenario,
-      model: args.model,
-      backend: args.backend,
-      executor: args.executor,
-      threads: args.threads,
-      profile: args.profile,
-      runner,
-      out: args.out,
-      resultsDir: join(repoRoot(), "results"),
-      command: ["deno", "task", "bench", ...Deno.args],
-      toolVersion,
-      log: (m) => progress.note(m),
-      onProgress: (e) => progress.update(e),
-      shouldStop: () => stopRequested,
-      tokenizerFor: async (spec) => {
-        const { loadTokenizer } = await import("../lib/tokenizer/mod.ts");
-        const tok = await loadTokenizer(spec);
-        return (text: string) => tok.encode(text);
-      },
-    });
-    progress.done();
-    const shown = relative(Deno.cwd(), path).startsWith("..") ? path : relative(Deno.cwd(), path);
-    Deno.stdout.writeSync(new TextEncoder().encode(formatRecord(record, args.format)));
-    console.error(`record: ${shown} (${record.status})`);
-    return record.status === "complete" ? 0 : 130;
+    // A cache sweep runs once per backend (one record each); other kinds on the one asked for.
+    let backends: BackendName[] = [args.backend];
+    if (scenario.kind === "cache-sweep") {
+      const lib = loadLibrary();
+      const pick = cacheSweepBackends(
+        scenario.backends,
+        args.backend,
+        (b) => lib.symbols.lmr_backend_available(BACKENDS[b]) === 1,
+      );
+      if (pick.skipped.length > 0) {
+        progress.note(`cache sweep: ${pick.skipped.join(", ")} not available here, skipped`);
+      }
+      backends = pick.run;
+    }
+    const records: ResultRecord[] = [];
+    for (const backend of backends) {
+      const out = args.out && backends.length > 1
+        ? args.out.replace(/(\.json)?$/, `-${backend}.json`)
+        : args.out;
+      const { record, path } = await runBench({
+        scenario,
+        model: args.model,
+        backend,
+        executor: args.executor,
+        threads: args.threads,
+        profile: args.profile,
+        runner,
+        out,
+        resultsDir: join(repoRoot(), "results"),
+        command: ["deno", "task", "bench", ...Deno.args],
+        toolVersion,
+        log: (m) => progress.note(m),
+        onProgress: (e) => progress.update(e),
+        shouldStop: () => stopRequested,
+        tokenizerFor: async (spec) => {
+          const { loadTokenizer } = await import("../lib/tokenizer/mod.ts");
+          const tok = await loadTokenizer(spec);
+          return (text: string) => tok.encode(text);
+        },
+      });
+      progress.done();
+      const shown = relative(Deno.cwd(), path).startsWith("..") ? path : relative(Deno.cwd(), path);
+      if (scenario.kind !== "cache-sweep" || args.format !== "md") {
+        Deno.stdout.writeSync(new TextEncoder().encode(formatRecord(record, args.format)));
+      }
+      console.error(`record: ${shown} (${record.status})`);
+      records.push(record);
+      if (record.status !== "complete") break;
+    }
+    if (scenario.kind === "cache-sweep" && args.format === "md") {
+      Deno.stdout.writeSync(new TextEncoder().encode(renderCacheSweepReport(records)));
+    }
+    return records.every((r) => r.status === "complete") ? 0 : 130;
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
   }

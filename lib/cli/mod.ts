@@ -9,3 +9,4 @@ export { Progress } from "./progress.ts";
 export { BENCH_USAGE, type BenchArgs, parseBenchArgs } from "./parse_bench_args.ts";
 export { parseCtestSummary } from "./parse_ctest_summary.ts";
 export { parseDenoTestSummary } from "./parse_deno_test_summary.ts";
+export { renderCacheSweepReport } from "./render_cache_sweep_report.ts";

@@ -1,24 +1,222 @@
-/** The cache-sweep runner (being written). */
+/** The cache-sweep runner: one decode step timed at KV-cache positions, per executor. */
+import type { ExecutorName } from "../ffi/constants.ts";
+import type { Engine } from "../ffi/engine.ts";
+import type { Model } from "../ffi/model.ts";
+import { makeMetric } from "../results/make_metric.ts";
+import type { Case } from "../results/types.ts";
 import type { CacheSweepScenario } from "../scenario/types.ts";
+import { cacheSweepPositions } from "./cache_sweep_positions.ts";
+import { decodeLimitTps } from "./decode_limit_tps.ts";
+import { deriveCacheSweepFigures } from "./derive_cache_sweep_figures.ts";
+import { fitCacheSweepPositions } from "./fit_cache_sweep_positions.ts";
+import { randomTokens } from "./random_tokens.ts";
 import type { KindContext, KindOutcome } from "./run_bench.ts";
 
+/** GPU memory kept free beside weights and KV (workspace, graphs, the driver), bytes. */
+const GPU_RESERVE_BYTES = 2 * 2 ** 30;
+
+function positionSeed(seed: number, position: number): number {
+  return (Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x01000193) + position) >>> 0;
+}
+
 /**
- * Time single decode steps at KV-cache positions.
+ * Time single decode steps at KV-cache positions for every executor of the scenario on the
+ * context's backend. Per executor: an engine of its own (the bench's engine when the executor is
+ * the one it was created with), one session of max_ctx = last position + 1 (checked against the
+ * free memory first: the sweep stops at the largest position that fits, with a warning), then at
+ * each position P: `warmup` warm-up steps and `steps` measured steps, each
+ * `lmr_session_fill_kv(seq, P, seed)` (seq length P, the same random data every time) followed by
+ * one `lmr_session_decode` of one token, which attends over P + 1 entries. The engine's own wall
+ * time of that decode call (counters.last_call_ns: forward pass incl. the lm_head and device sync,
+ * no sampling, no fill) is the step time.
  *
- * @param _ctx The open engine and record.
+ * @param ctx The bench's open engine, model, probes and record.
  * @param scenario The resolved sweep.
- * @returns Cases, derived figures and warnings.
- * @throws {Error} Not implemented yet.
+ * @returns One case per (position, executor) with params { position, executor, backend }, the
+ *   derived figures (executor ratios, step growth vs KV prediction) and warnings.
+ * @throws {RangeError} When no position fits in memory or the model.
+ * @throws {EngineError} When the engine fails.
  * @example
  * ```ts ignore
- * await runCacheSweep(ctx, scenario);
+ * const out = await runCacheSweep(ctx, scenario);
+ * out.cases[0].params; // { position: 1, executor: "eager", backend: "cpu" }
  * ```
  */
-export function runCacheSweep(
-  _ctx: KindContext,
+export async function runCacheSweep(
+  ctx: KindContext,
   scenario: CacheSweepScenario & { maxCtx: number },
 ): Promise<KindOutcome> {
-  return Promise.reject(
-    new Error(`The cache-sweep runner is not implemented yet (${scenario.name})`),
+  const { modelInfo: mi, engineInfo: info, options: o, record, log } = ctx;
+  const backend = info.backend;
+  const warnings: string[] = [];
+  const maxCacheLen = backend === "cpu"
+    ? scenario.maxCacheLenCpu ?? scenario.maxCacheLen
+    : scenario.maxCacheLen;
+  let positions = scenario.positions === "log2"
+    ? cacheSweepPositions(maxCacheLen, scenario.prefillLen)
+    : [...new Set(scenario.positions)].sort((a, b) => a - b);
+  if (backend === "cpu" && maxCacheLen < scenario.maxCacheLen) {
+    log(
+      `cpu: sweeping positions up to ${positions.at(-1)} (maxCacheLenCpu ${maxCacheLen}, not ` +
+        `${scenario.maxCacheLen}: CPU steps are slow; set maxCacheLenCpu for a longer sweep)`,
+    );
+  }
+  const tooLong = positions.filter((p) => p + 1 > mi.maxPositions);
+  if (tooLong.length > 0) {
+    positions = positions.filter((p) => p + 1 <= mi.maxPositions);
+    warnings.push(
+      `Positions ${tooLong.join(", ")} left out: model ${mi.name} allows ${mi.maxPositions} ` +
+        `positions (max_position_embeddings)`,
+    );
+    if (positions.length === 0) {
+      throw new RangeError(`Cannot run the cache sweep: no position fits model ${mi.name}`);
+    }
+  }
+  const gpu = backend !== "cpu";
+  const available = gpu
+    ? info.deviceMemoryBytes - 2 * mi.weightBytes - GPU_RESERVE_BYTES
+    : Deno.systemMemoryInfo().available - mi.weightBytes;
+  const where = gpu
+    ? `GPU memory (${(info.deviceMemoryBytes / 2 ** 30).toFixed(1)} GiB less two model copies ` +
+      `and ${GPU_RESERVE_BYTES / 2 ** 30} GiB reserve)`
+    : "free host memory (less one more model copy)";
+  const fit = fitCacheSweepPositions(positions, mi.kvBytesPerToken, available, where);
+  if (fit.warning) {
+    warnings.push(fit.warning);
+    log(fit.warning);
+  }
+  positions = fit.positions;
+  record.engine.maxCtx = fit.maxCtx;
+  log(
+    `cache sweep: ${positions.length} positions (${positions[0]} .. ${positions.at(-1)}), ` +
+      `executors ${scenario.executors.join(", ")}, ${o.runner.warmup} warm-up + ` +
+      `${scenario.steps} measured steps each; KV ${(fit.kvBytes / 2 ** 20).toFixed(0)} MiB`,
   );
+
+  const token = randomTokens(1, mi.vocab, o.runner.seed)[0];
+  const cases: Case[] = [];
+  const total = scenario.executors.length * positions.length * (o.runner.warmup + scenario.steps);
+  let done = 0;
+  let interrupted = false;
+  const stop = () => o.shouldStop?.() ?? false;
+
+  for (const executor of scenario.executors) {
+    if (interrupted) break;
+    const own = executor === o.executor;
+    const opened: { engine: Engine; model: Model } = own
+      ? { engine: ctx.engine, model: ctx.model }
+      : await ctx.openEngine(executor as ExecutorName);
+    try {
+      const ran = opened.engine.info().executor;
+      if (ran !== executor) {
+        warnings.push(
+          `Executor "${executor}" was asked for; the ${backend} backend runs "${ran}" ` +
+            `(the ${executor} cases measure the ${ran} executor)`,
+        );
+      }
+      using session = opened.model.createSession({ maxSeqs: 1, maxCtx: fit.maxCtx });
+      const si = session.info();
+      record.engine.kvDtype = si.kvDtype as typeof record.engine.kvDtype;
+      record.engine.prefillChunk = si.prefillChunk;
+      record.model.kvBytesPerToken = si.kvBytesPerToken;
+      for (const position of positions) {
+        const seed = positionSeed(o.runner.seed, position);
+        const warm: number[] = [];
+        const measured: number[] = [];
+        let kernels = 0;
+        const step = async (phase: "warmup" | "measure", run: number) => {
+          await session.fillKv(0, position, seed);
+          await session.decode([0], [token]);
+          const c = opened.engine.counters();
+          const len = session.seqLen(0);
+          if (len !== position + 1) {
+            throw new RangeError(
+              `Cache sweep at position ${position}: the sequence holds ${len} tokens after the ` +
+                `step, expected ${position + 1}`,
+            );
+          }
+          (phase === "warmup" ? warm : measured).push(c.lastCallNs);
+          kernels = c.kernelsLastStep;
+          done++;
+          o.onProgress?.({
+            caseId: `pos-${position}-${executor}`,
+            phase,
+            run,
+            planned: phase === "warmup" ? o.runner.warmup : scenario.steps,
+            done,
+            total,
+            etaMs: null,
+            last: { stepNs: c.lastCallNs, decodeTps: 1e9 / c.lastCallNs },
+          });
+        };
+        for (let i = 1; i <= o.runner.warmup && !interrupted; i++) {
+          if (stop()) interrupted = true;
+          else await step("warmup", i);
+        }
+        for (let i = 1; i <= scenario.steps && !interrupted; i++) {
+          if (stop()) interrupted = true;
+          else await step("measure", i);
+        }
+        if (measured.length === 0) break;
+        const limitTps = decodeLimitTps(
+          ctx.bandwidthBps,
+          mi.decodeBytes,
+          si.kvBytesPerToken,
+          position + 1,
+        );
+        cases.push({
+          id: `pos-${position}-${executor}`,
+          description: `one decode step with the KV cache filled to position ${position} ` +
+            `(${executor}${ran !== executor ? `, run as ${ran}` : ""})`,
+          params: { position, executor, backend },
+          metrics: {
+            stepNs: makeMetric("ns", "lower", measured, 1e9 / limitTps),
+            decodeTps: makeMetric("tokens/s", "higher", measured.map((x) => 1e9 / x), limitTps),
+          },
+          warmup: { stepNs: warm, decodeTps: warm.map((x) => 1e9 / x) },
+          series: {},
+          counters: {
+            kernelsPerStep: kernels,
+            kvBytesRead: si.kvBytesPerToken * (position + 1),
+            executorGraph: ran === "graph" ? 1 : 0,
+          },
+        });
+        await ctx.checkpoint(cases);
+        if (interrupted) break;
+      }
+      const c = opened.engine.counters();
+      for (const k of cases.filter((x) => x.params.executor === executor)) {
+        k.counters.peakBytes = c.peakBytes;
+        k.counters.graphCaptureNs = c.graphCaptureNs;
+      }
+    } finally {
+      if (!own) {
+        opened.model.close();
+        opened.engine.close();
+      }
+    }
+  }
+  if (interrupted) warnings.push("The sweep was interrupted; later positions were not measured");
+  const figures = deriveCacheSweepFigures(cases, {
+    decodeBytes: mi.decodeBytes,
+    kvBytesPerToken: record.model.kvBytesPerToken,
+    bandwidthBps: ctx.bandwidthBps,
+  });
+  for (const c of cases) {
+    for (const [key, m] of Object.entries(c.metrics)) {
+      if (m.utilisation !== undefined && m.utilisation > 1) {
+        warnings.push(
+          `Case ${c.id}: ${key} median ${m.summary.median.toPrecision(4)} ${m.unit} beats its ` +
+            `bandwidth limit ${m.limit?.toPrecision(4)} (${(m.utilisation * 100).toFixed(0)}%): ` +
+            `the working set may fit in cache or the bandwidth probe underestimates`,
+        );
+      }
+    }
+  }
+  return {
+    cases,
+    derived: figures.derived,
+    warnings: [...warnings, ...figures.warnings],
+    interrupted,
+  };
 }

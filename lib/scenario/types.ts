@@ -46,6 +46,8 @@ export interface CacheSweepScenario extends ScenarioBase {
   /** Positions to time; "log2" = 1, 2, 4, ... up to maxCacheLen - prefillLen. */
   positions: number[] | "log2";
   maxCacheLen: number;
+  /** maxCacheLen on the cpu backend, where each step is far slower (default: maxCacheLen). */
+  maxCacheLenCpu?: number;
   prefillLen: number;
   /** Timed decode steps per position and run. */
   steps: number;

@@ -107,13 +107,20 @@ function cacheSweep(f: Fields, o: Record<string, unknown>, base: Base): CacheSwe
     ...BASE,
     "positions",
     "maxCacheLen",
+    "maxCacheLenCpu",
     "prefillLen",
     "steps",
     "executors",
     "backends",
   ]);
   const maxCacheLen = f.int(o.maxCacheLen, "maxCacheLen", 2, MAX_TOKENS);
-  const prefillLen = f.int(o.prefillLen ?? 0, "prefillLen", 0, maxCacheLen - 1);
+  const maxCacheLenCpu = f.int(o.maxCacheLenCpu ?? maxCacheLen, "maxCacheLenCpu", 2, MAX_TOKENS);
+  const prefillLen = f.int(
+    o.prefillLen ?? 0,
+    "prefillLen",
+    0,
+    Math.min(maxCacheLen, maxCacheLenCpu) - 1,
+  );
   let positions: number[] | "log2";
   if (o.positions === "log2") positions = "log2";
   else {
@@ -133,6 +140,7 @@ function cacheSweep(f: Fields, o: Record<string, unknown>, base: Base): CacheSwe
     kind: "cache-sweep",
     positions,
     maxCacheLen,
+    maxCacheLenCpu,
     prefillLen,
     steps,
     executors,
