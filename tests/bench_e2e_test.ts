@@ -1,5 +1,7 @@
 /** End to end: scenario -> runner -> engine (FFI) -> stats -> record on disk -> read back. */
 import assert from "node:assert/strict";
+import { modelContentHash } from "../lib/env/model_content_hash.ts";
+import { Engine } from "../lib/ffi/engine.ts";
 import { readRecord } from "../lib/results/read_record.ts";
 import { resolveRunnerOptions } from "../lib/runner/resolve_runner_options.ts";
 import { runBench } from "../lib/runner/run_bench.ts";
@@ -104,6 +106,23 @@ Deno.test("interleaved adaptive runs stay between minRuns and maxRuns", async ()
     }
     assert.equal(record.runner.interleave, true);
     assert.equal(record.runner.targetCv, 0.0001);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a run on a Hugging Face folder records the folder's content hash", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    {
+      using engine = Engine.create({ backend: "cpu", threads: 1 });
+      using model = await engine.synthesize("tiny-llama", { seed: 3 });
+      await model.save(`${dir}/model`);
+    }
+    const { record } = await runBench(tinyBench(dir, { model: `${dir}/model` }));
+    assert.equal(record.model.synthetic, false);
+    assert.equal(record.model.contentHash, await modelContentHash(`${dir}/model`));
+    assert.match(record.model.contentHash!, /^sha256:[0-9a-f]{64}$/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,6 +1,7 @@
 /** A whole bench run: engine, model, probes, runner, record checkpoints, final record. */
 import { captureEnvironment } from "../env/capture_environment.ts";
 import { gitState } from "../env/git_state.ts";
+import { modelContentHash } from "../env/model_content_hash.ts";
 import type { BackendName, ExecutorName } from "../ffi/constants.ts";
 import { Engine, type EngineInfo } from "../ffi/engine.ts";
 import type { Library } from "../ffi/load_library.ts";
@@ -249,7 +250,8 @@ export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord;
       dtype: DTYPE_NAMES[mi.dtype] ?? "bf16",
       synthetic: mi.synthetic,
       seed: mi.synthetic ? mi.seed : null,
-      contentHash: null,
+      // Hashed after the load was timed, so hashing never warms the page cache for the load.
+      contentHash: mi.synthetic ? null : await modelContentHash(spec),
       params: mi.params,
       weightBytes: mi.weightBytes,
       decodeBytes: mi.decodeBytes,
