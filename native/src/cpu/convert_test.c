@@ -116,7 +116,7 @@ static void test_f16(void) {
 static void test_rows(void) {
     enum { N = 1037 };
     float src[N], a[N], b[N], back[N];
-    uint16_t h[N];
+    float h[N]; /* converted row: N elements of up to 4 bytes (F32 rows need all of them) */
     for (int i = 0; i < N; i++) src[i] = rng_uniform(-3.0f, 3.0f);
     const int dtypes[] = {LMR_DTYPE_F32, LMR_DTYPE_F16, LMR_DTYPE_BF16};
     for (int d = 0; d < 3; d++) {
