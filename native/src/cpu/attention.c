@@ -4,12 +4,14 @@
  * prefill hands (query token, KV head) items to threads. Each item reads a KV row once for all
  * the query heads of its GQA group; the inner loop is lmr_attend_<isa>. */
 #include <math.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../include/lmrig.h"
 #include "simd.h"
+
+#define SPLIT_MIN 256       /* decode: fewest positions worth a split of their own */
+#define CHUNKS_PER_THREAD 4 /* decode: splits per thread, so a late thread leaves its share */
 
 static inline float kv_at(const void *pool, int dtype, int64_t i) {
     switch (dtype) {
@@ -76,9 +78,8 @@ typedef struct {
     float *out;
     float scale;
     lmr_attend_fn attend;
-    _Atomic int next;    /* prefill: next item */
-    float *part;         /* decode: [nth, n_heads, 2 + hd] partial (m, l, acc) per thread */
-    int nth;
+    float *part;         /* decode: [n_split, n_heads, 2 + hd] partial (m, l, acc) per split */
+    int nth, n_split;
 } attn_job;
 
 /* One thread's working set for a GQA group: q pre-scaled [group, hd], softmax state m, l [group]
@@ -108,38 +109,35 @@ static void group_state_reset(attn_job *j, int t, int kvh, group_state *s) {
     memset(s->acc, 0, (size_t)j->group * j->hd * sizeof(float));
 }
 
-static void prefill_task(void *ctx, int ith, int nth) {
-    (void)nth;
+/* Item `it` of n_tok * n_kv: (query token, KV head), the last tokens first: they are the
+ * longest, so the tail of the schedule is short. */
+static void prefill_task(void *ctx, int ith, int it) {
     attn_job *j = ctx;
     group_state g;
     group_state_get(j, ith, &g); /* allocated by the caller before the dispatch */
-    int n_kv = j->kv.n_kv, items = j->n_tok * n_kv;
-    for (;;) {
-        /* last tokens first: they are the longest, so the tail of the schedule is short */
-        int it = atomic_fetch_add(&j->next, 1);
-        if (it >= items) break;
-        int t = j->n_tok - 1 - it / n_kv, kvh = it % n_kv;
-        lmr_kv_view kv = j->kv;
-        kv.kvh = kvh;
-        group_state_reset(j, t, kvh, &g);
-        j->attend(&kv, g.q, j->group, 0, j->pos0 + t + 1, g.m, g.l, g.acc);
-        for (int h = 0; h < j->group; h++) {
-            float *o = j->out + ((int64_t)t * j->n_heads + kvh * j->group + h) * j->hd;
-            float inv = 1.0f / g.l[h];
-            for (int d = 0; d < j->hd; d++) o[d] = g.acc[(int64_t)h * j->hd + d] * inv;
-        }
+    int n_kv = j->kv.n_kv;
+    int t = j->n_tok - 1 - it / n_kv, kvh = it % n_kv;
+    lmr_kv_view kv = j->kv;
+    kv.kvh = kvh;
+    group_state_reset(j, t, kvh, &g);
+    j->attend(&kv, g.q, j->group, 0, j->pos0 + t + 1, g.m, g.l, g.acc);
+    for (int h = 0; h < j->group; h++) {
+        float *o = j->out + ((int64_t)t * j->n_heads + kvh * j->group + h) * j->hd;
+        float inv = 1.0f / g.l[h];
+        for (int d = 0; d < j->hd; d++) o[d] = g.acc[(int64_t)h * j->hd + d] * inv;
     }
 }
 
-static void decode_task(void *ctx, int ith, int nth) {
+/* Split `sp` of n_split: a contiguous range of positions, all KV heads. */
+static void decode_task(void *ctx, int ith, int sp) {
     attn_job *j = ctx;
     group_state g;
     group_state_get(j, ith, &g);
-    int n_pos = j->pos0 + 1;
-    int p0 = (int)((int64_t)n_pos * ith / nth), p1 = (int)((int64_t)n_pos * (ith + 1) / nth);
+    int n_pos = j->pos0 + 1, ns = j->n_split;
+    int p0 = (int)((int64_t)n_pos * sp / ns), p1 = (int)((int64_t)n_pos * (sp + 1) / ns);
     int stride = 2 + j->hd;
     for (int kvh = 0; kvh < j->kv.n_kv; kvh++) {
-        float *dst = j->part + ((int64_t)ith * j->n_heads + kvh * j->group) * stride;
+        float *dst = j->part + ((int64_t)sp * j->n_heads + kvh * j->group) * stride;
         if (p0 >= p1) {
             for (int h = 0; h < j->group; h++) dst[(int64_t)h * stride] = -INFINITY;
             continue;
@@ -176,39 +174,37 @@ void lmr_cpu_attention(lmr_pool *p, const float *q, int n_tok, int pos0, const v
 #endif
     default: break;
     }
-    atomic_init(&j.next, 0);
     int have_buffers = 1; /* allocated here so that the tasks never lack them */
     for (int i = 0; i < j.nth; i++) {
         group_state g;
         if (!group_state_get(&j, i, &g)) have_buffers = 0;
     }
-    if (!have_buffers) { /* no memory: slow but correct */
+    /* decode: positions split in ranges of at least SPLIT_MIN, about CHUNKS_PER_THREAD a thread */
+    int n_split = (pos0 + 1 + SPLIT_MIN - 1) / SPLIT_MIN;
+    if (n_split > j.nth * CHUNKS_PER_THREAD) n_split = j.nth * CHUNKS_PER_THREAD;
+    int stride = 2 + head_dim;
+    j.n_split = n_split;
+    j.part = n_tok == 1 && n_split > 1 ? malloc((size_t)n_split * n_heads * stride * sizeof(float))
+                                       : NULL;
+    if (!have_buffers || (n_tok == 1 && n_split > 1 && !j.part)) { /* no memory: slow but correct */
         lmr_cpu_attention_ref(q, n_tok, pos0, k_pool, v_pool, kv_dtype, block_table,
                               block_tokens, n_heads, n_kv_heads, head_dim, out);
         return;
     }
-    if (n_tok > 1 || j.nth == 1) {
-        lmr_pool_run(p, prefill_task, &j);
+    if (!j.part) { /* prefill, or a short decode: one item per KV head, too small to dispatch */
+        lmr_pool_run_chunks(n_tok > 1 ? p : NULL, prefill_task, &j, n_tok * n_kv_heads);
         return;
     }
-    /* decode: partial states [nth, n_heads, 2 + hd], merged here */
-    int stride = 2 + head_dim;
-    size_t part_n = (size_t)j.nth * n_heads * stride;
-    j.part = malloc(part_n * sizeof(float));
-    if (!j.part) {
-        lmr_pool_run(p, prefill_task, &j);
-        return;
-    }
-    lmr_pool_run(p, decode_task, &j);
+    lmr_pool_run_chunks(p, decode_task, &j, n_split);
     for (int h = 0; h < n_heads; h++) {
         float M = -INFINITY;
-        for (int i = 0; i < j.nth; i++) {
+        for (int i = 0; i < n_split; i++) {
             float mi = j.part[((size_t)i * n_heads + h) * stride];
             if (mi > M) M = mi;
         }
         float L = 0.0f, *o = out + (int64_t)h * head_dim;
         memset(o, 0, (size_t)head_dim * sizeof(float));
-        for (int i = 0; i < j.nth; i++) {
+        for (int i = 0; i < n_split; i++) {
             const float *s = j.part + ((size_t)i * n_heads + h) * stride;
             if (s[0] == -INFINITY) continue;
             float c = expf(s[0] - M);

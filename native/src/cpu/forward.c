@@ -11,14 +11,16 @@
 #include "clock.h"
 #include "kernels.h"
 
-/* Count an op (and time it in profile mode). */
-#define OP(call)                                                                                 \
+/* Count n ops (and time them in profile mode); n > 1: ops fused into one dispatch, still
+ * counted one by one so that the count matches the op list the GPU backends follow. */
+#define OPS(n, call)                                                                             \
     do {                                                                                         \
         uint64_t t0_ = prof ? lmr_now_ns() : 0;                                                  \
         call;                                                                                    \
         if (prof) e->counters.kernel_ns += lmr_now_ns() - t0_;                                   \
-        e->counters.kernels++;                                                                   \
+        e->counters.kernels += (n);                                                              \
     } while (0)
+#define OP(call) OPS(1, call)
 
 /* Write k, v rows of T tokens into the layer's paged cache at their positions. */
 static void cache_write(lmr_session *s, const lmr_batch_entry *en, int32_t n_en, int32_t layer) {
@@ -46,6 +48,7 @@ enum { EW_RMSNORM, EW_ROPE, EW_SILU };
 
 typedef struct {
     int kind, T, n;  /* tokens, floats per token row */
+    int chunks;      /* pieces the T tokens are cut into */
     float *x, *y;    /* rmsnorm x -> y; rope x in place; silu gate x, up y */
     const void *w;   /* rmsnorm weight */
     int wdtype, heads, hd;
@@ -69,15 +72,20 @@ static void ew_rows(const ew_job *j, int t0, int t1) {
     }
 }
 
-static void ew_task(void *ctx, int ith, int nth) {
+#define EW_CHUNKS_PER_THREAD 4 /* so that a late thread leaves its share to the others */
+
+static void ew_task(void *ctx, int ith, int chunk) {
+    (void)ith;
     const ew_job *j = ctx;
-    int t0 = (int)((int64_t)j->T * ith / nth), t1 = (int)((int64_t)j->T * (ith + 1) / nth);
+    int n = j->T < j->chunks ? j->T : j->chunks;
+    int t0 = (int)((int64_t)j->T * chunk / n), t1 = (int)((int64_t)j->T * (chunk + 1) / n);
     if (t1 > t0) ew_rows(j, t0, t1);
 }
 
 static void ew_run(lmr_pool *pool, ew_job j) {
+    j.chunks = lmr_pool_size(pool) * EW_CHUNKS_PER_THREAD;
     if (j.T == 1) ew_rows(&j, 0, 1);
-    else lmr_pool_run(pool, ew_task, &j);
+    else lmr_pool_run_chunks(pool, ew_task, &j, j.T < j.chunks ? j.T : j.chunks);
 }
 
 static void rmsnorm(lmr_pool *p, const float *x, const lmr_tensor *w, float eps, int T, int n,
@@ -136,11 +144,11 @@ lmr_status lmr_cpu_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n_
 
         /* Attention block. x: [T, hid]; q: [T, nh, hd]; k, v: [T, nkv, hd] */
         OP(rmsnorm(pool, c->h, L->in_norm, eps, T, hid, c->x));
-        OP(lmr_cpu_matmul(pool, c->x, T, hid, L->q->data, L->q->dtype, qd, bias, c->q, 0));
-        OP(lmr_cpu_matmul(pool, c->x, T, hid, L->k->data, L->k->dtype, kd,
-                          bias ? bias + qd : NULL, c->k, 0));
-        OP(lmr_cpu_matmul(pool, c->x, T, hid, L->v->data, L->v->dtype, kd,
-                          bias ? bias + qd + kd : NULL, c->v, 0));
+        lmr_linear qkv[3] = { /* one dispatch: the three share x */
+            {L->q->data, L->q->dtype, qd, bias, c->q, 0},
+            {L->k->data, L->k->dtype, kd, bias ? bias + qd : NULL, c->k, 0},
+            {L->v->data, L->v->dtype, kd, bias ? bias + qd + kd : NULL, c->v, 0}};
+        OPS(3, lmr_cpu_matmul_n(pool, c->x, T, hid, qkv, 3));
         OP(rope(pool, c->q, T, nh, hd, c->pos, mi->rope_theta));
         OP(rope(pool, c->k, T, nkv, hd, c->pos, mi->rope_theta));
         OP(cache_write(s, en, n_en, l));
@@ -156,9 +164,9 @@ lmr_status lmr_cpu_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n_
 
         /* MLP block. gate, up: [T, ffn] */
         OP(rmsnorm(pool, c->h, L->post_norm, eps, T, hid, c->x));
-        OP(lmr_cpu_matmul(pool, c->x, T, hid, L->gate->data, L->gate->dtype, ffn, NULL, c->gate,
-                          0));
-        OP(lmr_cpu_matmul(pool, c->x, T, hid, L->up->data, L->up->dtype, ffn, NULL, c->up, 0));
+        lmr_linear gate_up[2] = {{L->gate->data, L->gate->dtype, ffn, NULL, c->gate, 0},
+                                 {L->up->data, L->up->dtype, ffn, NULL, c->up, 0}};
+        OPS(2, lmr_cpu_matmul_n(pool, c->x, T, hid, gate_up, 2));
         OP(silu_mul(pool, c->gate, c->up, T, ffn));
         OP(lmr_cpu_matmul(pool, c->gate, T, ffn, L->down->data, L->down->dtype, hid, NULL, c->h,
                           1));

@@ -21,6 +21,11 @@ lmr_pool *lmr_pool_create(int n_threads); /* NULL on failure; n_threads >= 1 */
 void lmr_pool_destroy(lmr_pool *p);       /* NULL is fine */
 int lmr_pool_size(const lmr_pool *p);
 void lmr_pool_run(lmr_pool *p, lmr_task_fn fn, void *ctx); /* returns when all threads are done */
+/* fn(ctx, ith, chunk) runs once for every chunk in [0, n_chunks), on whichever thread claims it
+ * first (ith: that thread, for per-thread scratch); the caller claims too and returns when all
+ * chunks are done. A worker that is late (descheduled, asleep) just finds nothing left. */
+typedef void (*lmr_chunk_fn)(void *ctx, int ith, int chunk);
+void lmr_pool_run_chunks(lmr_pool *p, lmr_chunk_fn fn, void *ctx, int n_chunks);
 
 /* ---- CPU facts ---- */
 
@@ -51,6 +56,17 @@ void lmr_cpu_row_from_f32(const float *src, int dtype, void *dst, int64_t n);
  * batched-decode GEMM (W read once per tile, reused across tokens). Work is split over the pool. */
 void lmr_cpu_matmul(lmr_pool *p, const float *x, int n_tok, int in, const void *W, int wdtype,
                     int out, const float *bias, float *y, int accumulate);
+/* Several linear layers of the same input in one dispatch (q, k, v; gate, up): ls[j].y =
+ * x ls[j].W^T (+ bias) (+ y) for j < n, n <= LMR_MATMUL_MAX. Same result as n separate calls. */
+#define LMR_MATMUL_MAX 4
+typedef struct {
+    const void *W;     /* [out, in] of wdtype */
+    int wdtype, out;
+    const float *bias; /* [out] or NULL */
+    float *y;          /* [n_tok, out] */
+    int accumulate;
+} lmr_linear;
+void lmr_cpu_matmul_n(lmr_pool *p, const float *x, int n_tok, int in, const lmr_linear *ls, int n);
 void lmr_cpu_matmul_ref(const float *x, int n_tok, int in, const void *W, int wdtype, int out,
                         const float *bias, float *y, int accumulate);
 
@@ -83,9 +99,10 @@ void lmr_cpu_attention_ref(const float *q, int n_tok, int pos0, const void *k_po
 
 /* ---- probes ---- */
 
-/* Read bandwidth with all pool threads streaming disjoint parts of a bytes-sized buffer. */
+/* Read bandwidth with all pool threads streaming disjoint parts of a bytes-sized buffer: one
+ * sample per pass, the median rate of its 32 MiB segments (see probe.c). */
 int lmr_cpu_probe_bandwidth(lmr_pool *p, uint64_t bytes, int reps, double *samples_bps);
-/* Mean ns of one empty lmr_pool_run over n dispatches. */
+/* Mean ns of one empty lmr_pool_run (a round trip through every thread) over n dispatches. */
 double lmr_cpu_probe_dispatch(lmr_pool *p, int n);
 
 #endif /* LMR_CPU_KERNELS_H */

@@ -1,6 +1,6 @@
 /* matmul.c: linear layers y = x W^T (+ bias) (+ y). The scalar reference, and the threaded driver
- * that splits output rows of W over the pool in contiguous ranges and hands each range to the
- * best kernel set (GEMV / small-batch / packed GEMM live in matmul_<isa>.c). */
+ * that cuts the output rows of one or more W into contiguous chunks claimed by the pool's threads
+ * and hands each to the best kernel set (GEMV / small-batch / packed GEMM in matmul_<isa>.c). */
 #include <string.h>
 
 #include "../../include/lmrig.h"
@@ -40,47 +40,73 @@ void lmr_matmul_rows_scalar(const float *x, int n_tok, int in, const void *W, in
         }
 }
 
+/* Work is cut into chunks of contiguous output rows (a multiple of a kernel's 16-row block), about
+ * CHUNKS_PER_THREAD per thread so that a late or slow thread leaves its share to the others;
+ * each chunk streams its rows of W linearly. */
+#define CHUNKS_PER_THREAD 4
+#define MAX_CHUNKS 64
+
+typedef struct {
+    int8_t j;   /* which linear */
+    int o0, o1; /* its output rows */
+} matmul_chunk;
+
 typedef struct {
     lmr_pool *p;
     const float *x;
-    int n_tok, in, out, wdtype, accumulate, align;
-    const void *W;
-    const float *bias;
-    float *y;
+    int n_tok, in;
+    const lmr_linear *ls;
     lmr_rows_fn rows;
+    int n_chunks;
+    matmul_chunk chunks[MAX_CHUNKS];
 } matmul_job;
 
-/* Thread ith gets rows [o0, o1): equal shares rounded to `align` rows (a kernel's row block). */
-static void split_rows(int out, int align, int ith, int nth, int *o0, int *o1) {
-    int blocks = (out + align - 1) / align;
-    int b0 = (int)((int64_t)blocks * ith / nth), b1 = (int)((int64_t)blocks * (ith + 1) / nth);
-    *o0 = b0 * align < out ? b0 * align : out;
-    *o1 = b1 * align < out ? b1 * align : out;
-}
-
-static void matmul_task(void *ctx, int ith, int nth) {
+static void matmul_task(void *ctx, int ith, int chunk) {
     matmul_job *j = ctx;
-    int o0, o1;
-    split_rows(j->out, j->align, ith, nth, &o0, &o1);
-    if (o0 >= o1) return;
+    const matmul_chunk *c = &j->chunks[chunk];
+    const lmr_linear *L = &j->ls[c->j];
+    int o0 = c->o0, o1 = c->o1;
     for (int t = 0; t < j->n_tok; t++) { /* y starts as bias / previous y / zero */
-        float *yt = j->y + (int64_t)t * j->out;
-        if (!j->accumulate) {
-            if (j->bias) memcpy(yt + o0, j->bias + o0, (size_t)(o1 - o0) * sizeof(float));
+        float *yt = L->y + (int64_t)t * L->out;
+        if (!L->accumulate) {
+            if (L->bias) memcpy(yt + o0, L->bias + o0, (size_t)(o1 - o0) * sizeof(float));
             else memset(yt + o0, 0, (size_t)(o1 - o0) * sizeof(float));
-        } else if (j->bias) {
-            for (int o = o0; o < o1; o++) yt[o] += j->bias[o];
+        } else if (L->bias) {
+            for (int o = o0; o < o1; o++) yt[o] += L->bias[o];
         }
     }
     float *scratch = j->n_tok > 1 ? lmr_pool_scratch(j->p, ith, LMR_GEMM_SCRATCH) : NULL;
-    j->rows(j->x, j->n_tok, j->in, j->W, j->wdtype, o0, o1, j->y, j->out, scratch);
+    j->rows(j->x, j->n_tok, j->in, L->W, L->wdtype, o0, o1, L->y, L->out, scratch);
 }
 
-void lmr_cpu_matmul(lmr_pool *p, const float *x, int n_tok, int in, const void *W, int wdtype,
-                    int out, const float *bias, float *y, int accumulate) {
-    if (n_tok <= 0 || out <= 0) return;
-    matmul_job j = {p, x, n_tok, in, out, wdtype, accumulate, 16, W, bias, y,
-                    lmr_matmul_rows_scalar};
+/* Cuts the rows of all linears into chunks of about equal size, rounded to 16 rows. */
+static void plan_chunks(matmul_job *j, int n, int nth) {
+    int64_t total = 0;
+    for (int i = 0; i < n; i++) total += j->ls[i].out;
+    int want = nth == 1 ? n : nth * CHUNKS_PER_THREAD; /* sum of pieces <= want + n */
+    if (want > MAX_CHUNKS - LMR_MATMUL_MAX) want = MAX_CHUNKS - LMR_MATMUL_MAX;
+    int64_t size = (total + want - 1) / want;
+    size = (size + 15) & ~(int64_t)15;
+    if (size < 16) size = 16;
+    j->n_chunks = 0;
+    for (int i = 0; i < n; i++) {
+        int out = j->ls[i].out;
+        int pieces = (int)((out + size - 1) / size);
+        if (pieces < 1) pieces = 1;
+        for (int c = 0; c < pieces; c++) {
+            int blocks = (out + 15) / 16;
+            int b0 = (int)((int64_t)blocks * c / pieces), b1 = (int)((int64_t)blocks * (c + 1) / pieces);
+            int o0 = b0 * 16 < out ? b0 * 16 : out, o1 = b1 * 16 < out ? b1 * 16 : out;
+            if (c == pieces - 1) o1 = out;
+            if (o0 < o1) j->chunks[j->n_chunks++] = (matmul_chunk){(int8_t)i, o0, o1};
+        }
+    }
+}
+
+void lmr_cpu_matmul_n(lmr_pool *p, const float *x, int n_tok, int in, const lmr_linear *ls, int n) {
+    if (n_tok <= 0 || n <= 0) return;
+    matmul_job j = {.p = p, .x = x, .n_tok = n_tok, .in = in, .ls = ls,
+                    .rows = lmr_matmul_rows_scalar};
     switch (lmr_cpu_isa()) {
 #if LMR_HAVE_AVX2
     case LMR_ISA_AVX2: j.rows = lmr_matmul_rows_avx2; break;
@@ -92,5 +118,13 @@ void lmr_cpu_matmul(lmr_pool *p, const float *x, int n_tok, int in, const void *
     }
     for (int i = 0; i < lmr_pool_size(p) && n_tok > 1; i++) /* panels, allocated once */
         if (!lmr_pool_scratch(p, i, LMR_GEMM_SCRATCH)) j.rows = lmr_matmul_rows_scalar;
-    lmr_pool_run(p, matmul_task, &j);
+    plan_chunks(&j, n > LMR_MATMUL_MAX ? LMR_MATMUL_MAX : n, lmr_pool_size(p));
+    lmr_pool_run_chunks(p, matmul_task, &j, j.n_chunks);
+}
+
+void lmr_cpu_matmul(lmr_pool *p, const float *x, int n_tok, int in, const void *W, int wdtype,
+                    int out, const float *bias, float *y, int accumulate) {
+    if (out <= 0) return;
+    lmr_linear l = {W, wdtype, out, bias, y, accumulate};
+    lmr_cpu_matmul_n(p, x, n_tok, in, &l, 1);
 }

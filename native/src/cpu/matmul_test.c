@@ -54,6 +54,45 @@ static int run_case(lmr_pool *p, int n_tok, int in, int out, int dt, int use_bia
     return ok;
 }
 
+/* lmr_cpu_matmul_n over n linears (mixed dtypes, out sizes, bias, accumulate) equals n
+ * separate reference calls. */
+static int run_multi(lmr_pool *p, int n_tok, int in, int n, double *worst) {
+    static const int outs[] = {300, 17, 33, 1000};
+    static const int dts[] = {LMR_DTYPE_BF16, LMR_DTYPE_F16, LMR_DTYPE_F32, LMR_DTYPE_BF16};
+    lmr_linear ls[LMR_MATMUL_MAX];
+    float *ref[LMR_MATMUL_MAX], *x = malloc(sizeof(float) * n_tok * in);
+    for (int i = 0; i < n_tok * in; i++) x[i] = rng_uniform(-1, 1);
+    for (int j = 0; j < n; j++) {
+        int out = outs[j], dt = dts[j];
+        size_t esz = dt == LMR_DTYPE_F32 ? 4 : 2;
+        void *W = malloc(esz * out * in);
+        float *bias = malloc(sizeof(float) * out), *y = malloc(sizeof(float) * n_tok * out);
+        ref[j] = malloc(sizeof(float) * n_tok * out);
+        for (int64_t i = 0; i < (int64_t)out * in; i++) {
+            float v = rng_uniform(-0.1f, 0.1f);
+            if (dt == LMR_DTYPE_F32) ((float *)W)[i] = v;
+            else if (dt == LMR_DTYPE_F16) ((uint16_t *)W)[i] = lmr_f32_to_f16(v);
+            else ((uint16_t *)W)[i] = lmr_f32_to_bf16(v);
+        }
+        for (int i = 0; i < out; i++) bias[i] = rng_uniform(-1, 1);
+        for (int i = 0; i < n_tok * out; i++) y[i] = ref[j][i] = rng_uniform(-1, 1);
+        ls[j] = (lmr_linear){W, dt, out, j & 1 ? bias : NULL, y, j == 2};
+        lmr_cpu_matmul_ref(x, n_tok, in, W, dt, out, ls[j].bias, ref[j], ls[j].accumulate);
+    }
+    lmr_cpu_matmul_n(p, x, n_tok, in, ls, n);
+    int ok = 1;
+    for (int j = 0; j < n; j++) {
+        for (int i = 0; i < n_tok * ls[j].out; i++) {
+            double err = fabs((double)ls[j].y[i] - ref[j][i]) / (fabs(ref[j][i]) + 0.05 * in);
+            if (!(err <= 2e-5)) ok = 0;
+            if (err > *worst || err != err) *worst = err;
+        }
+        free((void *)ls[j].W), free((void *)ls[j].bias), free(ls[j].y), free(ref[j]);
+    }
+    free(x);
+    return ok;
+}
+
 int main(void) {
     const int toks[] = {1, 2, 3, 7, 64, 130};
     const int ins[] = {1, 7, 17, 64, 333, 1000};
@@ -86,6 +125,13 @@ int main(void) {
             int ok = run_case(pools[1], big[i][0], big[i][1], big[i][2], dts[d], 1, i & 1, &worst);
             CHECK(ok, "%s %s n_tok %d in %d out %d: worst rel err %.2g", lmr_cpu_simd_name(),
                   dt_name(dts[d]), big[i][0], big[i][1], big[i][2], worst);
+        }
+    for (int n = 1; n <= LMR_MATMUL_MAX; n++)
+        for (int k = 0; k < 3; k++) {
+            const int tk[] = {1, 5, 70};
+            double worst = 0;
+            int ok = run_multi(pools[(n + k) % 3], tk[k], 333, n, &worst);
+            CHECK(ok, "matmul_n of %d linears, n_tok %d: worst rel err %.2g", n, tk[k], worst);
         }
     for (int i = 0; i < 3; i++) lmr_pool_destroy(pools[i]);
     return test_summary();

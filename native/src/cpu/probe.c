@@ -27,6 +27,8 @@ static double read_sum_scalar(const void *buf, size_t bytes) {
     return (double)(s0 ^ s1 ^ s2 ^ s3);
 }
 
+#define SEGMENT_BYTES ((size_t)32 << 20) /* read by all threads at once, each timed alone */
+
 typedef struct {
     const char *buf;
     size_t bytes;
@@ -46,21 +48,46 @@ static void bw_task(void *ctx, int ith, int nth) {
     j->sink[ith & 63] += read_sum_scalar(b, chunk);
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Each sample is one pass over the buffer in 32 MiB segments (every thread reads its share of a
+ * segment; each segment is timed alone); the sample is the median segment rate, so that a thread
+ * descheduled for a while (a shared machine) spoils a few segments, not the whole figure. The
+ * buffer is much larger than the last-level cache, so every segment comes from memory. */
 int lmr_cpu_probe_bandwidth(lmr_pool *p, uint64_t bytes, int reps, double *samples_bps) {
     if (bytes < (1u << 20) || reps < 1 || !samples_bps) return LMR_ERR_INVALID_ARG;
     char *buf = NULL;
     if (posix_memalign((void **)&buf, 4096, (size_t)bytes) != 0) return LMR_ERR_OUT_OF_MEMORY;
-    bw_job j = {.buf = buf, .bytes = (size_t)bytes};
-    memset(buf, 1, (size_t)bytes);
-    lmr_pool_run(p, bw_task, &j); /* untimed pass */
-    int nth = lmr_pool_size(p);
-    double read = (double)(((size_t)bytes / (size_t)nth) & ~(size_t)4095) * nth;
-    for (int r = 0; r < reps; r++) {
-        double t0 = now_ns();
-        lmr_pool_run(p, bw_task, &j);
-        double dt = now_ns() - t0;
-        samples_bps[r] = dt > 0 ? read / (dt * 1e-9) : 0.0;
+    size_t seg = (size_t)bytes < SEGMENT_BYTES ? (size_t)bytes : SEGMENT_BYTES;
+    size_t n_seg = (size_t)bytes / seg;
+    double *rate = malloc(sizeof(double) * n_seg);
+    if (!rate) {
+        free(buf);
+        return LMR_ERR_OUT_OF_MEMORY;
     }
+    int nth = lmr_pool_size(p);
+    double read = (double)((seg / (size_t)nth) & ~(size_t)4095) * nth;
+    bw_job j = {.buf = buf, .bytes = seg};
+    memset(buf, 1, (size_t)bytes);
+    for (size_t s = 0; s < n_seg; s++) { /* untimed pass */
+        j.buf = buf + s * seg;
+        lmr_pool_run(p, bw_task, &j);
+    }
+    for (int r = 0; r < reps; r++) {
+        for (size_t s = 0; s < n_seg; s++) {
+            j.buf = buf + s * seg;
+            double t0 = now_ns();
+            lmr_pool_run(p, bw_task, &j);
+            double dt = now_ns() - t0;
+            rate[s] = dt > 0 ? read / (dt * 1e-9) : 0.0;
+        }
+        qsort(rate, n_seg, sizeof *rate, cmp_double);
+        samples_bps[r] = n_seg % 2 ? rate[n_seg / 2] : 0.5 * (rate[n_seg / 2 - 1] + rate[n_seg / 2]);
+    }
+    free(rate);
     free(buf);
     return LMR_OK;
 }
@@ -71,6 +98,8 @@ static void empty_task(void *ctx, int ith, int nth) {
     (void)nth;
 }
 
+/* A round trip through every thread (lmr_pool_run), the cost of getting the workers to do any
+ * share at all; lmr_pool_run_chunks costs less when a worker is late (the caller does its share). */
 double lmr_cpu_probe_dispatch(lmr_pool *p, int n) {
     if (n < 1) return 0.0;
     for (int i = 0; i < 16; i++) lmr_pool_run(p, empty_task, NULL); /* wake the workers */
