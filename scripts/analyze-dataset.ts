@@ -2,7 +2,7 @@
  * Dataset-driven benchmark parameters: tokenise a dataset's prompts and outputs with the
  * model's tokenizer, report their length percentiles, the coverage of n-predict values and the
  * conservative / recommended / comprehensive settings; optionally write a grid scenario and a
- * histogram (Vega-Lite JSON).
+ * histogram (PNG, SVG or the Vega-Lite spec, by the file's extension).
  * `deno run -A scripts/analyze-dataset.ts DATASET [options]`
  * Exit status: 0 ok, 1 records were skipped under --strict, 2 bad arguments or unreadable data.
  * @module
@@ -15,15 +15,15 @@ import {
   type DatasetFormat,
   datasetScenarioSource,
   formatAnalysisMarkdown,
-  lengthHistogramSpec,
 } from "../lib/dataset/mod.ts";
+import { datasetHistogramChart, renderPng, renderSvg } from "../lib/charts/mod.ts";
 import { repoRoot } from "../lib/env/repo_root.ts";
 import { loadTokenizer } from "../lib/tokenizer/mod.ts";
 
 const USAGE = `Usage: deno run -A scripts/analyze-dataset.ts DATASET [options]
 
-DATASET is .jsonl/.ndjson (streamed), .json (an array, parsed whole) or .csv (streamed, header
-row). Shapes: ShareGPT {conversations: [{from, value}]}, {messages: [{role, content}]}, Alpaca
+DATASET is .jsonl/.ndjson, .json (one top-level array) or .csv (header row); all are streamed,
+one record in memory at a time. Shapes: ShareGPT {conversations: [{from, value}]}, {messages: [{role, content}]}, Alpaca
 {instruction, input, output}, {prompt|question|text|input, output|response|completion|answer}.
 
 Options:
@@ -41,7 +41,8 @@ Options:
   --out FILE             write the report to FILE instead of stdout
   --write-scenario FILE  write a grid scenario module (typical + the three settings)
   --scenario-name NAME   its name (default dataset-<file stem>)
-  --chart FILE           write a Vega-Lite histogram spec (JSON) of the lengths
+  --chart FILE           write a histogram of the lengths with the chosen settings marked:
+                         .png or .svg renders it, .json writes the Vega-Lite spec
   --strict               exit 1 when any record was skipped
   --help                 this text
 `;
@@ -81,6 +82,15 @@ function jsonReport(a: DatasetAnalysis, includeLengths: boolean): string {
   return JSON.stringify(doc, null, 2) + "\n";
 }
 
+async function writeChart(path: string, analysis: DatasetAnalysis): Promise<void> {
+  const spec = datasetHistogramChart(analysis);
+  const ext = extname(path).toLowerCase();
+  if (ext === ".png") await Deno.writeFile(path, await renderPng(spec));
+  else if (ext === ".svg") await Deno.writeTextFile(path, await renderSvg(spec));
+  else await Deno.writeTextFile(path, JSON.stringify(spec, null, 2) + "\n");
+  console.error(`Wrote histogram ${path}`);
+}
+
 async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -117,6 +127,10 @@ async function main(args: string[]): Promise<number> {
   if (inputFormat !== undefined && !["jsonl", "json", "csv"].includes(inputFormat)) {
     throw new UsageError(`--input-format must be jsonl, json or csv, got "${inputFormat}"`);
   }
+  const chartExt = values.chart === undefined ? null : extname(values.chart).toLowerCase();
+  if (chartExt !== null && ![".png", ".svg", ".json"].includes(chartExt)) {
+    throw new UsageError(`--chart must end in .png, .svg or .json, got "${values.chart}"`);
+  }
   const file = positionals[0];
   const tokenizer = await loadTokenizer(values.model);
   const analysis = await analyzeDataset(file, {
@@ -144,11 +158,7 @@ async function main(args: string[]): Promise<number> {
     await Deno.writeTextFile(scenarioPath, datasetScenarioSource(analysis, name, spec));
     console.error(`Wrote scenario ${scenarioPath} (run: deno task bench ${scenarioPath})`);
   }
-  if (values.chart !== undefined) {
-    const chart = JSON.stringify(lengthHistogramSpec(analysis), null, 2) + "\n";
-    await Deno.writeTextFile(values.chart, chart);
-    console.error(`Wrote Vega-Lite histogram spec ${values.chart}`);
-  }
+  if (values.chart !== undefined) await writeChart(values.chart, analysis);
   if (analysis.skipped > 0) {
     const first = analysis.issues[0];
     console.error(

@@ -13,6 +13,11 @@ export { backendSpeedupChart } from "./backend_speedup_chart.ts";
 export { workersChart } from "./workers_chart.ts";
 export { latencyChart } from "./latency_chart.ts";
 export { breakdownChart } from "./breakdown_chart.ts";
+export {
+  type DatasetHistogramOptions,
+  datasetHistogramChart,
+  type DatasetLengths,
+} from "./dataset_histogram_chart.ts";
 export { allCharts, type NamedChart } from "./all_charts.ts";
 export { renderSvg } from "./render_svg.ts";
 export { type PngOptions, renderPng } from "./render_png.ts";

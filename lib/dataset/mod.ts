@@ -18,5 +18,4 @@ export {
 } from "./analyze_dataset.ts";
 export { formatAnalysisMarkdown } from "./format_analysis_markdown.ts";
 export { datasetScenarioSource } from "./dataset_scenario_source.ts";
-export { lengthHistogramSpec } from "./length_histogram_spec.ts";
 export type * from "./types.ts";

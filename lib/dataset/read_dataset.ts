@@ -2,8 +2,8 @@
 import { extname } from "node:path";
 import { csvRecords } from "./_csv_records.ts";
 import { type Extracted, extractTexts } from "./_extract_texts.ts";
-import { jsonArrayElementLines } from "./_json_array_lines.ts";
-import { lineStream } from "./_line_stream.ts";
+import { jsonArrayElements } from "./_json_array_elements.ts";
+import { lineStream, textChunks } from "./_line_stream.ts";
 import type { DatasetFormat, DatasetItem, ReadDatasetOptions } from "./types.ts";
 
 /**
@@ -11,15 +11,16 @@ import type { DatasetFormat, DatasetItem, ReadDatasetOptions } from "./types.ts"
  * used (bad JSON, wrong shape, missing field, wrong type), with the line it starts on. Nothing
  * is dropped silently; blank lines of JSONL and CSV are not records and are passed over.
  *
- * JSONL and CSV are streamed one line at a time, so files of any size fit in memory. A JSON
- * array is read and parsed whole (JSON.parse) and then scanned once more for element lines;
- * convert very large ones to JSONL first.
+ * Every format is streamed: JSONL and CSV a line (or quoted record) at a time, a JSON array an
+ * element at a time (a scanner finds where each top-level element starts and ends), so files
+ * of any size fit in memory. In a JSON array, an element that is not valid JSON is one issue;
+ * a bracket that does not match, or an array not closed at the end, ends the file with an issue.
  *
  * @param path Dataset file.
  * @param options Format (default from the extension) and field names (default by shape).
  * @returns An async generator of records and issues.
- * @throws {TypeError} When the file cannot be read, its format is unknown, a JSON file is not
- *   valid JSON or not an array, or a CSV file has no usable header.
+ * @throws {TypeError} When the file cannot be read, its format is unknown, a JSON file does not
+ *   hold an array, or a CSV file has no usable header.
  * @example
  * ```ts
  * import { readDataset } from "./read_dataset.ts";
@@ -54,19 +55,20 @@ export async function* readDataset(
       yield item(line, extractTexts(value, promptField, outputField));
     }
   } else if (format === "json") {
-    const text = await Deno.readTextFile(path);
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      throw new TypeError(`Cannot read dataset "${path}": invalid JSON: ${(e as Error).message}`);
-    }
-    if (!Array.isArray(value)) {
-      throw new TypeError(`Cannot read dataset "${path}": a .json dataset must be an array`);
-    }
-    const lines = jsonArrayElementLines(text);
-    for (let i = 0; i < value.length; i++) {
-      yield item(lines[i], extractTexts(value[i], promptField, outputField));
+    for await (const el of jsonArrayElements(textChunks(path))) {
+      if ("error" in el) {
+        if (el.fatal) throw new TypeError(`Cannot read dataset "${path}": ${el.error}`);
+        yield { ok: false, line: el.line, reason: `invalid JSON: ${el.error}` };
+        continue;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(el.text);
+      } catch (e) {
+        yield { ok: false, line: el.line, reason: `invalid JSON: ${(e as Error).message}` };
+        continue;
+      }
+      yield item(el.line, extractTexts(value, promptField, outputField));
     }
   } else {
     yield* csvItems(path, promptField, outputField);
