@@ -53,15 +53,22 @@ void lmr_silu_mul_avx2(float *gate, const float *up, int64_t n) {
     for (; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
+/* Reads the buffer as 4 streams side by side (its quarters): one core reaches ~30% more read
+ * bandwidth with several streams than with one, and the GEMV reads 4, so a single stream would
+ * underestimate the machine. */
 double lmr_read_sum_avx2(const void *buf, size_t bytes) {
-    const char *b = buf;
+    size_t q = (bytes / 4) & ~(size_t)63;
+    const char *b0 = buf, *b1 = b0 + q, *b2 = b1 + q, *b3 = b2 + q;
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-    size_t i = 0;
-    for (; i + 128 <= bytes; i += 128) {
-        a0 = _mm256_add_epi64(a0, _mm256_load_si256((const __m256i *)(b + i)));
-        a1 = _mm256_add_epi64(a1, _mm256_load_si256((const __m256i *)(b + i + 32)));
-        a2 = _mm256_add_epi64(a2, _mm256_load_si256((const __m256i *)(b + i + 64)));
-        a3 = _mm256_add_epi64(a3, _mm256_load_si256((const __m256i *)(b + i + 96)));
+    for (size_t i = 0; i < q; i += 64) {
+        a0 = _mm256_add_epi64(a0, _mm256_load_si256((const __m256i *)(b0 + i)));
+        a1 = _mm256_add_epi64(a1, _mm256_load_si256((const __m256i *)(b1 + i)));
+        a2 = _mm256_add_epi64(a2, _mm256_load_si256((const __m256i *)(b2 + i)));
+        a3 = _mm256_add_epi64(a3, _mm256_load_si256((const __m256i *)(b3 + i)));
+        a0 = _mm256_add_epi64(a0, _mm256_load_si256((const __m256i *)(b0 + i + 32)));
+        a1 = _mm256_add_epi64(a1, _mm256_load_si256((const __m256i *)(b1 + i + 32)));
+        a2 = _mm256_add_epi64(a2, _mm256_load_si256((const __m256i *)(b2 + i + 32)));
+        a3 = _mm256_add_epi64(a3, _mm256_load_si256((const __m256i *)(b3 + i + 32)));
     }
     __m256i s = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
     int64_t v[4];

@@ -1,7 +1,8 @@
 /* matmul_avx2.c: AVX2+FMA+F16C linear-layer kernels for one thread's rows [o0, o1) of W.
- * - n_tok < GEMM_MIN_TOK (decode, small batches): W is streamed once from memory in blocks of 4
- *   rows converted to FP32 in registers; each block is applied to 1-3 tokens at a time while it
- *   sits in L1, with 8-lane accumulators summed horizontally at the end.
+ * - n_tok < GEMM_MIN_TOK (decode, small batches): W is streamed once from memory, 4 rows at a
+ *   time (one from each quarter of the range: 4 long streams) converted to FP32 in registers;
+ *   the 4 rows are applied to 1-3 tokens at a time while they sit in L1, with 8-lane
+ *   accumulators summed horizontally at the end.
  * - larger n_tok (prefill): BLIS-style GEMM. A [KC x NC] tile of W is converted once into a
  *   packed FP32 panel (16-row strips, k-major) and reused for all tokens by a 6x16 register
  *   micro-kernel (12 ymm accumulators, 2 panel loads + 6 broadcasts per k). */
@@ -14,19 +15,19 @@
 #define GEMM_MIN_TOK 8
 #define AI __attribute__((always_inline)) static inline
 
-/* ---- small batch: y[t, o..o+R) += x[t] . W[o..o+R) for T tokens ---- */
-AI void gemv_tile(const float *x, int ldx, int in, const void *W, int dtype, int o, float *y,
-                  int ldy, const int R, const int T) {
+/* ---- small batch: y[t, o + r * ro] += x[t] . W[o + r * ro] for r < R, t < T ---- */
+AI void gemv_tile(const float *x, int ldx, int in, const void *W, int dtype, int o, int ro,
+                  float *y, int ldy, const int R, const int T) {
     __m256 acc[4][3];
     for (int r = 0; r < R; r++)
         for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
-    int64_t base = (int64_t)o * in;
+    int64_t base = (int64_t)o * in, rs = (int64_t)ro * in; /* row r starts at base + r * rs */
     int i = 0;
     for (; i + 8 <= in; i += 8) {
         __m256 xv[3];
         for (int t = 0; t < T; t++) xv[t] = _mm256_loadu_ps(x + (int64_t)t * ldx + i);
         for (int r = 0; r < R; r++) {
-            __m256 w = ld_w(W, dtype, base + (int64_t)r * in + i);
+            __m256 w = ld_w(W, dtype, base + r * rs + i);
             for (int t = 0; t < T; t++) acc[r][t] = _mm256_fmadd_ps(w, xv[t], acc[r][t]);
         }
     }
@@ -34,29 +35,33 @@ AI void gemv_tile(const float *x, int ldx, int in, const void *W, int dtype, int
         for (int t = 0; t < T; t++) {
             float s = hsum8(acc[r][t]);
             for (int k = i; k < in; k++) {
-                int64_t wi = base + (int64_t)r * in + k;
+                int64_t wi = base + r * rs + k;
                 float w = dtype == LMR_DTYPE_F32    ? ((const float *)W)[wi]
                           : dtype == LMR_DTYPE_BF16 ? lmr_bf16_to_f32(((const uint16_t *)W)[wi])
                                                     : lmr_f16_to_f32(((const uint16_t *)W)[wi]);
                 s += x[(int64_t)t * ldx + k] * w;
             }
-            y[(int64_t)t * ldy + o + r] += s;
+            y[(int64_t)t * ldy + o + r * ro] += s;
         }
 }
 
+/* Rows [o0, o1) as 4 quarters read side by side: tile i takes row i of each quarter, so the
+ * thread reads 4 long linear streams (a quarter is many contiguous rows). One stream reads
+ * memory ~30% slower than 4 on Zen 3; 4 adjacent rows of a short matrix (1536 BF16 = 3 KB)
+ * would make streams too short for the hardware prefetchers. */
 AI void gemv_rows(const float *x, int n_tok, int in, const void *W, const int dtype, int o0,
                   int o1, float *y, int ldy) {
-    int o = o0;
-    for (; o + 4 <= o1; o += 4) {
+    int q = (o1 - o0) / 4;
+    for (int o = o0; o < o0 + q; o++) {
         int t = 0;
         for (; t + 3 <= n_tok; t += 3)
-            gemv_tile(x + (int64_t)t * in, in, in, W, dtype, o, y + (int64_t)t * ldy, ldy, 4, 3);
-        if (n_tok - t == 2) gemv_tile(x + (int64_t)t * in, in, in, W, dtype, o, y + (int64_t)t * ldy, ldy, 4, 2);
-        if (n_tok - t == 1) gemv_tile(x + (int64_t)t * in, in, in, W, dtype, o, y + (int64_t)t * ldy, ldy, 4, 1);
+            gemv_tile(x + (int64_t)t * in, in, in, W, dtype, o, q, y + (int64_t)t * ldy, ldy, 4, 3);
+        if (n_tok - t == 2) gemv_tile(x + (int64_t)t * in, in, in, W, dtype, o, q, y + (int64_t)t * ldy, ldy, 4, 2);
+        if (n_tok - t == 1) gemv_tile(x + (int64_t)t * in, in, in, W, dtype, o, q, y + (int64_t)t * ldy, ldy, 4, 1);
     }
-    for (; o < o1; o++)
+    for (int o = o0 + 4 * q; o < o1; o++)
         for (int t = 0; t < n_tok; t++)
-            gemv_tile(x + (int64_t)t * in, in, in, W, dtype, o, y + (int64_t)t * ldy, ldy, 1, 1);
+            gemv_tile(x + (int64_t)t * in, in, in, W, dtype, o, 1, y + (int64_t)t * ldy, ldy, 1, 1);
 }
 
 /* ---- GEMM ---- */
