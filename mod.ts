@@ -2,7 +2,7 @@
  * lmrig: the public TypeScript API over the lmrig inference engine.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Engine } from "./mod.ts";
  * using engine = Engine.create({ backend: "cpu" });
  * using model = await engine.synthesize("tiny-qwen2", { seed: 1 });

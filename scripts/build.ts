@@ -54,6 +54,7 @@ async function run(
  * @returns The absolute build folder.
  * @throws {Error} `Cannot build the engine: ...` with the reason (and CMake's output when quiet).
  * @example
+ * Not run as a doc test: it would rebuild native/ (minutes, and mid-edit sources).
  * ```ts ignore
  * const dir = await buildNative({ quiet: true });
  * ```

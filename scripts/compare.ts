@@ -11,6 +11,8 @@ import {
   formatComparison,
 } from "../lib/compare/mod.ts";
 import { readRecord } from "../lib/results/read_record.ts";
+import { writeFileAtomic } from "../lib/results/write_file_atomic.ts";
+import { runMain } from "./_run_main.ts";
 
 const USAGE = `Usage: deno task compare A.json B.json [C.json ...] [options]
 
@@ -108,7 +110,7 @@ async function main(args: string[]): Promise<number> {
   });
   const views = comparisonViews(records, comparison.labels, baseline, bootstrap);
   const text = formatComparison(comparison, views, format);
-  if (values.out) await Deno.writeTextFile(values.out, text);
+  if (values.out) await writeFileAtomic(values.out, text);
   else await Deno.stdout.write(new TextEncoder().encode(text));
   for (const w of comparison.warnings) console.error(`warning: ${w}`);
   if (values["fail-above"] !== undefined) {
@@ -126,12 +128,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
-    console.error(`error: ${e.message}`);
-    Deno.exit(2);
-  }
-}
+if (import.meta.main) await runMain(() => main(Deno.args));

@@ -1,7 +1,8 @@
 /**
  * `deno task test`: the one test command. Builds native/ (Release) with CMake, runs ctest, runs
- * `deno test -A` over the repository, and with CI=true or --sanitize also builds with
- * ASan+UBSan (build-asan/) and runs ctest there. Ends with `tests: N passed, M failed`.
+ * `deno test -A --doc` over the TypeScript folders (every test file, and every JSDoc and markdown
+ * example type-checked and run), and with CI=true or --sanitize also builds with ASan+UBSan
+ * (build-asan/) and runs ctest there. Ends with `tests: N passed, M failed`.
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -69,14 +70,20 @@ async function nativeStages(sanitize: boolean): Promise<Stage[]> {
   return [{ name: `ctest ${label}`, ...counts, ok: r.ok && counts.failed === 0 }];
 }
 
+/**
+ * What `deno test --doc` reads: named folders, since a bare `--doc` would also pick up build
+ * folders (CMake writes `compiler_depend.ts` files that are not TypeScript).
+ */
+const DENO_TEST_PATHS = ["lib", "scripts", "scenarios", "tests", "mod.ts", "README.md", "docs"];
+
 async function denoStage(): Promise<Stage> {
-  console.log("== deno test -A");
+  console.log(`== deno test -A --doc ${DENO_TEST_PATHS.join(" ")}`);
   const lib = join(
     repoRoot(),
     "build",
     Deno.build.os === "darwin" ? "liblmrig.dylib" : "liblmrig.so",
   );
-  const r = await tee(Deno.execPath(), ["test", "-A", "--quiet"], {
+  const r = await tee(Deno.execPath(), ["test", "-A", "--quiet", "--doc", ...DENO_TEST_PATHS], {
     LMRIG_LIB: Deno.env.get("LMRIG_LIB") ?? lib,
   });
   const counts = parseDenoTestSummary(r.text);
@@ -105,9 +112,9 @@ async function main(): Promise<number> {
   if (values.help) {
     console.log(
       "Usage: deno task test [--sanitize] [--skip-native]\n\n" +
-        "Builds native/ (Release), runs ctest and deno test -A; --sanitize (or CI=true) also\n" +
-        "runs ctest under ASan+UBSan; --skip-native runs only the Deno tests against the\n" +
-        "existing build/.",
+        "Builds native/ (Release), runs ctest and deno test -A --doc (tests and every doc\n" +
+        "example); --sanitize (or CI=true) also runs ctest under ASan+UBSan; --skip-native\n" +
+        "runs only the Deno tests against the existing build/.",
     );
     return 0;
   }

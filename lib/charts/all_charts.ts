@@ -74,6 +74,8 @@ const KINDS: [string, string, Draw][] = [
  * @param records The records.
  * @param options Labels and size passed to every chart.
  * @returns The charts, in a fixed order.
+ * @throws {RangeError} When options.labels does not give one label per record; a chart that does
+ *   not apply is left out, not thrown.
  * @example
  * ```ts
  * import { allCharts } from "./all_charts.ts";

@@ -12,6 +12,7 @@ export interface Displayable {
  *
  * @param spec A Vega-Lite spec from a chart function.
  * @returns The displayable object.
+ * @throws Nothing; the spec is passed on unchecked (the notebook renders or reports it).
  * @example
  * ```ts
  * import { displayChart } from "./display_chart.ts";

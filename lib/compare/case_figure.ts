@@ -26,6 +26,7 @@ const STEP_KEYS = ["stepNs", "tpotNs"];
  * @param kase The case.
  * @param figure "tps" or "stepNs".
  * @returns The samples and their source, or undefined when the case has neither figure.
+ * @throws Nothing; a case without the figure gives undefined.
  * @example
  * ```ts
  * import { caseFigure } from "./case_figure.ts";

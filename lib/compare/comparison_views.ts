@@ -25,6 +25,7 @@ export interface ComparisonViews {
  * @param baseline Index of the baseline record.
  * @param options Bootstrap settings.
  * @returns The views; each list is empty when nothing applies.
+ * @throws {RangeError} When a bootstrap option is out of range (see bootstrapRatio).
  * @example
  * ```ts
  * import { comparisonViews } from "./comparison_views.ts";

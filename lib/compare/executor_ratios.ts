@@ -24,6 +24,8 @@ export interface ExecutorRatio {
  * @param record A cache-sweep record.
  * @param options Bootstrap settings.
  * @returns One row per position that has both executors (empty when none does).
+ * @throws {RangeError} When a bootstrap option is out of range, or an eager median is 0 (see
+ *   bootstrapRatio).
  * @example
  * ```ts
  * import { executorRatios } from "./executor_ratios.ts";

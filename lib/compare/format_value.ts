@@ -11,6 +11,7 @@
  * @param scaleOf Pick the scale (s/ms/us, GB/MB) from this value instead, so a standard deviation
  *   reads in its median's scale.
  * @returns The formatted text ("n/a" for null or non-finite values).
+ * @throws Nothing; null and non-finite values print as "n/a".
  * @example
  * ```ts
  * import { formatValue } from "./format_value.ts";

@@ -25,6 +25,7 @@ const NAMES: Record<string, string> = {
  *
  * @param key The metric key.
  * @returns The name for tables and chart axes.
+ * @throws Nothing; an unknown key is returned as it is.
  * @example
  * ```ts
  * import { metricLabel } from "./metric_label.ts";

@@ -9,6 +9,7 @@ import type { ResultRecord } from "../results/types.ts";
  * @param records The records.
  * @param files Their file paths, same order (optional).
  * @returns One distinct label per record.
+ * @throws Nothing.
  * @example
  * ```ts
  * import { recordLabels } from "./record_labels.ts";

@@ -23,6 +23,7 @@ export interface WorkersPoint {
  *
  * @param record A workers record.
  * @returns Points in worker order (empty when no case has a workers param and a throughput).
+ * @throws Nothing; cases without a workers param or a throughput are skipped.
  * @example
  * ```ts
  * import { workersScaling } from "./workers_scaling.ts";

@@ -11,9 +11,20 @@ const cudaVersion = (v: number) => (v > 0 ? `${Math.floor(v / 1000)}.${(v % 1000
  * @param info The engine's info.
  * @param probes Bandwidth metric and launch overheads.
  * @returns The environment section.
+ * @throws Nothing; host memory falls back to the engine's figure when the OS gives none.
  * @example
- * ```ts ignore
- * const env = captureEnvironment(engine.info(), { bandwidthBps, launchEagerNs: 900, launchGraphNs: 900 });
+ * ```ts
+ * import { captureEnvironment } from "./capture_environment.ts";
+ * import { Engine } from "../ffi/engine.ts";
+ * import { makeMetric } from "../results/make_metric.ts";
+ * using engine = Engine.create({ backend: "cpu", threads: 1 });
+ * const bandwidthBps = makeMetric("bytes/s", "higher", [2.1e10, 2.0e10]);
+ * const env = captureEnvironment(engine.info(), {
+ *   bandwidthBps,
+ *   launchEagerNs: 900,
+ *   launchGraphNs: 900,
+ * });
+ * if (env.gpu !== null) throw new Error("a CPU engine records no GPU");
  * ```
  */
 export function captureEnvironment(

@@ -7,9 +7,12 @@ import { repoRoot } from "./repo_root.ts";
  *
  * @param dir The checkout (default the repository root).
  * @returns `{ commit, dirty }`.
+ * @throws Nothing; a missing git or repository gives nulls.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { gitState } from "./git_state.ts";
  * const { commit, dirty } = await gitState();
+ * console.log(commit ?? "not a git checkout", dirty);
  * ```
  */
 export async function gitState(

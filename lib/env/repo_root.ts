@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
  * The absolute path of the lmrig repository root, with a trailing separator removed.
  *
  * @returns e.g. "/home/me/lmrig".
+ * @throws Nothing.
  * @example
  * ```ts
  * import { repoRoot } from "./repo_root.ts";

@@ -10,10 +10,20 @@ import type { Library } from "./load_library.ts";
  * @param status The returned lmr_status.
  * @param engine The engine the call ran under, or null.
  * @param what What was attempted, e.g. `Cannot load model "x"`.
+ * @returns Nothing; it returns only when status is LMR_OK (0).
  * @throws {EngineError} When status < 0 (or any non-zero value).
  * @example
- * ```ts ignore
- * check(lib, lib.symbols.lmr_counters_reset(ptr), ptr, "Cannot reset counters");
+ * ```ts
+ * import { check } from "./check.ts";
+ * import { EngineError } from "./engine_error.ts";
+ * import { loadLibrary } from "./load_library.ts";
+ * const lib = loadLibrary();
+ * check(lib, 0, null, "Cannot reset counters"); // LMR_OK: returns
+ * try {
+ *   check(lib, -1, null, "Cannot reset counters");
+ * } catch (e) {
+ *   if (!(e instanceof EngineError)) throw e;
+ * }
  * ```
  */
 export function check(

@@ -85,7 +85,8 @@ const bits = (flags: number) => Object.keys(SIMD_BITS).filter((k) => flags & SIM
  * A backend on one device. Owns its handle and every model created from it.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { Engine } from "./engine.ts";
  * using engine = Engine.create({ backend: "cpu", threads: 2 });
  * using model = await engine.synthesize("tiny-qwen2", { seed: 1 });
  * console.log(engine.info().cpuName, model.info().params);

@@ -9,6 +9,7 @@ import { repoRoot } from "../env/repo_root.ts";
  *
  * @param buildDir The build folder relative to the repository root (default "build").
  * @returns The path.
+ * @throws Nothing; whether the file exists is checked by loadLibrary.
  * @example
  * ```ts
  * import { findLibrary } from "./find_library.ts";

@@ -7,8 +7,9 @@ import { type Library, loadLibrary } from "./load_library.ts";
  *
  * @param lib The library; default {@link loadLibrary}().
  * @returns e.g. ["qwen2.5-0.5b", "qwen2.5-1.5b", ..., "tiny-qwen2", "tiny-llama"].
+ * @throws {EngineError} When the engine cannot list them.
  * @example
- * ```ts ignore
+ * ```ts
  * import { listPresets } from "./list_presets.ts";
  * console.log(listPresets());
  * ```
@@ -17,7 +18,7 @@ export function listPresets(lib: Library = loadLibrary()): string[] {
   const needed = new BigUint64Array(1);
   let buf = new Uint8Array(1024);
   let status = lib.symbols.lmr_model_presets(buf, BigInt(buf.length), needed);
-  if (status === -9) {
+  if (status === -9 /* LMR_ERR_BUFFER_TOO_SMALL: retry with the size it needs */) {
     buf = new Uint8Array(Number(needed[0]));
     status = lib.symbols.lmr_model_presets(buf, BigInt(buf.length), needed);
   }

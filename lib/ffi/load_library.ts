@@ -33,7 +33,7 @@ const cache = new Map<string, Library>();
  * @throws {Error} `Cannot load lmrig library "<path>": file not found; run "deno task build"`,
  *   or a message naming both ABI versions, the missing symbol or the struct whose size differs.
  * @example
- * ```ts ignore
+ * ```ts
  * import { loadLibrary } from "./load_library.ts";
  * const lib = loadLibrary();
  * console.log(lib.version, lib.abiVersion);

@@ -52,7 +52,9 @@ export interface SessionOptions {
  * Closing it closes its sessions first.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { Engine } from "./engine.ts";
+ * using engine = Engine.create({ backend: "cpu", threads: 1 });
  * using model = await engine.synthesize("tiny-llama", { seed: 7 });
  * using session = model.createSession({ maxCtx: 512 });
  * ```

@@ -65,7 +65,10 @@ function tokenBuffer(name: string, tokens: Tokens): Int32Array<ArrayBuffer> {
  * A KV cache and state for up to maxSeqs sequences, created by {@link Model.createSession}.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { Engine } from "./engine.ts";
+ * using engine = Engine.create({ backend: "cpu", threads: 1 });
+ * using model = await engine.synthesize("tiny-qwen2", { seed: 1 });
  * using session = model.createSession({ maxCtx: 256 });
  * const r = await session.generate(0, [1, 2, 3], 8);
  * console.log(r.tokens, r.stats.ttftNs);

@@ -24,8 +24,11 @@ function csvCell(v: string | number | null): string {
  * @returns The text, ending with a newline.
  * @throws {RangeError} On an unknown format.
  * @example
- * ```ts ignore
- * console.log(formatRecord(record, "csv"));
+ * ```ts
+ * import { formatRecord } from "./format_record.ts";
+ * import { readRecord } from "./read_record.ts";
+ * const record = await readRecord("tests/fixtures/records/grid-a.json");
+ * console.log(formatRecord(record, "csv").split("\n")[0]); // the CSV header
  * ```
  */
 export function formatRecord(record: ResultRecord, format: RecordFormat): string {

@@ -5,6 +5,7 @@
  *
  * @param date The time (default now).
  * @returns e.g. "20250301T120000Z-1a2b3c4d".
+ * @throws Nothing.
  * @example
  * ```ts
  * import { newRecordId } from "./new_record_id.ts";

@@ -10,10 +10,13 @@ export type RecordRow = Record<string, string | number | null>;
  *
  * @param record The record.
  * @returns Rows with the same keys in the same order.
+ * @throws Nothing.
  * @example
- * ```ts ignore
- * const rows = recordRows(record);
- * rows[0].metric; // "ttftNs"
+ * ```ts
+ * import { recordRows } from "./record_rows.ts";
+ * import { readRecord } from "./read_record.ts";
+ * const rows = recordRows(await readRecord("tests/fixtures/records/grid-a.json"));
+ * console.log(rows[0].caseId, rows[0].metric);
  * ```
  */
 export function recordRows(record: ResultRecord): RecordRow[] {

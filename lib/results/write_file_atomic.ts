@@ -6,23 +6,35 @@ import { dirname } from "node:path";
  * over the target, so readers see the old or the new file, never a partial one.
  *
  * @param path Target file; its folder is created when missing.
- * @param text Content.
+ * @param content Text (written as UTF-8) or bytes.
+ * @returns Once the file is in place.
+ * @throws {Error} When the folder, the temporary file or the rename
+ *   fails; the temporary file is removed first, so a failed write leaves the target as it was.
  * @example
- * ```ts ignore
- * await writeFileAtomic("results/x.json", "{}");
+ * ```ts
+ * import { writeFileAtomic } from "./write_file_atomic.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeFileAtomic(`${dir}/sub/x.json`, "{}");
+ * if (await Deno.readTextFile(`${dir}/sub/x.json`) !== "{}") throw new Error("not written");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
   await Deno.mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${Deno.pid}.tmp`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
-    const bytes = new TextEncoder().encode(text);
-    let off = 0;
-    while (off < bytes.length) off += await file.write(bytes.subarray(off));
-    await file.sync();
-  } finally {
-    file.close();
+    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    try {
+      const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
+      let off = 0;
+      while (off < bytes.length) off += await file.write(bytes.subarray(off));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {}); // best effort: the original error is what matters
+    throw e;
   }
-  await Deno.rename(tmp, path);
 }

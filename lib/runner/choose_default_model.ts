@@ -9,6 +9,7 @@ import type { BackendName } from "../ffi/constants.ts";
  * @param backend The backend the engine actually uses (never "auto").
  * @param cores Online CPU cores (the reason mentions them).
  * @returns The spec and a one-line reason.
+ * @throws Nothing.
  * @example
  * ```ts
  * import { chooseDefaultModel } from "./choose_default_model.ts";

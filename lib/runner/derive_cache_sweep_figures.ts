@@ -30,6 +30,7 @@ const median = (c: Case, key: string) => c.metrics[key]?.summary.median;
  * @param facts Bytes and bandwidth.
  * @returns The derived figures and a warning per executor whose growth exceeds the prediction
  *   by more than 10%.
+ * @throws Nothing; figures that cannot be computed are left out.
  * @example
  * ```ts
  * import { deriveCacheSweepFigures } from "./derive_cache_sweep_figures.ts";

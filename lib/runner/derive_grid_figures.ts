@@ -20,9 +20,14 @@ export interface GridRunFacts {
  * @param cases Measured cases.
  * @param facts Bandwidth, decode bytes, load time.
  * @returns Figures by name; those that cannot be computed are left out.
+ * @throws Nothing; figures that cannot be computed are left out.
  * @example
- * ```ts ignore
- * const derived = deriveGridFigures(outcome.cases, { bandwidthBps: 2e10, decodeBytes: 1e9, loadNs: 1e9 });
+ * ```ts
+ * import { deriveGridFigures } from "./derive_grid_figures.ts";
+ * import { readRecord } from "../results/read_record.ts";
+ * const { cases } = await readRecord("tests/fixtures/records/grid-a.json");
+ * const derived = deriveGridFigures(cases, { bandwidthBps: 2e10, decodeBytes: 1e9, loadNs: 1e9 });
+ * console.log(derived.maxDecodeTps?.value); // 20 tokens/s: 2e10 B/s over 1e9 B a step
  * ```
  */
 export function deriveGridFigures(

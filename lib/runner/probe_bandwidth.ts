@@ -12,9 +12,13 @@ import type { Metric } from "../results/types.ts";
  * @param bytes Buffer size.
  * @param reps Timed passes (default 5).
  * @returns The bandwidth metric (its median is the figure limits use).
+ * @throws {EngineError} When the engine cannot allocate or stream the buffer.
  * @example
- * ```ts ignore
- * const bw = await probeBandwidth(engine);
+ * ```ts
+ * import { probeBandwidth } from "./probe_bandwidth.ts";
+ * import { Engine } from "../ffi/engine.ts";
+ * using engine = Engine.create({ backend: "cpu", threads: 1 });
+ * const bw = await probeBandwidth(engine, 64 * 2 ** 20, 2);
  * console.log(bw.summary.median / 1e9, "GB/s");
  * ```
  */

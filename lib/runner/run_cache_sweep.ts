@@ -37,6 +37,8 @@ function positionSeed(seed: number, position: number): number {
  * @throws {RangeError} When no position fits in memory or the model.
  * @throws {EngineError} When the engine fails.
  * @example
+ * Not run as a doc test: it needs the bench's whole context (open engine, record, checkpoints);
+ * tests/cache_sweep_e2e_test.ts runs it end to end through `deno task bench`.
  * ```ts ignore
  * const out = await runCacheSweep(ctx, scenario);
  * out.cases[0].params; // { position: 1, executor: "eager", backend: "cpu" }

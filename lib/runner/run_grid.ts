@@ -75,8 +75,30 @@ function push(into: Record<string, number[]>, figures: Record<string, number>) {
  * @throws {EngineError} When the engine fails.
  * @throws {TypeError} When a case has a prompt text but no tokenize hook is given.
  * @example
- * ```ts ignore
- * const out = await runGrid(ctx, scenario, resolveRunnerOptions({ runs: 3 }), {});
+ * ```ts
+ * import { runGrid } from "./run_grid.ts";
+ * import { resolveRunnerOptions } from "./resolve_runner_options.ts";
+ * import { Engine } from "../ffi/engine.ts";
+ * import { validateScenario } from "../scenario/validate_scenario.ts";
+ * using engine = Engine.create({ backend: "cpu", threads: 1 });
+ * using model = await engine.synthesize("tiny-qwen2", { seed: 1 });
+ * using session = model.createSession({ maxCtx: 64 });
+ * const info = model.info();
+ * const scenario = validateScenario({
+ *   kind: "grid",
+ *   name: "tiny",
+ *   cases: [{ id: "A", promptTokens: 8, decodeTokens: 8 }],
+ * }, "tiny.ts");
+ * if (scenario.kind !== "grid") throw new Error("a grid");
+ * const ctx = {
+ *   engine,
+ *   session,
+ *   vocab: info.vocab,
+ *   decodeBytes: info.decodeBytes,
+ *   kvBytesPerToken: info.kvBytesPerToken,
+ *   bandwidthBps: null,
+ * };
+ * const out = await runGrid(ctx, scenario, resolveRunnerOptions({ warmup: 1, runs: 3 }), {});
  * console.log(out.cases[0].metrics.decodeTps.summary.median);
  * ```
  */

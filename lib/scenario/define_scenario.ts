@@ -7,6 +7,7 @@ import type { Scenario } from "./types.ts";
  *
  * @param scenario The declaration.
  * @returns The same object.
+ * @throws Nothing; validation happens when the file is loaded (loadScenario).
  * @example
  * ```ts
  * import { defineScenario } from "./define_scenario.ts";

@@ -13,7 +13,8 @@ import { validateScenario } from "./validate_scenario.ts";
  * @throws {Error} `Cannot load scenario "x": file not found`, or the module's own error.
  * @throws {TypeError | RangeError} From validation, naming the file and field.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { loadScenario } from "./load_scenario.ts";
  * const s = await loadScenario("scenarios/s1-s6.ts");
  * console.log(s.kind, s.name);
  * ```

@@ -1,5 +1,6 @@
 /** Quantiles with linear interpolation between order statistics. */
 import { checkSamples } from "./_check_samples.ts";
+import { quantileSorted } from "./_quantile_sorted.ts";
 
 /**
  * The p-quantile of `samples` by linear interpolation between closest ranks
@@ -24,12 +25,4 @@ export function quantile(samples: readonly number[], p: number): number {
   }
   const sorted = [...samples].sort((a, b) => a - b);
   return quantileSorted(sorted, p);
-}
-
-/** The p-quantile of already sorted, validated samples. */
-export function quantileSorted(sorted: readonly number[], p: number): number {
-  const h = (sorted.length - 1) * p;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }

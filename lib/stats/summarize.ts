@@ -1,7 +1,7 @@
 /** Raw samples -> the Summary every metric in a result record carries. */
 import type { Summary } from "../results/types.ts";
 import { checkSamples } from "./_check_samples.ts";
-import { quantileSorted } from "./quantile.ts";
+import { quantileSorted } from "./_quantile_sorted.ts";
 
 /**
  * Summarise raw samples: count, median, mean, sample standard deviation (n - 1; 0 for one

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { hfTokenizer } from "./_hf_tokenizer.ts";
 import { familyTokenizer, PRESET_FAMILIES } from "./_presets.ts";
 import type { TextTokenizer } from "./types.ts";
-import { createWhitespaceTokenizer } from "./whitespace_tokenizer.ts";
+import { createWhitespaceTokenizer } from "./create_whitespace_tokenizer.ts";
 
 /**
  * The tokenizer for `spec`:

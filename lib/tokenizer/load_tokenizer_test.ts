@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadTokenizer } from "./load_tokenizer.ts";
-import { createWhitespaceTokenizer } from "./whitespace_tokenizer.ts";
+import { createWhitespaceTokenizer } from "./create_whitespace_tokenizer.ts";
 
 const PROMPTS = [
   "Hello world",

@@ -5,7 +5,7 @@
  */
 export { loadTokenizer } from "./load_tokenizer.ts";
 export { StreamingDetokenizer } from "./streaming_detokenizer.ts";
-export { createWhitespaceTokenizer } from "./whitespace_tokenizer.ts";
+export { createWhitespaceTokenizer } from "./create_whitespace_tokenizer.ts";
 export type {
   ChatMessage,
   ChatTemplateOptions,

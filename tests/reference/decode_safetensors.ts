@@ -26,7 +26,10 @@ export interface DecodedSafetensors {
  * @throws {TypeError} when a dtype is not F32, F16 or BF16
  * @example
  * ```ts
- * const { tensors } = decodeSafetensors(await Deno.readFile("model.safetensors"));
+ * import { encodeSafetensors } from "./encode_safetensors.ts";
+ * const bytes = encodeSafetensors({ w: { dtype: "F32", shape: [2], values: [1, -2] } });
+ * const { tensors } = decodeSafetensors(bytes);
+ * if (tensors.get("w")?.values[1] !== -2) throw new Error("F32 round-trips exactly");
  * ```
  */
 export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {

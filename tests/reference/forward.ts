@@ -20,7 +20,16 @@ import type { ReferenceModel } from "./load_reference_model.ts";
  * @throws {RangeError} on an empty sequence or a token out of range
  * @example
  * ```ts
+ * import { loadReferenceModel } from "./load_reference_model.ts";
+ * import { randomWeights } from "./random_weights.ts";
+ * import { tinyConfig } from "./tiny_config.ts";
+ * import { writeHfFolder } from "./write_hf_folder.ts";
+ * const dir = await Deno.makeTempDir();
+ * const config = tinyConfig("qwen2");
+ * await writeHfFolder(dir, config, randomWeights(config, 1), { dtype: "F32" });
  * const logits = forward(await loadReferenceModel(dir), [1, 2, 3]);
+ * if (logits.length !== 3 * config.vocab_size) throw new Error("one row per position");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function forward(m: ReferenceModel, tokens: readonly number[]): Float64Array {

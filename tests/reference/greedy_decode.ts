@@ -24,7 +24,17 @@ export interface GreedyResult {
  * @returns tokens, margins and logits of each step
  * @example
  * ```ts
- * const { tokens } = greedyDecode(model, [1, 5, 9], 8);
+ * import { loadReferenceModel } from "./load_reference_model.ts";
+ * import { randomWeights } from "./random_weights.ts";
+ * import { tinyConfig } from "./tiny_config.ts";
+ * import { writeHfFolder } from "./write_hf_folder.ts";
+ * const dir = await Deno.makeTempDir();
+ * const config = tinyConfig("llama", { num_hidden_layers: 1 });
+ * await writeHfFolder(dir, config, randomWeights(config, 1), { dtype: "F32" });
+ * const model = await loadReferenceModel(dir);
+ * const { tokens } = greedyDecode(model, [1, 5, 9], 4);
+ * if (tokens.length !== 4) throw new Error("one token per step");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function greedyDecode(

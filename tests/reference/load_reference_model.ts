@@ -38,7 +38,15 @@ const ARCHS: Record<string, "qwen2" | "llama"> = {
  * @throws {RangeError} on a missing tensor or a wrong shape
  * @example
  * ```ts
- * const model = await loadReferenceModel("/tmp/tiny");
+ * import { randomWeights } from "./random_weights.ts";
+ * import { tinyConfig } from "./tiny_config.ts";
+ * import { writeHfFolder } from "./write_hf_folder.ts";
+ * const dir = await Deno.makeTempDir();
+ * const config = tinyConfig("qwen2");
+ * await writeHfFolder(dir, config, randomWeights(config, 1), { dtype: "BF16" });
+ * const model = await loadReferenceModel(dir);
+ * if (model.nLayers !== config.num_hidden_layers) throw new Error("layers from config.json");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function loadReferenceModel(dir: string): Promise<ReferenceModel> {

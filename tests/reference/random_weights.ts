@@ -20,7 +20,9 @@ export interface WeightTensor {
  * @returns tensors by Hugging Face name (a Linear weight is [out, in])
  * @example
  * ```ts
+ * import { tinyConfig } from "./tiny_config.ts";
  * const weights = randomWeights(tinyConfig("qwen2"), 7);
+ * if (weights["model.embed_tokens.weight"].shape[1] !== 64) throw new Error("[vocab, hidden]");
  * ```
  */
 export function randomWeights(config: HfConfig, seed: number): Record<string, WeightTensor> {

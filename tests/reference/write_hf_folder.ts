@@ -31,8 +31,12 @@ const TORCH_DTYPE = { BF16: "bfloat16", F16: "float16", F32: "float32" } as cons
  * @throws {RangeError} when shards is not in [1, number of tensors]
  * @example
  * ```ts
+ * import { randomWeights } from "./random_weights.ts";
+ * import { tinyConfig } from "./tiny_config.ts";
+ * const dir = await Deno.makeTempDir();
  * const config = tinyConfig("qwen2");
- * await writeHfFolder("/tmp/tiny", config, randomWeights(config, 1), { dtype: "BF16" });
+ * await writeHfFolder(dir, config, randomWeights(config, 1), { dtype: "BF16" });
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function writeHfFolder(

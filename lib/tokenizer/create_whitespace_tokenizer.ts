@@ -7,10 +7,12 @@ import type { TextTokenizer } from "./types.ts";
  * order of first sight, so they depend on what was encoded before; decode joins words with one
  * space. It has no chat template.
  *
- * @returns A fresh tokenizer with an empty vocabulary.
+ * @returns A fresh tokenizer with an empty vocabulary (it takes no parameters).
+ * @throws Nothing itself; its encode throws TypeError on a non-string, decode RangeError on an id
+ *   it never handed out, and applyChatTemplate TypeError (no template).
  * @example
  * ```ts
- * import { createWhitespaceTokenizer } from "./whitespace_tokenizer.ts";
+ * import { createWhitespaceTokenizer } from "./create_whitespace_tokenizer.ts";
  * const tok = createWhitespaceTokenizer();
  * tok.encode("to be or not to be"); // [0, 1, 2, 3, 0, 1]
  * tok.decode([3, 1]); // "not be"
