@@ -19,6 +19,7 @@ const __jupyter = (() => {
     for (const [mime, value] of Object.entries(bundle)) {
       JSON.stringify(value); // what the kernel would send must serialize
       console.log("@@display " + mime);
+      if (mime === "text/markdown") console.log("@@text " + JSON.stringify(value));
     }
     return Promise.resolve();
   };
@@ -29,13 +30,24 @@ const __jupyter = (() => {
 `;
 
 interface Notebook {
-  metadata: { kernelspec?: { name?: string } };
-  cells: { cell_type: string; source: string[] | string }[];
+  nbformat: number;
+  nbformat_minor: number;
+  metadata: {
+    kernelspec?: { name?: string; language?: string };
+    language_info?: { name?: string };
+  };
+  cells: {
+    id?: string;
+    cell_type: string;
+    source: string[] | string;
+    outputs?: unknown[];
+    execution_count?: number | null;
+  }[];
 }
 
-async function runNotebook(name: string) {
+/** Writes a notebook's code cells, in order, as one module beside it; returns its path. */
+async function writeModule(name: string): Promise<string> {
   const nb = JSON.parse(await Deno.readTextFile(join(dir, name))) as Notebook;
-  assert.equal(nb.metadata.kernelspec?.name, "deno", `${name}: kernel must be deno`);
   const code = nb.cells
     .filter((c) => c.cell_type === "code")
     .map((c, i) => `// cell ${i + 1}\n${Array.isArray(c.source) ? c.source.join("") : c.source}`)
@@ -43,32 +55,127 @@ async function runNotebook(name: string) {
   // Beside the notebooks, so relative imports and paths resolve as in the kernel (cwd notebooks/).
   const file = join(dir, `_nbtest_${name.replace(/\W/g, "_")}.ts`);
   await Deno.writeTextFile(file, SHIM + code.replaceAll("Deno.jupyter", "__jupyter") + "\n");
+  return file;
+}
+
+/** Runs a notebook's code cells; returns the mime types displayed and the Markdown texts. */
+async function runNotebookOutput(name: string, env: Record<string, string> = {}) {
+  const file = await writeModule(name);
   try {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", file],
       cwd: dir,
+      env,
       stdout: "piped",
       stderr: "piped",
     }).output();
     const stdout = new TextDecoder().decode(out.stdout);
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 0, `${name} failed:\n${stderr}\n${stdout.slice(-2000)}`);
-    return stdout.split("\n").filter((l) => l.startsWith("@@display ")).map((l) => l.slice(10));
+    const lines = stdout.split("\n");
+    return {
+      shown: lines.filter((l) => l.startsWith("@@display ")).map((l) => l.slice(10)),
+      texts: lines.filter((l) => l.startsWith("@@text ")).map((l) => JSON.parse(l.slice(7))),
+    };
   } finally {
     await Deno.remove(file);
   }
 }
 
-Deno.test("every notebook is a Deno notebook and has a test", async () => {
+async function runNotebook(name: string): Promise<string[]> {
+  return (await runNotebookOutput(name)).shown;
+}
+
+Deno.test("every notebook is nbformat 4.5 with the Deno kernel and has a test; results type-checks", async () => {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) if (e.name.endsWith(".ipynb")) names.push(e.name);
   assert.deepEqual(names.sort(), ["dataset.ipynb", "live_run.ipynb", "results.ipynb"]);
+  for (const name of names) {
+    // What Jupyter needs to open it (nbformat's schema, the parts it checks most often).
+    const nb = JSON.parse(await Deno.readTextFile(join(dir, name))) as Notebook;
+    assert.deepEqual([nb.nbformat, nb.nbformat_minor], [4, 5], name);
+    assert.deepEqual(
+      [
+        nb.metadata.kernelspec?.name,
+        nb.metadata.kernelspec?.language,
+        nb.metadata.language_info?.name,
+      ],
+      ["deno", "typescript", "typescript"],
+      name,
+    );
+    const ids = nb.cells.map((c) => c.id);
+    assert.ok(ids.every((id) => typeof id === "string" && /^[a-zA-Z0-9-_]{1,64}$/.test(id)), name);
+    assert.equal(new Set(ids).size, ids.length, `${name}: cell ids must be unique`);
+    for (const c of nb.cells) {
+      assert.ok(["code", "markdown"].includes(c.cell_type), name);
+      if (c.cell_type === "code") assert.ok(Array.isArray(c.outputs) && "execution_count" in c);
+    }
+  }
+  // The kernel does not type-check; this does, for the notebook with the most code (the others
+  // import lib/tokenizer, whose 11 MB of bundled JSON take ~6 s to type-check).
+  const files = [await writeModule("results.ipynb")];
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["check", ...files],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  } finally {
+    await Promise.all(files.map((f) => Deno.remove(f)));
+  }
 });
 
-Deno.test("results notebook: tables, charts and a comparison", async () => {
-  const shown = await runNotebook("results.ipynb");
-  assert.ok(shown.filter((m) => m === "text/markdown").length >= 3, shown.join(","));
-  assert.ok(shown.includes("application/vnd.vegalite.v5+json"), shown.join(","));
+const VEGA = "application/vnd.vegalite.v5+json";
+
+Deno.test("results notebook: the records in results/, their tables, charts, a comparison", async () => {
+  const { shown, texts } = await runNotebookOutput("results.ipynb");
+  const all = texts.join("\n");
+  // Whatever results/ holds (or the fixtures when it is empty): a record list, the newest of
+  // each kind as a table with its charts, and a comparison.
+  assert.match(all, /\| File \| Kind \| Scenario \|/);
+  assert.match(all, /^Newest: /m);
+  assert.ok(shown.includes(VEGA), shown.join(","));
+  assert.match(all, /## Comparison against /);
+});
+
+Deno.test("results notebook: newest of each kind, a lone run compared with a fixture", async () => {
+  const results = await Deno.makeTempDir();
+  try {
+    // Two grid runs (an older copy of grid-b renamed), one cache sweep, one unreadable file.
+    const fix = new URL("../tests/fixtures/records/", import.meta.url).pathname;
+    const gridB = JSON.parse(await Deno.readTextFile(join(fix, "grid-b.json")));
+    await Deno.writeTextFile(
+      join(results, "grid-old.json"),
+      JSON.stringify({ ...gridB, createdAt: "2024-01-01T00:00:00.000Z" }),
+    );
+    await Deno.copyFile(join(fix, "grid-a.json"), join(results, "grid-new.json"));
+    await Deno.copyFile(join(fix, "cache-sweep.json"), join(results, "sweep.json"));
+    await Deno.writeTextFile(join(results, "broken.json"), "{");
+    const { shown, texts } = await runNotebookOutput("results.ipynb", { LMRIG_RESULTS: results });
+    const all = texts.join("\n");
+    assert.match(all, /Skipped 1 unreadable:\n- `broken\.json`/);
+    assert.match(
+      all,
+      /Newest: \*\*grid\*\* `grid-new\.json`, \*\*cache-sweep\*\* `sweep\.json`\. No workers record yet/,
+    );
+    assert.match(all, /### grid: `grid-new\.json` \(\d+ charts\)/);
+    assert.match(all, /### cache-sweep: `sweep\.json` \(3 charts\)/);
+    assert.ok(shown.filter((m) => m === VEGA).length >= 6, shown.join(","));
+    assert.match(all, /Previous \*\*grid\*\* run `grid-old\.json` \(baseline\) against the newest/);
+
+    // Only the cache sweep: compared with the fixture of its kind, and said so.
+    await Deno.remove(join(results, "grid-old.json"));
+    await Deno.remove(join(results, "grid-new.json"));
+    const lone = (await runNotebookOutput("results.ipynb", { LMRIG_RESULTS: results })).texts;
+    assert.match(
+      lone.join("\n"),
+      /Only one \*\*cache-sweep\*\* run \(`sweep\.json`\): compared with the fixture `tests\/fixtures\/records\/cache-sweep\.json`/,
+    );
+  } finally {
+    await Deno.remove(results, { recursive: true });
+  }
 });
 
 Deno.test("dataset notebook: analysis and histogram", async () => {
