@@ -142,6 +142,14 @@ static void micro_any(int mr, int kc, const float *a, int lda, const float *bp, 
     }
 }
 
+/* Token tiles: 6 rows where possible, and no tile under 4 rows unless n_tok < 4 (a tile of 1-3
+ * rows has too few FMA chains to hide the FMA latency). Returns the row count of the tile at t0. */
+static inline int tile_rows(int n_tok, int t0) {
+    int left = n_tok - t0;
+    if (left >= 10 || left == 6 || left <= 5) return left < 6 ? left : 6;
+    return left == 7 ? 4 : left == 8 ? 4 : 5; /* 7 = 4 + 3 (<4 only for 7), 8 = 4 + 4, 9 = 5 + 4 */
+}
+
 AI void gemm_rows(const float *x, int n_tok, int in, const void *W, const int dtype, int o0,
                   int o1, float *y, int ldy, float *bp /* [NC/16][KC][16] */) {
     for (int k0 = 0; k0 < in; k0 += LMR_GEMM_KC) {
@@ -153,8 +161,8 @@ AI void gemm_rows(const float *x, int n_tok, int in, const void *W, const int dt
                 int nr = nc - s * 16 < 16 ? nc - s * 16 : 16;
                 pack_strip(W, dtype, in, n0 + s * 16, nr, k0, kc, bp + (size_t)s * kc * 16);
             }
-            for (int t0 = 0; t0 < n_tok; t0 += 6) {
-                int mr = n_tok - t0 < 6 ? n_tok - t0 : 6;
+            for (int t0 = 0, mr; t0 < n_tok; t0 += mr) {
+                mr = tile_rows(n_tok, t0);
                 const float *a = x + (int64_t)t0 * in + k0;
                 for (int s = 0; s < strips; s++) {
                     int nr = nc - s * 16 < 16 ? nc - s * 16 : 16;
