@@ -2,6 +2,7 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { ResultRecord } from "../results/types.ts";
 import { recordLabels } from "../compare/record_labels.ts";
+import { summarize } from "../stats/summarize.ts";
 
 /** A Vega-Lite (v6 schema, v5-compatible) top-level spec. */
 export type ChartSpec = TopLevelSpec;
@@ -63,14 +64,8 @@ export function labelsFor(records: ResultRecord[], options: ChartOptions): strin
 
 /** Median, and median +- stddev, of raw samples (for points with error bars). */
 export function spread(samples: number[], scale = 1): { y: number; lo: number; hi: number } {
-  const s = [...samples].sort((a, b) => a - b);
-  const h = (s.length - 1) / 2;
-  const median = s[Math.floor(h)] + (s[Math.ceil(h)] - s[Math.floor(h)]) * (h - Math.floor(h));
-  const mean = s.reduce((a, b) => a + b, 0) / s.length;
-  const sd = s.length > 1
-    ? Math.sqrt(s.reduce((a, b) => a + (b - mean) ** 2, 0) / (s.length - 1))
-    : 0;
-  return { y: median * scale, lo: (median - sd) * scale, hi: (median + sd) * scale };
+  const { median, stddev } = summarize(samples);
+  return { y: median * scale, lo: (median - stddev) * scale, hi: (median + stddev) * scale };
 }
 
 /** Throw the "not applicable" error every chart uses when records lack what it draws. */
@@ -99,3 +94,39 @@ export function log2Ticks(values: number[]): number[] {
   const step = Math.ceil(ticks.length / 12);
   return ticks.filter((_, i) => i % step === 0);
 }
+
+/** A quantitative x encoding on a log2 axis with ticks at the powers of two the data covers. */
+export function log2X(
+  field: string,
+  title: string,
+  values: number[],
+  labelAngle = 0,
+): Record<string, unknown> {
+  return {
+    field,
+    type: "quantitative",
+    title,
+    scale: { type: "log", base: 2 },
+    axis: { values: log2Ticks(values), format: "d", ...(labelAngle ? { labelAngle } : {}) },
+  };
+}
+
+/** Error bars: a rule from field `lo` to field `hi` at each x. */
+export function errorBars(
+  x: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+  lo = "lo",
+  hi = "hi",
+): Record<string, unknown> {
+  return {
+    mark: "rule",
+    encoding: { x, y: { field: lo, type: "quantitative" }, y2: { field: hi }, ...extra },
+  };
+}
+
+/** A dashed horizontal reference line at y = 1 (ratio charts: above it, the numerator wins). */
+export const RATIO_ONE_LINE = {
+  data: { values: [{ one: 1 }] },
+  mark: { type: "rule", strokeDash: [4, 4], color: "#888" },
+  encoding: { y: { field: "one", type: "quantitative" } },
+};

@@ -7,6 +7,7 @@ import {
   colorBy,
   labelsFor,
   notApplicable,
+  RATIO_ONE_LINE,
   topLevel,
 } from "./_spec.ts";
 
@@ -93,11 +94,7 @@ export function backendSpeedupChart(
             },
           ],
         },
-        {
-          data: { values: [{ one: 1 }] },
-          mark: { type: "rule", strokeDash: [4, 4], color: "#888" },
-          encoding: { y: { field: "one", type: "quantitative" } },
-        },
+        RATIO_ONE_LINE,
       ],
     },
   );

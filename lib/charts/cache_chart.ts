@@ -5,8 +5,9 @@ import {
   type ChartOptions,
   type ChartSpec,
   colorBy,
+  errorBars,
   labelsFor,
-  log2Ticks,
+  log2X,
   notApplicable,
   topLevel,
 } from "./_spec.ts";
@@ -44,13 +45,12 @@ export function cacheChart(
     );
   }
   const color = colorBy("series", "Executor", values.map((v) => v.series));
-  const x = {
-    field: "position",
-    type: "quantitative",
-    title: "Cache position (tokens, log2 scale)",
-    scale: { type: "log", base: 2 },
-    axis: { values: log2Ticks(values.map((v) => v.position)), format: "d", labelAngle: -40 },
-  };
+  const x = log2X(
+    "position",
+    "Cache position (tokens, log2 scale)",
+    values.map((v) => v.position),
+    -40,
+  );
   const title = tps ? "Decode TPS vs cache position" : "Step time vs cache position";
   const yTitle = tps ? "Tokens / s" : "Step time (ms)";
   return topLevel(
@@ -65,10 +65,7 @@ export function cacheChart(
           mark: { type: "line", strokeWidth: 2 },
           encoding: { x, y: { field: "y", type: "quantitative" }, color },
         },
-        {
-          mark: { type: "rule" },
-          encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, color },
-        },
+        errorBars(x, { color }),
         {
           mark: { type: "point", filled: true, size: 40 },
           encoding: {

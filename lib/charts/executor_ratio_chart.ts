@@ -5,9 +5,11 @@ import {
   type ChartOptions,
   type ChartSpec,
   colorBy,
+  errorBars,
   labelsFor,
-  log2Ticks,
+  log2X,
   notApplicable,
+  RATIO_ONE_LINE,
   topLevel,
 } from "./_spec.ts";
 
@@ -38,13 +40,12 @@ export function executorRatioChart(records: ResultRecord[], options: ChartOption
     );
   }
   const color = colorBy("record", "Record", values.map((v) => v.record));
-  const x = {
-    field: "position",
-    type: "quantitative",
-    title: "Cache position (tokens, log2 scale)",
-    scale: { type: "log", base: 2 },
-    axis: { values: log2Ticks(values.map((v) => v.position)), format: "d", labelAngle: -40 },
-  };
+  const x = log2X(
+    "position",
+    "Cache position (tokens, log2 scale)",
+    values.map((v) => v.position),
+    -40,
+  );
   return topLevel(
     "Executor ratio: graph / eager TPS",
     "above 1: graph faster; error bars: 95% bootstrap interval",
@@ -52,11 +53,7 @@ export function executorRatioChart(records: ResultRecord[], options: ChartOption
       width: options.widthPx ?? 560,
       height: options.heightPx ?? 260,
       layer: [
-        {
-          data: { values: [{ one: 1 }] },
-          mark: { type: "rule", strokeDash: [4, 4], color: "#888" },
-          encoding: { y: { field: "one", type: "quantitative" } },
-        },
+        RATIO_ONE_LINE,
         {
           data: { values },
           layer: [
@@ -64,15 +61,7 @@ export function executorRatioChart(records: ResultRecord[], options: ChartOption
               mark: { type: "line", strokeWidth: 2 },
               encoding: { x, y: { field: "ratio", type: "quantitative" }, color },
             },
-            {
-              mark: "rule",
-              encoding: {
-                x,
-                y: { field: "low", type: "quantitative" },
-                y2: { field: "high" },
-                color,
-              },
-            },
+            errorBars(x, { color }, "low", "high"),
             {
               mark: { type: "point", filled: true, size: 40 },
               encoding: {

@@ -1,5 +1,6 @@
 /** p50 / p90 / p99 of TTFT and TPOT per case (prompt). */
 import type { ResultRecord } from "../results/types.ts";
+import { summarize } from "../stats/summarize.ts";
 import {
   type ChartOptions,
   type ChartSpec,
@@ -33,42 +34,14 @@ export function latencyChart(records: ResultRecord[], options: ChartOptions = {}
   );
   if (index < 0) notApplicable("latency percentiles", "no case has metrics.ttftNs");
   const values: Record<string, unknown>[] = [];
-  const q = (sorted: number[], p: number) => {
-    const h = (sorted.length - 1) * p;
-    return sorted[Math.floor(h)] +
-      (sorted[Math.ceil(h)] - sorted[Math.floor(h)]) * (h - Math.floor(h));
-  };
+  const push = (figure: string, caseId: string, s: { p50: number; p90: number; p99: number }) =>
+    values.push({ figure, case: caseId, p50: s.p50 / 1e6, p90: s.p90 / 1e6, p99: s.p99 / 1e6 });
   for (const c of records[index].cases) {
     const ttft = c.metrics.ttftNs;
-    if (ttft && ttft.samples.length > 0) {
-      const s = ttft.summary;
-      values.push({
-        figure: "TTFT",
-        case: c.id,
-        p50: s.p50 / 1e6,
-        p90: s.p90 / 1e6,
-        p99: s.p99 / 1e6,
-      });
-    }
-    const steps = (c.series.stepNs ?? []).flatMap((run) => run.slice(1)).sort((a, b) => a - b);
-    const tpot = c.metrics.tpotNs?.summary;
-    if (steps.length > 0) {
-      values.push({
-        figure: "Decode step (TPOT)",
-        case: c.id,
-        p50: q(steps, 0.5) / 1e6,
-        p90: q(steps, 0.9) / 1e6,
-        p99: q(steps, 0.99) / 1e6,
-      });
-    } else if (tpot) {
-      values.push({
-        figure: "Decode step (TPOT)",
-        case: c.id,
-        p50: tpot.p50 / 1e6,
-        p90: tpot.p90 / 1e6,
-        p99: tpot.p99 / 1e6,
-      });
-    }
+    if (ttft && ttft.samples.length > 0) push("TTFT", c.id, ttft.summary);
+    const steps = (c.series.stepNs ?? []).flatMap((run) => run.slice(1));
+    const tpot = steps.length > 0 ? summarize(steps) : c.metrics.tpotNs?.summary;
+    if (tpot) push("Decode step (TPOT)", c.id, tpot);
   }
   const x = { field: "case", type: "nominal", title: "Case", sort: null, axis: { labelAngle: 0 } };
   const color = colorBy("percentile", "Percentile", ["p50", "p90", "p99"]);

@@ -1,5 +1,6 @@
 /** Per-step decode throughput of the longest decode case, from the engine's step times. */
 import type { Case, ResultRecord } from "../results/types.ts";
+import { quantile } from "../stats/quantile.ts";
 import {
   type ChartOptions,
   type ChartSpec,
@@ -49,12 +50,10 @@ export function stepTpsChart(records: ResultRecord[], options: ChartOptions = {}
     for (let s = 1; s < steps; s++) {
       const tps = runs.filter((run) => run[s] > 0).map((run) => 1e9 / run[s]).sort((a, b) => a - b);
       if (tps.length === 0) continue;
-      const mid = (tps.length - 1) / 2;
-      const median = (tps[Math.floor(mid)] + tps[Math.ceil(mid)]) / 2;
       values.push({
         record: `${labels[i]} ${c.id}`,
         step: s,
-        tps: median,
+        tps: quantile(tps, 0.5),
         lo: tps[0],
         hi: tps[tps.length - 1],
       });

@@ -4,6 +4,7 @@ import {
   type ChartOptions,
   type ChartSpec,
   colorBy,
+  errorBars,
   labelsFor,
   notApplicable,
   spread,
@@ -50,10 +51,7 @@ export function ttftChart(records: ResultRecord[], options: ChartOptions = {}): 
         mark: { type: "line", strokeWidth: 2 },
         encoding: { x, y: { aggregate: "mean", field: "y", type: "quantitative" }, color },
       },
-      {
-        mark: { type: "rule", strokeWidth: 1.5 },
-        encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, color },
-      },
+      { ...errorBars(x, { color }), mark: { type: "rule", strokeWidth: 1.5 } },
       {
         mark: { type: "point", filled: true, size: 60 },
         encoding: {

@@ -5,8 +5,9 @@ import {
   type ChartOptions,
   type ChartSpec,
   colorBy,
+  errorBars,
   labelsFor,
-  log2Ticks,
+  log2X,
   notApplicable,
   topLevel,
 } from "./_spec.ts";
@@ -43,13 +44,7 @@ export function workersChart(records: ResultRecord[], options: ChartOptions = {}
     notApplicable("workers scaling", "no record has cases at two or more params.workers");
   }
   const color = colorBy("record", "Record", values.map((v) => v.record));
-  const x = {
-    field: "workers",
-    type: "quantitative",
-    title: "Workers (sequences, log2 scale)",
-    scale: { type: "log", base: 2 },
-    axis: { values: log2Ticks(values.map((v) => v.workers)), format: "d" },
-  };
+  const x = log2X("workers", "Workers (sequences, log2 scale)", values.map((v) => v.workers));
   const width = options.widthPx ? options.widthPx / 2 : 300;
   const height = options.heightPx ?? 260;
   return topLevel(
@@ -74,10 +69,7 @@ export function workersChart(records: ResultRecord[], options: ChartOptions = {}
               mark: { type: "line", strokeWidth: 2 },
               encoding: { x, y: { field: "tps", type: "quantitative" }, color },
             },
-            {
-              mark: "rule",
-              encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, color },
-            },
+            errorBars(x, { color }),
             {
               mark: { type: "point", filled: true, size: 50 },
               encoding: {
