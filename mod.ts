@@ -1,5 +1,7 @@
 /**
- * lmrig: the public TypeScript API over the lmrig inference engine.
+ * lmrig: the public TypeScript API over the lmrig inference engine: bindings, scenarios, runner,
+ * statistics, records, comparisons, charts, the report and tokenizers (lib/dataset and lib/memory
+ * are imported from their own mod.ts).
  *
  * @example
  * ```ts
@@ -19,3 +21,7 @@ export * from "./lib/runner/mod.ts";
 export * from "./lib/results/mod.ts";
 export * from "./lib/env/mod.ts";
 export * from "./lib/cli/mod.ts";
+export * from "./lib/compare/mod.ts";
+export * from "./lib/charts/mod.ts";
+export * from "./lib/report/mod.ts";
+export * from "./lib/tokenizer/mod.ts";
