@@ -12,6 +12,8 @@
 
 #define SPLIT_MIN 256       /* decode: fewest positions worth a split of their own */
 #define CHUNKS_PER_THREAD 4 /* decode: splits per thread, so a late thread leaves its share */
+#define PIECE 256           /* decode: positions done for every KV head before moving on */
+#define LMR_MAX_KV_GROUPS 64 /* decode splits handle up to this many KV heads (else one item each) */
 
 static inline float kv_at(const void *pool, int dtype, int64_t i) {
     switch (dtype) {
@@ -83,19 +85,22 @@ typedef struct {
 } attn_job;
 
 /* One thread's working set for a GQA group: q pre-scaled [group, hd], softmax state m, l [group]
- * and acc [group, hd], carved from the pool's per-thread scratch. */
+ * and acc [group, hd], carved from the pool's per-thread scratch, which holds one per KV head
+ * (group `kvh` at kvh * group * (2 * hd + 2) floats). */
 typedef struct {
     float *q, *m, *l, *acc;
 } group_state;
 
-static int group_state_get(attn_job *j, int ith, group_state *s) {
-    size_t n = (size_t)j->group * (j->hd * 2 + 2);
-    float *b = lmr_pool_scratch(j->p, ith, n * sizeof(float));
+static int group_state_get(attn_job *j, int ith, int kvh, group_state *s) {
+    size_t per = (size_t)j->group * (j->hd * 2 + 2);
+    float *b = lmr_pool_scratch(j->p, ith, per * (size_t)j->kv.n_kv * sizeof(float));
+    if (!b) return 0;
+    b += per * (size_t)kvh;
     s->q = b;
-    s->m = b ? b + (size_t)j->group * j->hd : NULL;
-    s->l = b ? s->m + j->group : NULL;
-    s->acc = b ? s->l + j->group : NULL;
-    return b != NULL;
+    s->m = b + (size_t)j->group * j->hd;
+    s->l = s->m + j->group;
+    s->acc = s->l + j->group;
+    return 1;
 }
 
 /* Loads query token t's heads of KV group kvh, scaled, and resets the softmax state. */
@@ -113,10 +118,10 @@ static void group_state_reset(attn_job *j, int t, int kvh, group_state *s) {
  * longest, so the tail of the schedule is short. */
 static void prefill_task(void *ctx, int ith, int it) {
     attn_job *j = ctx;
-    group_state g;
-    group_state_get(j, ith, &g); /* allocated by the caller before the dispatch */
     int n_kv = j->kv.n_kv;
     int t = j->n_tok - 1 - it / n_kv, kvh = it % n_kv;
+    group_state g = {0};
+    group_state_get(j, ith, 0, &g); /* allocated by the caller before the dispatch */
     lmr_kv_view kv = j->kv;
     kv.kvh = kvh;
     group_state_reset(j, t, kvh, &g);
@@ -128,31 +133,35 @@ static void prefill_task(void *ctx, int ith, int it) {
     }
 }
 
-/* Split `sp` of n_split: a contiguous range of positions, all KV heads. */
+/* Split `sp` of n_split: a contiguous range of positions, all KV heads. The range is walked in
+ * pieces of PIECE positions, every KV head in turn over a piece: a position's K (V) rows of all
+ * heads are adjacent in the cache, so the second head finds the piece in L2 instead of the whole
+ * range being read from memory once per head. */
 static void decode_task(void *ctx, int ith, int sp) {
     attn_job *j = ctx;
-    group_state g;
-    group_state_get(j, ith, &g);
-    int n_pos = j->pos0 + 1, ns = j->n_split;
+    int n_pos = j->pos0 + 1, ns = j->n_split, n_kv = j->kv.n_kv;
     int p0 = (int)((int64_t)n_pos * sp / ns), p1 = (int)((int64_t)n_pos * (sp + 1) / ns);
     int stride = 2 + j->hd;
-    for (int kvh = 0; kvh < j->kv.n_kv; kvh++) {
-        float *dst = j->part + ((int64_t)sp * j->n_heads + kvh * j->group) * stride;
-        if (p0 >= p1) {
-            for (int h = 0; h < j->group; h++) dst[(int64_t)h * stride] = -INFINITY;
-            continue;
-        }
-        lmr_kv_view kv = j->kv;
-        kv.kvh = kvh;
-        group_state_reset(j, 0, kvh, &g);
-        j->attend(&kv, g.q, j->group, p0, p1, g.m, g.l, g.acc);
-        for (int h = 0; h < j->group; h++) {
-            float *d = dst + (int64_t)h * stride;
-            d[0] = g.m[h];
-            d[1] = g.l[h];
-            memcpy(d + 2, g.acc + (int64_t)h * j->hd, (size_t)j->hd * sizeof(float));
+    group_state g[LMR_MAX_KV_GROUPS];
+    for (int kvh = 0; kvh < n_kv; kvh++) {
+        group_state_get(j, ith, kvh, &g[kvh]);
+        group_state_reset(j, 0, kvh, &g[kvh]);
+    }
+    for (int c0 = p0; c0 < p1; c0 += PIECE) {
+        int c1 = p1 - c0 < PIECE ? p1 : c0 + PIECE;
+        for (int kvh = 0; kvh < n_kv; kvh++) {
+            lmr_kv_view kv = j->kv;
+            kv.kvh = kvh;
+            j->attend(&kv, g[kvh].q, j->group, c0, c1, g[kvh].m, g[kvh].l, g[kvh].acc);
         }
     }
+    for (int kvh = 0; kvh < n_kv; kvh++)
+        for (int h = 0; h < j->group; h++) {
+            float *d = j->part + ((int64_t)sp * j->n_heads + kvh * j->group + h) * stride;
+            d[0] = p0 < p1 ? g[kvh].m[h] : -INFINITY;
+            d[1] = g[kvh].l[h];
+            memcpy(d + 2, g[kvh].acc + (int64_t)h * j->hd, (size_t)j->hd * sizeof(float));
+        }
 }
 
 void lmr_cpu_attention(lmr_pool *p, const float *q, int n_tok, int pos0, const void *k_pool,
@@ -176,11 +185,11 @@ void lmr_cpu_attention(lmr_pool *p, const float *q, int n_tok, int pos0, const v
     }
     int have_buffers = 1; /* allocated here so that the tasks never lack them */
     for (int i = 0; i < j.nth; i++) {
-        group_state g;
-        if (!group_state_get(&j, i, &g)) have_buffers = 0;
+        group_state g = {0};
+        if (!group_state_get(&j, i, 0, &g)) have_buffers = 0;
     }
     /* decode: positions split in ranges of at least SPLIT_MIN, about CHUNKS_PER_THREAD a thread */
-    int n_split = (pos0 + 1 + SPLIT_MIN - 1) / SPLIT_MIN;
+    int n_split = n_kv_heads > LMR_MAX_KV_GROUPS ? 1 : (pos0 + 1 + SPLIT_MIN - 1) / SPLIT_MIN;
     if (n_split > j.nth * CHUNKS_PER_THREAD) n_split = j.nth * CHUNKS_PER_THREAD;
     int stride = 2 + head_dim;
     j.n_split = n_split;

@@ -15,32 +15,34 @@
 #define GEMM_MIN_TOK 8
 #define AI __attribute__((always_inline)) static inline
 
+static inline float w_scalar(const void *W, int dtype, int64_t i) {
+    if (dtype == LMR_DTYPE_F32) return ((const float *)W)[i];
+    uint16_t h = ((const uint16_t *)W)[i];
+    return dtype == LMR_DTYPE_BF16 ? lmr_bf16_to_f32(h) : lmr_f16_to_f32(h);
+}
+
 /* ---- small batch: y[t, o + r * ro] += x[t] . W[o + r * ro] for r < R, t < T ---- */
 AI void gemv_tile(const float *x, int ldx, int in, const void *W, int dtype, int o, int ro,
                   float *y, int ldy, const int R, const int T) {
     __m256 acc[4][3];
     for (int r = 0; r < R; r++)
         for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
-    int64_t base = (int64_t)o * in, rs = (int64_t)ro * in; /* row r starts at base + r * rs */
+    const int esz = dtype == LMR_DTYPE_F32 ? 4 : 2;
+    const char *wr[4]; /* row r of the tile: W row o + r * ro */
+    for (int r = 0; r < R; r++) wr[r] = (const char *)W + ((int64_t)o + (int64_t)r * ro) * in * esz;
     int i = 0;
     for (; i + 8 <= in; i += 8) {
         __m256 xv[3];
         for (int t = 0; t < T; t++) xv[t] = _mm256_loadu_ps(x + (int64_t)t * ldx + i);
         for (int r = 0; r < R; r++) {
-            __m256 w = ld_w(W, dtype, base + r * rs + i);
+            __m256 w = ld_w(wr[r], dtype, i);
             for (int t = 0; t < T; t++) acc[r][t] = _mm256_fmadd_ps(w, xv[t], acc[r][t]);
         }
     }
     for (int r = 0; r < R; r++)
         for (int t = 0; t < T; t++) {
             float s = hsum8(acc[r][t]);
-            for (int k = i; k < in; k++) {
-                int64_t wi = base + r * rs + k;
-                float w = dtype == LMR_DTYPE_F32    ? ((const float *)W)[wi]
-                          : dtype == LMR_DTYPE_BF16 ? lmr_bf16_to_f32(((const uint16_t *)W)[wi])
-                                                    : lmr_f16_to_f32(((const uint16_t *)W)[wi]);
-                s += x[(int64_t)t * ldx + k] * w;
-            }
+            for (int k = i; k < in; k++) s += x[(int64_t)t * ldx + k] * w_scalar(wr[r], dtype, k);
             y[(int64_t)t * ldy + o + r * ro] += s;
         }
 }
@@ -83,12 +85,6 @@ static inline void transpose8(__m256 r[8]) {
     r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
     r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
     r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
-
-static inline float w_scalar(const void *W, int dtype, int64_t i) {
-    if (dtype == LMR_DTYPE_F32) return ((const float *)W)[i];
-    uint16_t h = ((const uint16_t *)W)[i];
-    return dtype == LMR_DTYPE_BF16 ? lmr_bf16_to_f32(h) : lmr_f16_to_f32(h);
 }
 
 /* Packs W[n0 + j, k0 + k] (j < nr rows, k < kc) into bp[k][16] as FP32, zero for j >= nr. */
