@@ -10,7 +10,7 @@
 #include "backend_cpu.h"
 #include "kernels.h"
 
-#define DEFAULT_PREFILL_CHUNK 256
+#define DEFAULT_PREFILL_CHUNK 512 /* tokens; a W panel is packed once a chunk (~2% over 256) */
 
 static lmr_status cpu_engine_init(lmr_engine *e) {
     e->info.executor = LMR_EXECUTOR_EAGER; /* GRAPH runs as EAGER on the CPU */
