@@ -40,8 +40,9 @@ static lmr_status sample_run(lmr_session *s, const char *fn, int32_t seq,
             return lmr_fail(e, st, "%s: %s", fn, why);
         }
     } else {
-        int32_t vocab = s->m->info.vocab;
-        *out = lmr_sample_logits(s->logits + (size_t)seq * (size_t)vocab, vocab, p, r, s->cand);
+        const float *row = lmr_logits_host(s, fn, seq, &st);
+        if (!row) return st;
+        *out = lmr_sample_logits(row, s->m->info.vocab, p, r, s->cand);
     }
     uint64_t dt = lmr_now_ns() - t0;
     e->counters.sample_ns += dt;

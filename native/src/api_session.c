@@ -226,7 +226,7 @@ lmr_status lmr_prefill_run(lmr_session *s, const char *fn, int32_t seq, const in
     }
     uint64_t dt = lmr_now_ns() - t0;
     s->seq_len[seq] = len + n;
-    s->logits_ok[seq] = 1;
+    lmr_logits_mark(s, seq);
     e->counters.prefill_ns += dt;
     e->counters.prefill_tokens += (uint64_t)n;
     e->counters.last_call_ns = dt;
@@ -277,7 +277,7 @@ lmr_status lmr_decode_run(lmr_session *s, const char *fn, const int32_t *seqs,
     }
     for (int32_t i = 0; i < n; i++) {
         s->seq_len[seqs[i]]++;
-        s->logits_ok[seqs[i]] = 1;
+        lmr_logits_mark(s, seqs[i]);
     }
     e->counters.decode_ns += dt;
     e->counters.decode_steps++;
@@ -330,8 +330,28 @@ LMR_API lmr_status lmr_session_logits(lmr_session *s, int32_t seq, float *out, i
                         "%s: seq %d has no logits: prefill or decode it first (fill_kv and reset "
                         "leave none)",
                         fn, seq);
-    memcpy(out, s->logits + (size_t)seq * (size_t)vocab, sizeof(float) * (size_t)vocab);
+    const float *row = lmr_logits_host(s, fn, seq, &st);
+    if (!row) return st;
+    memcpy(out, row, sizeof(float) * (size_t)vocab);
     return LMR_OK;
+}
+
+void lmr_logits_mark(lmr_session *s, int32_t seq) {
+    s->logits_ok[seq] = s->e->ops->logits_on_device ? LMR_LOGITS_DEVICE : LMR_LOGITS_HOST;
+}
+
+const float *lmr_logits_host(lmr_session *s, const char *fn, int32_t seq, lmr_status *st) {
+    float *row = s->logits + (size_t)seq * (size_t)s->m->info.vocab;
+    *st = LMR_OK;
+    if (s->logits_ok[seq] != LMR_LOGITS_DEVICE) return row;
+    if ((*st = s->e->ops->fetch_logits(s, seq, row)) != LMR_OK) {
+        char why[LMR_ERR_CAP];
+        snprintf(why, sizeof why, "%s", s->e->err);
+        lmr_fail(s->e, *st, "%s: copy of seq %d's logits to the host: %s", fn, seq, why);
+        return NULL;
+    }
+    s->logits_ok[seq] = LMR_LOGITS_HOST;
+    return row;
 }
 
 LMR_API lmr_status lmr_session_seq_len(lmr_session *s, int32_t seq, int32_t *out) {

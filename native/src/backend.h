@@ -60,8 +60,9 @@ struct lmr_backend_ops {
      * (lmr_kv_table(&s->kv, seq)). For every layer write K and V of each token at its position
      * in the paged cache, attend causally over positions 0..pos (the cache before pos0 was
      * written by earlier calls or fill_kv), and for each entry with want_logits write the
-     * logits of its last token to s->logits + seq * vocab (host FP32). Must not change any
-     * other session state. */
+     * logits of its last token to s->logits + seq * vocab (host FP32), or, when
+     * logits_on_device is set, keep them in the backend's own row for seq (read back later
+     * through fetch_logits). Must not change any other session state. */
     lmr_status (*forward)(lmr_session *s, const lmr_batch_entry *entries, int32_t n_entries);
 
     /* Fill positions [0, pos) of seq's K and V cache, every layer, with seeded random values of
@@ -73,6 +74,14 @@ struct lmr_backend_ops {
      * next token with p (already checked) and the sequence's generator state s->rng[seq]. */
     lmr_status (*sample)(lmr_session *s, int32_t seq, const lmr_sampler_params *p,
                          int32_t *out_token);
+
+    /* 1: forward leaves the logits on the device and api.c copies a row to the host only when
+     * the host needs it (lmr_session_logits, host sampling: lmr_logits_host), so a decode step
+     * with on-device sampling moves one token id back. 0 (CPU): forward writes s->logits. */
+    int32_t logits_on_device;
+    /* Required with logits_on_device: copy seq's logits of the last forward to out[vocab] (host
+     * FP32), synchronized. Must not change session state. */
+    lmr_status (*fetch_logits)(lmr_session *s, int32_t seq, float *out);
 };
 
 extern const lmr_backend_ops lmr_cpu_backend;

@@ -76,14 +76,20 @@ struct lmr_session {
     uint64_t tracked_bytes;      /* engine-allocated bytes accounted to this session */
     lmr_kv kv;                   /* block tables and free list */
     int32_t *seq_len;            /* [max_seqs] tokens in each sequence's cache */
-    uint8_t *logits_ok;          /* [max_seqs] 1 when logits hold the last token's */
-    float *logits;               /* [max_seqs, vocab] FP32 on the host */
+    uint8_t *logits_ok;          /* [max_seqs] LMR_LOGITS_*: where the last token's logits are */
+    float *logits;               /* [max_seqs, vocab] FP32 on the host (current when _HOST) */
     lmr_rng *rng;                /* [max_seqs] */
     lmr_cand *cand;              /* [vocab] sampling scratch */
     struct lmr_batch_entry *entries; /* [max_seqs] decode batch scratch */
     uint8_t *mark;               /* [max_seqs] duplicate check scratch, all 0 between calls */
     void *priv;                  /* backend private (KV storage, activations) */
 };
+
+/* Values of logits_ok[seq]: none (after reset, fill_kv, a failed call), current in s->logits,
+ * or held only by the backend (ops->logits_on_device; lmr_logits_host fetches them once). */
+#define LMR_LOGITS_NONE 0
+#define LMR_LOGITS_HOST 1
+#define LMR_LOGITS_DEVICE 2
 
 /* One entry of a forward batch: n tokens of sequence seq starting at position pos0. */
 typedef struct lmr_batch_entry {
@@ -114,6 +120,12 @@ lmr_status lmr_prefill_run(lmr_session *s, const char *fn, int32_t seq, const in
 /* One decode step over n distinct non-empty sequences. */
 lmr_status lmr_decode_run(lmr_session *s, const char *fn, const int32_t *seqs,
                           const int32_t *tokens, int32_t n);
+/* After a successful forward that wrote seq's logits: LMR_LOGITS_HOST, or _DEVICE when the
+ * backend keeps them (every place that sets logits after a forward goes through this). */
+void lmr_logits_mark(lmr_session *s, int32_t seq);
+/* seq's logits (logits_ok[seq] != NONE) on the host: s->logits + seq * vocab, fetched from the
+ * backend first when only it holds them. NULL on a failed fetch (*st and the message set). */
+const float *lmr_logits_host(lmr_session *s, const char *fn, int32_t seq, lmr_status *st);
 
 /* ---- host sampling (sample.c) ---- */
 void lmr_rng_seed(lmr_rng *r, uint64_t seed);

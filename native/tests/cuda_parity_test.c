@@ -1,15 +1,21 @@
 /* cuda_parity_test.c: the CUDA backend against the CPU backend (the specification) and against
  * itself. Without a device (or without CUDA in the build) it checks that the library says so
  * cleanly, prints a SKIP line and passes. With one:
- * - kernels: linear (GEMV, tensor-core GEMM, SIMT; every epilogue) vs a host reference;
- *   attention vs lmr_cpu_attention_ref (decode with several splits, prefill);
+ * - kernels: linear (GEMV, tensor-core GEMM with and without split-K, SIMT; every epilogue) vs
+ *   a host reference; attention vs lmr_cpu_attention_ref: the flash-decoding kernel (decode
+ *   with several splits, prefill) and the fused prefill kernel (tol 5e-3: FP16 tensor cores);
  * - models (tiny-qwen2, tiny-llama, qwen2.5-0.5b cut to 2 layers: head_dim 16 and 64, biases,
  *   tied and untied): prefill logits, greedy tokens for 64 steps (a mismatch is accepted only at
  *   a near-tie of the CPU's top two logits), batched decode == single decode, graph == eager
- *   bit for bit, fill_kv then decode up to max_ctx - 1, profile counters.
+ *   bit for bit, fill_kv then decode up to max_ctx - 1, generate (device greedy, logits never
+ *   copied) == step-by-step argmax of the fetched logits, profile counters;
+ * - long and chunked prefill with both prefill attention kernels (LMR_CUDA_PREFILL_ATTENTION);
+ * - batched decode of 33 and 20 sequences (split-K GEMM, graph buckets 64 and 32): vs the CPU,
+ *   graph == eager bit for bit, one capture per bucket, split-K == unsplit (LMR_CUDA_SPLITK=0).
  * Differences are max |a - b| / max |b| over the logits. Tolerances: prefill goes through the
  * tensor-core GEMM (activations rounded to BF16) -> 3e-2 with BF16 KV, 2e-2 with F32 KV; decode
  * through the GEMV (FP32 activations) -> 2e-2 / 1e-2 (the KV cache is the rest). */
+#define _GNU_SOURCE /* setenv */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,10 +69,13 @@ static lmr_model *synth(lmr_engine *e, const char *preset, int32_t layers) {
     return m;
 }
 
+static int32_t chunk_tokens; /* prefill_chunk of the next sessions (0: default) */
+
 static lmr_session *session(lmr_model *m, int32_t max_seqs, int32_t kv_dtype) {
     lmr_session_params p = lmr_session_params_default();
     p.max_seqs = max_seqs;
     p.max_ctx = 512;
+    p.prefill_chunk = chunk_tokens;
     p.kv_dtype = kv_dtype;
     lmr_session *s = NULL;
     if (m && lmr_session_create(m, &p, &s) != LMR_OK) printf("session: %s\n", lmr_last_error(NULL));
@@ -75,7 +84,8 @@ static lmr_session *session(lmr_model *m, int32_t max_seqs, int32_t kv_dtype) {
 
 /* ---- kernels ---- */
 
-static void check_linear(int wdtype, int n, int in, int out, int mode, int norm, double tol) {
+static void check_linear(int wdtype, int n, int in, int out, int mode, int norm, int splitk,
+                         double tol) {
     size_t wn = (size_t)out * in;
     float *wf = malloc(sizeof(float) * wn), *x = malloc(sizeof(float) * (size_t)n * in);
     float *b = malloc(sizeof(float) * out), *nw = malloc(sizeof(float) * in);
@@ -101,21 +111,22 @@ static void check_linear(int wdtype, int n, int in, int out, int mode, int norm,
     if (mode == 1) memcpy(y, y0, sizeof(float) * (size_t)n * out);
     char err[512] = "";
     lmr_status st = lmr_cuda_check_linear(wdtype, n, in, out, W, x, mode == 0 ? b : NULL, mode,
-                                          norm ? nw : NULL, 1e-6f, y, err, sizeof err);
+                                          norm ? nw : NULL, 1e-6f, splitk, y, err, sizeof err);
     double r = st == LMR_OK ? rel(y, ref, n * yo) : 1e9;
-    CHECK(r <= tol, "linear %s n=%d in=%d out=%d mode=%d norm=%d: rel %.2e <= %.0e %s",
-          lmr_dtype_name(wdtype), n, in, out, mode, norm, r, tol, err);
+    CHECK(r <= tol, "linear %s n=%d in=%d out=%d mode=%d norm=%d splitk=%d: rel %.2e <= %.0e %s",
+          lmr_dtype_name(wdtype), n, in, out, mode, norm, splitk, r, tol, err);
     free(wf), free(x), free(b), free(nw), free(ref), free(y), free(y0), free(xn), free(W);
 }
 
 static void check_attention(int kv_dtype, int n_tok, int pos0, int nh, int nkv, int hd,
-                            int split) {
+                            int split, int fused) {
     const int bt = 16, len = pos0 + n_tok, nb = (len + bt - 1) / bt + 3;
     size_t pool_n = (size_t)nb * bt * nkv * hd;
     float *pf = malloc(sizeof(float) * pool_n * 2), *q = malloc(sizeof(float) * (size_t)n_tok * nh * hd);
     float *ref = malloc(sizeof(float) * (size_t)n_tok * nh * hd), *out = malloc(sizeof(float) * (size_t)n_tok * nh * hd);
     void *kp = malloc(pool_n * 4), *vp = malloc(pool_n * 4);
     int32_t table[1024];
+    if (nb > 1024) return;
     for (int i = 0; i < nb; i++) table[i] = (i * 7 + 2) % nb; /* scattered blocks */
     fill(pf, pool_n * 2, 11, 1.7f), fill(q, (size_t)n_tok * nh * hd, 12, 1.7f);
     lmr_cpu_row_from_f32(pf, kv_dtype, kp, (int64_t)pool_n);
@@ -123,10 +134,13 @@ static void check_attention(int kv_dtype, int n_tok, int pos0, int nh, int nkv, 
     lmr_cpu_attention_ref(q, n_tok, pos0, kp, vp, kv_dtype, table, bt, nh, nkv, hd, ref);
     char err[512] = "";
     lmr_status st = lmr_cuda_check_attention(q, n_tok, pos0, kp, vp, kv_dtype, nb, table, nb, bt,
-                                             nh, nkv, hd, split, out, err, sizeof err);
+                                             nh, nkv, hd, split, fused, out, err, sizeof err);
     double r = st == LMR_OK ? rel(out, ref, n_tok * nh * hd) : 1e9;
-    CHECK(r <= 1e-4, "attention %s tokens=%d pos0=%d heads=%d/%d hd=%d split=%d: rel %.2e %s",
-          lmr_dtype_name(kv_dtype), n_tok, pos0, nh, nkv, hd, split, r, err);
+    const double tol = fused ? 5e-3 : 1e-4;
+    CHECK(r <= tol, "attention %s %s tokens=%d pos0=%d heads=%d/%d hd=%d split=%d: rel %.2e <= "
+          "%.0e %s",
+          fused ? "fused prefill" : "flash-decoding", lmr_dtype_name(kv_dtype), n_tok, pos0, nh,
+          nkv, hd, split, r, tol, err);
     free(pf), free(q), free(ref), free(out), free(kp), free(vp);
 }
 
@@ -262,10 +276,123 @@ static void check_model(const char *preset, int32_t layers, int32_t kv_dtype) {
         float mg;
         lmr_session_sample(gpu.s, 1, &sp, &tok);
         CHECK(tok == argmax2(lg, V, &mg), "%s: device greedy sample %d", preset, tok);
+
+        /* generate (device greedy, no logits copied) == step-by-step argmax of fetched logits,
+         * and the graph executor's generate == the eager one's */
+        int32_t ga[16], gb[16], gc[16];
+        lmr_session_reset(gpu.s, 2);
+        lmr_session_reset(gph.s, 2);
+        lmr_status s1 = lmr_session_generate(gpu.s, 2, prompt[2], n_prompt, 16, &sp, ga, NULL, NULL);
+        lmr_status s2 = lmr_session_generate(gph.s, 2, prompt[2], n_prompt, 16, &sp, gb, NULL, NULL);
+        lmr_session_reset(gpu.s, 2);
+        lmr_session_prefill(gpu.s, 2, prompt[2], n_prompt);
+        for (int i = 0; i < 16; i++) {
+            lmr_session_logits(gpu.s, 2, lg, V);
+            gc[i] = argmax2(lg, V, &mg);
+            if (i < 15) lmr_session_decode(gpu.s, (int32_t[]){2}, &gc[i], 1);
+        }
+        CHECK(s1 == LMR_OK && s2 == LMR_OK && !memcmp(ga, gc, sizeof ga) && !memcmp(ga, gb, sizeof ga),
+              "%s: generate (device greedy) == argmax of fetched logits; graph == eager", preset);
         free(lc), free(lg), free(lh);
     }
 done:
     rig_close(&cpu), rig_close(&gpu), rig_close(&gph);
+}
+
+/* A 300-token prompt in one chunk and in chunks of 128 (fused kernel at pos0 > 0), with the
+ * fused prefill attention and with the flash-decoding one (LMR_CUDA_PREFILL_ATTENTION=split). */
+static void check_long_prefill(const char *preset, int32_t layers, int32_t kv_dtype) {
+    const int n = 300;
+    rig cpu = rig_open(LMR_BACKEND_CPU, LMR_EXECUTOR_EAGER, preset, layers, 1, kv_dtype);
+    lmr_model_info mi = lmr_model_info_default();
+    if (cpu.m) lmr_model_info_get(cpu.m, &mi);
+    const int V = mi.vocab;
+    float *lc = malloc(sizeof(float) * (size_t)(V > 0 ? V : 1));
+    float *lg = malloc(sizeof(float) * (size_t)(V > 0 ? V : 1));
+    int32_t prompt[300];
+    tokens(prompt, n, V > 0 ? V : 1, 77);
+    lmr_status st = cpu.s ? lmr_session_prefill(cpu.s, 0, prompt, n) : LMR_ERR_STATE;
+    CHECK(st == LMR_OK, "%s: CPU prefill of %d tokens", preset, n);
+    if (st == LMR_OK) lmr_session_logits(cpu.s, 0, lc, V);
+    const double tol = kv_dtype == LMR_DTYPE_F32 ? 2e-2 : 3e-2;
+    for (int variant = 0; variant < 4 && st == LMR_OK; variant++) {
+        const int split = variant & 1, chunked = variant >> 1;
+        if (split) setenv("LMR_CUDA_PREFILL_ATTENTION", "split", 1);
+        chunk_tokens = chunked ? 128 : 0;
+        rig gpu = rig_open(LMR_BACKEND_CUDA, LMR_EXECUTOR_EAGER, preset, layers, 1, kv_dtype);
+        unsetenv("LMR_CUDA_PREFILL_ATTENTION");
+        chunk_tokens = 0;
+        lmr_status s2 = gpu.s ? lmr_session_prefill(gpu.s, 0, prompt, n) : LMR_ERR_STATE;
+        double r = 1e9;
+        if (s2 == LMR_OK && lmr_session_logits(gpu.s, 0, lg, V) == LMR_OK) r = rel(lg, lc, V);
+        CHECK(r <= tol, "%s KV %s: prefill %d tokens%s, %s attention: rel %.2e <= %.0e %s", preset,
+              lmr_dtype_name(kv_dtype), n, chunked ? " in chunks of 128" : "",
+              split ? "flash-decoding" : "fused", r, tol,
+              s2 == LMR_OK ? "" : lmr_last_error(gpu.e));
+        rig_close(&gpu);
+    }
+    free(lc), free(lg);
+    rig_close(&cpu);
+}
+
+/* Batches of 33 and 20 sequences: the 17..64-token GEMM (split-K) and graph buckets 64, 32. */
+static void check_batched(const char *preset, int32_t layers, int32_t kv_dtype) {
+    enum { NS = 40 };
+    rig cpu = rig_open(LMR_BACKEND_CPU, LMR_EXECUTOR_EAGER, preset, layers, NS, kv_dtype);
+    rig gpu = rig_open(LMR_BACKEND_CUDA, LMR_EXECUTOR_EAGER, preset, layers, NS, kv_dtype);
+    rig gph = rig_open(LMR_BACKEND_CUDA, LMR_EXECUTOR_GRAPH, preset, layers, NS, kv_dtype);
+    setenv("LMR_CUDA_SPLITK", "0", 1);
+    rig nos = rig_open(LMR_BACKEND_CUDA, LMR_EXECUTOR_EAGER, preset, layers, NS, kv_dtype);
+    unsetenv("LMR_CUDA_SPLITK");
+    CHECK(cpu.s && gpu.s && gph.s && nos.s, "%s: batched rigs (max_seqs %d)", preset, NS);
+    if (cpu.s && gpu.s && gph.s && nos.s) {
+        lmr_model_info mi = lmr_model_info_default();
+        lmr_model_info_get(cpu.m, &mi);
+        const int V = mi.vocab;
+        const double tol = kv_dtype == LMR_DTYPE_F32 ? 1e-2 : 2e-2;
+        float *a = malloc(sizeof(float) * V), *b = malloc(sizeof(float) * V);
+        float *c = malloc(sizeof(float) * V), *d = malloc(sizeof(float) * V);
+        int32_t seqs[NS], next[NS], pr[8];
+        rig *rs[4] = {&cpu, &gpu, &gph, &nos};
+        for (int q = 0; q < NS; q++) {
+            seqs[q] = q;
+            tokens(&next[q], 1, V, 500 + (uint32_t)q);
+            tokens(pr, 8, V, 900 + (uint32_t)q);
+            for (int k = 0; k < 4; k++) lmr_session_prefill(rs[k]->s, q, pr, 8);
+        }
+        lmr_counters c0 = lmr_counters_default(), c1 = lmr_counters_default();
+        for (int step = 0; step < 3; step++) {
+            const int B = step == 1 ? 20 : step == 0 ? 33 : 40; /* buckets 64, 32, 64 */
+            lmr_counters_get(gph.e, &c0);
+            lmr_status st = LMR_OK;
+            lmr_engine *failed = NULL;
+            for (int k = 0; k < 4 && st == LMR_OK; k++)
+                if ((st = lmr_session_decode(rs[k]->s, seqs, next, B))) failed = rs[k]->e;
+            lmr_counters_get(gph.e, &c1);
+            double wc = 0, wn = 0;
+            int same = 1;
+            for (int q = 0; q < B && st == LMR_OK; q++) {
+                lmr_session_logits(cpu.s, q, a, V);
+                lmr_session_logits(gpu.s, q, b, V);
+                lmr_session_logits(gph.s, q, c, V);
+                lmr_session_logits(nos.s, q, d, V);
+                wc = fmax(wc, rel(b, a, V));
+                wn = fmax(wn, rel(b, d, V));
+                same &= memcmp(b, c, sizeof(float) * V) == 0;
+            }
+            CHECK(st == LMR_OK && wc <= tol, "%s: batch %d vs CPU: rel %.2e <= %.0e %s", preset, B,
+                  wc, tol, failed ? lmr_last_error(failed) : "");
+            CHECK(same, "%s: batch %d: graph (bucket %d) == eager bit for bit", preset, B,
+                  B > 32 ? 64 : 32);
+            CHECK(wn <= 1e-4, "%s: batch %d: split-K == unsplit GEMM: rel %.2e <= 1e-4", preset, B,
+                  wn);
+            const int captured = c1.graph_capture_ns > c0.graph_capture_ns;
+            CHECK(captured == (step < 2), "%s: batch %d %s a graph", preset, B,
+                  captured ? "captured" : "reused");
+        }
+        free(a), free(b), free(c), free(d);
+    }
+    rig_close(&cpu), rig_close(&gpu), rig_close(&gph), rig_close(&nos);
 }
 
 static void check_profile(void) {
@@ -319,24 +446,39 @@ int main(void) {
         int dt = d == 0 ? LMR_DTYPE_BF16 : d == 1 ? LMR_DTYPE_F16 : LMR_DTYPE_F32;
         double gemm_tol = dt == LMR_DTYPE_F32 ? 1e-4 : 1.5e-2;
         for (int mode = 0; mode < 3; mode++) {
-            check_linear(dt, 1, 256, 96, mode, mode == 2, 1e-4);
-            check_linear(dt, 3, 1536, 200, mode, 1, 1e-4);
-            check_linear(dt, 16, 8960 / 4, 64, mode, 0, 1e-4);
-            check_linear(dt, 40, 512, 160, mode, mode != 1, gemm_tol);
-            check_linear(dt, 200, 256, 300, mode, 1, gemm_tol);
+            check_linear(dt, 1, 256, 96, mode, mode == 2, 1, 1e-4);
+            check_linear(dt, 3, 1536, 200, mode, 1, 1, 1e-4);
+            check_linear(dt, 16, 8960 / 4, 64, mode, 0, 1, 1e-4);
+            for (int sk = 0; sk < 2; sk++) { /* split-K on 132 SMs: 4, 16 and 4 ranges */
+                check_linear(dt, 40, 512, 160, mode, mode != 1, sk, gemm_tol);
+                check_linear(dt, 17, 4096, 96, mode, 1, sk, gemm_tol);
+                check_linear(dt, 64, 1024, 1536, mode, 0, sk, gemm_tol);
+            }
+            check_linear(dt, 200, 256, 300, mode, 1, 1, gemm_tol);
         }
     }
     int kvs[3] = {LMR_DTYPE_F32, LMR_DTYPE_BF16, LMR_DTYPE_F16};
     for (int k = 0; k < 3; k++) {
-        check_attention(kvs[k], 1, 700, 12, 2, 128, 256);
-        check_attention(kvs[k], 1, 0, 4, 2, 16, 256);
-        check_attention(kvs[k], 3, 300, 14, 2, 64, 64);
-        check_attention(kvs[k], 37, 100, 8, 8, 32, 64);
+        check_attention(kvs[k], 1, 700, 12, 2, 128, 256, 0);
+        check_attention(kvs[k], 1, 0, 4, 2, 16, 256, 0);
+        check_attention(kvs[k], 3, 300, 14, 2, 64, 64, 0);
+        check_attention(kvs[k], 37, 100, 8, 8, 32, 64, 0);
+        /* fused prefill: partial and several query tiles, GQA 1..7, every head_dim, pos0 > 0 */
+        check_attention(kvs[k], 37, 100, 8, 8, 32, 0, 1);
+        check_attention(kvs[k], 200, 0, 12, 2, 128, 0, 1);
+        check_attention(kvs[k], 130, 390, 14, 2, 64, 0, 1);
+        check_attention(kvs[k], 65, 3, 4, 2, 16, 0, 1);
+        check_attention(kvs[k], 2, 0, 7, 1, 128, 0, 1);
     }
     check_model("tiny-qwen2", 0, LMR_DTYPE_BF16);
     check_model("tiny-qwen2", 0, LMR_DTYPE_F32);
     check_model("tiny-llama", 0, LMR_DTYPE_BF16);
     check_model("qwen2.5-0.5b", 2, LMR_DTYPE_BF16);
+    check_long_prefill("tiny-qwen2", 0, LMR_DTYPE_BF16);
+    check_long_prefill("tiny-llama", 0, LMR_DTYPE_F32);
+    check_long_prefill("qwen2.5-0.5b", 2, LMR_DTYPE_BF16);
+    check_batched("tiny-qwen2", 0, LMR_DTYPE_BF16);
+    check_batched("qwen2.5-0.5b", 2, LMR_DTYPE_BF16);
     check_profile();
     return check_summary();
 #endif

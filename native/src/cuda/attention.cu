@@ -129,7 +129,8 @@ __global__ void attention_combine_kernel(cu_attention a) {
         L += p[s * step + 1] * w;
         A += p[s * step + 2 + d] * w;
     }
-    a.out[(int64_t)t * a.n_heads * hd + (int64_t)head * hd + d] = A / L;
+    /* L == 0: a padding row of a bucketed graph step (position -1, no key): 0, not NaN */
+    a.out[(int64_t)t * a.n_heads * hd + (int64_t)head * hd + d] = L > 0.0f ? A / L : 0.0f;
 }
 
 template <int KT, int HD> static void launch(cu_ctx *c, const cu_attention *a) {

@@ -1,8 +1,9 @@
 /* backend_cuda.cu: the CUDA backend's lifecycle: device discovery (0 devices, never an error,
  * without a driver), engine facts, model upload (matrices as stored, q/k/v stacked and gate/up
  * interleaved so each is one linear op; norms and biases as FP32), the session's KV pool,
- * activations and block-table mirror, fill_kv and on-device greedy sampling. The forward pass is
- * in forward.cu, the kernels in the other .cu files. */
+ * activations and block-table mirror, fill_kv, on-device greedy sampling and the lazy copy of a
+ * sequence's logits to the host (fetch_logits). The forward pass is in forward.cu, the kernels
+ * in the other .cu files. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,11 @@ static lmr_status engine_init(lmr_engine *e_) {
     in->driver_version = drv;
     in->runtime_version = rt;
     in->device_memory_bytes = p.totalGlobalMem;
+    ce->sms = lmr_cuda_sms(); /* cached now, never queried during a capture */
+    const char *v = getenv("LMR_CUDA_PREFILL_ATTENTION");
+    ce->prefill_fused = !(v && strcmp(v, "split") == 0);
+    v = getenv("LMR_CUDA_SPLITK");
+    ce->splitk = !(v && strcmp(v, "0") == 0);
     snprintf(in->device_name, sizeof in->device_name, "%.127s", p.name);
     return LMR_OK;
 }
@@ -268,12 +274,8 @@ mixed:
 static void session_free(lmr_session *s) {
     cu_session *c = (cu_session *)s->priv;
     if (!c) return;
-    if (c->graphs) {
-        for (int i = 0; i <= s->params.max_seqs; i++)
-            if (c->graphs[i]) cudaGraphExecDestroy(c->graphs[i]);
-        free(c->graphs);
-    }
-    free(c->graph_kernels);
+    for (int i = 0; i < LMR_CUDA_BUCKET_SLOTS; i++)
+        if (c->graphs[i]) cudaGraphExecDestroy(c->graphs[i]);
     if (c->logits_pinned) cudaHostUnregister(s->logits);
     if (c->h_hdr) cudaFreeHost(c->h_hdr);
     if (c->h_tok) cudaFreeHost(c->h_tok);
@@ -294,8 +296,11 @@ static lmr_status session_init(lmr_session *s) {
     cu_session *c = (cu_session *)calloc(1, sizeof *c);
     if (!c) return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY, "no host memory for the CUDA session");
     s->priv = c;
-    const int mt = p->prefill_chunk > p->max_seqs ? p->prefill_chunk : p->max_seqs;
+    /* decode batches are padded to their bucket (graph executor): rows for the largest one */
+    const int mb = lmr_cuda_bucket(p->max_seqs);
+    const int mt = p->prefill_chunk > mb ? p->prefill_chunk : mb;
     c->max_tok = mt;
+    c->max_bucket = mb;
     const size_t T = (size_t)mt, f = 4, hid = (size_t)mi->hidden, ffn = (size_t)mi->ffn;
     const size_t hd = (size_t)mi->head_dim, nkv = (size_t)mi->n_kv_heads;
     const size_t qd = (size_t)mi->n_heads * hd, kd = nkv * hd;
@@ -304,15 +309,16 @@ static lmr_status session_init(lmr_session *s) {
     if (ffn > max_in) max_in = ffn;
     const size_t mbs = (size_t)s->kv.max_blocks_seq, ms = (size_t)p->max_seqs;
     const size_t dec_splits = ((size_t)p->max_ctx + LMR_CUDA_ATT_SPLIT - 1) / LMR_CUDA_ATT_SPLIT;
-    size_t part_rows = ms * nkv * dec_splits * g;
+    size_t part_rows = (size_t)mb * nkv * dec_splits * g;
     if (T * nkv * LMR_CUDA_ATT_PREFILL_SPLITS * g > part_rows)
         part_rows = T * nkv * LMR_CUDA_ATT_PREFILL_SPLITS * g;
     c->part_floats = part_rows * (hd + 2);
-    c->hdr_ints = 3 * T + ms;
+    c->hdr_ints = 3 * T + (size_t)mb;
+    c->ws_floats = lmr_cuda_splitk_ws_floats(((cu_engine *)e_->priv)->sms);
     size_t sizes[] = {T * hid * f, T * hid * f, T * (qd + 2 * kd) * f, T * qd * f, T * ffn * f,
                       T * max_in * 4 /* xa: room for FP32 too */, T * max_in * f,
-                      c->part_floats * f, ms * (size_t)mi->vocab * f, ms * mbs * 4,
-                      c->hdr_ints * 4, ALIGN};
+                      c->part_floats * f, (ms + 1) * (size_t)mi->vocab * f, ms * mbs * 4,
+                      c->hdr_ints * 4, ALIGN, (size_t)c->ws_floats * f};
     const int nb = (int)(sizeof sizes / sizeof sizes[0]);
     size_t scratch = 0;
     for (int i = 0; i < nb; i++) scratch += align_up(sizes[i]);
@@ -337,7 +343,7 @@ static lmr_status session_init(lmr_session *s) {
     void **bufs[] = {(void **)&c->h, (void **)&c->x, (void **)&c->qkv, (void **)&c->att,
                      (void **)&c->act, &c->xa, (void **)&c->xf, (void **)&c->part,
                      (void **)&c->logits, (void **)&c->tables, (void **)&c->d_hdr,
-                     (void **)&c->d_tok};
+                     (void **)&c->d_tok, (void **)&c->ws};
     for (int i = 0; i < nb; i++) {
         *bufs[i] = b;
         b += align_up(sizes[i]);
@@ -349,12 +355,10 @@ static lmr_status session_init(lmr_session *s) {
     CU_TRY(cudaMallocHost((void **)&c->h_hdr, c->hdr_ints * 4), "session: pinned header");
     CU_TRY(cudaMallocHost((void **)&c->h_tok, 4 * 4), "session: pinned token");
     c->h_shadow = (int32_t *)malloc(ms * mbs * 4);
-    c->graphs = (cudaGraphExec_t *)calloc(ms + 1, sizeof(cudaGraphExec_t));
-    c->graph_kernels = (int32_t *)calloc(ms + 1, sizeof(int32_t));
-    if (!c->h_shadow || !c->graphs || !c->graph_kernels)
+    if (!c->h_shadow)
         return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY, "no host memory for the CUDA session");
     memset(c->h_shadow, 0xFF, ms * mbs * 4);
-    /* pinned logits make the per-step copy asynchronous; pageable still works */
+    /* pinned logits make fetch_logits' copy faster; pageable still works */
     if (cudaHostRegister(s->logits, ms * (size_t)mi->vocab * 4, cudaHostRegisterDefault) ==
         cudaSuccess)
         c->logits_pinned = 1;
@@ -399,16 +403,31 @@ static lmr_status fill_kv(lmr_session *s, int32_t seq, int32_t pos, uint64_t see
     return LMR_OK;
 }
 
+/* backend.h fetch_logits: seq's row of the device logits to the host. */
+static lmr_status fetch_logits(lmr_session *s, int32_t seq, float *out) {
+    lmr_engine *e_ = s->e;
+    cu_session *c = (cu_session *)s->priv;
+    const size_t vocab = (size_t)s->m->info.vocab;
+    cudaStream_t st = ((cu_engine *)e_->priv)->stream;
+    CU_TRY(cudaMemcpyAsync(out, c->logits + (size_t)seq * vocab, sizeof(float) * vocab,
+                           cudaMemcpyDeviceToHost, st),
+           "copy of seq %d's logits", seq);
+    CU_TRY(cudaStreamSynchronize(st), "copy of seq %d's logits", seq);
+    return LMR_OK;
+}
+
 /* Greedy (temperature 0 or top_k 1) runs on the device and copies back one int; the other
- * samplers use the host code on s->logits (forward always copies them), so the sequence's
+ * samplers use the host code on the logits (fetched once, lmr_logits_host), so the sequence's
  * generator advances exactly as on the CPU backend. */
 static lmr_status sample(lmr_session *s, int32_t seq, const lmr_sampler_params *p, int32_t *out) {
     lmr_engine *e_ = s->e;
     cu_session *c = (cu_session *)s->priv;
     const int vocab = s->m->info.vocab;
     if (!(p->temperature == 0.0f || p->top_k == 1)) {
-        *out = lmr_sample_logits(s->logits + (size_t)seq * (size_t)vocab, vocab, p, &s->rng[seq],
-                                 s->cand);
+        lmr_status st;
+        const float *row = lmr_logits_host(s, "sample", seq, &st);
+        if (!row) return st;
+        *out = lmr_sample_logits(row, vocab, p, &s->rng[seq], s->cand);
         return LMR_OK;
     }
     cu_ctx ctx = {e_, ((cu_engine *)e_->priv)->stream, 0, 0};
@@ -442,4 +461,6 @@ extern "C" const lmr_backend_ops lmr_cuda_backend = {
     lmr_cuda_forward,
     fill_kv,
     sample,
+    1, /* logits_on_device */
+    fetch_logits,
 };

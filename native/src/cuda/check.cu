@@ -44,8 +44,8 @@ static lmr_status finish(dev_bufs *b, cudaError_t err, lmr_status st, const char
 
 extern "C" lmr_status lmr_cuda_check_linear(int wdtype, int n, int in, int out, const void *W,
                                             const float *x, const float *bias, int mode,
-                                            const float *norm_w, float eps, float *y, char *msg,
-                                            size_t cap) {
+                                            const float *norm_w, float eps, int splitk,
+                                            float *y, char *msg, size_t cap) {
     dev_bufs b = {{0}, 0};
     cudaError_t err = cudaSetDevice(0);
     const size_t wb = (size_t)lmr_dtype_bytes(wdtype) * (size_t)out * (size_t)in;
@@ -62,6 +62,10 @@ extern "C" lmr_status lmr_cuda_check_linear(int wdtype, int n, int in, int out, 
     a.eps = eps;
     a.xa = dev_put(&b, NULL, 4 * (size_t)n * in, &err);
     a.xf = (float *)dev_put(&b, NULL, 4 * (size_t)n * in, &err);
+    if (splitk) {
+        a.ws_floats = lmr_cuda_splitk_ws_floats(lmr_cuda_sms());
+        a.ws = (float *)dev_put(&b, NULL, sizeof(float) * (size_t)a.ws_floats, &err);
+    }
     lmr_status st = LMR_OK;
     if (err == cudaSuccess) {
         cu_ctx c = {NULL, 0, 0, 0};
@@ -76,13 +80,14 @@ extern "C" lmr_status lmr_cuda_check_attention(const float *q, int n_tok, int po
                                                int kv_dtype, int n_blocks,
                                                const int32_t *block_table, int n_table,
                                                int block_tokens, int n_heads, int n_kv_heads,
-                                               int head_dim, int split, float *out, char *msg,
-                                               size_t cap) {
+                                               int head_dim, int split, int fused,
+                                               float *out, char *msg, size_t cap) {
     dev_bufs b = {{0}, 0};
     cudaError_t err = cudaSetDevice(0);
     const size_t pool = (size_t)lmr_dtype_bytes(kv_dtype) * (size_t)n_blocks * block_tokens *
                         n_kv_heads * head_dim;
     const int g = n_heads / n_kv_heads, maxlen = pos0 + n_tok;
+    if (fused || split < 1) split = maxlen; /* unused by the fused kernel */
     const int n_splits = (maxlen + split - 1) / split;
     int32_t pos[1024], tokseq[1024];
     if (n_tok > 1024) {
@@ -109,7 +114,7 @@ extern "C" lmr_status lmr_cuda_check_attention(const float *q, int n_tok, int po
     lmr_status st = LMR_OK;
     if (err == cudaSuccess) {
         cu_ctx c = {NULL, 0, 0, 0};
-        st = lmr_cuda_attention(&c, &a);
+        st = fused ? lmr_cuda_attention_prefill(&c, &a) : lmr_cuda_attention(&c, &a);
         if (st == LMR_OK)
             err = cudaMemcpy(out, a.out, sizeof(float) * (size_t)n_tok * n_heads * head_dim,
                              cudaMemcpyDeviceToHost);

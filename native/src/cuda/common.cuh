@@ -14,6 +14,7 @@
 extern "C" {
 #include "backend.h"
 }
+#include "plan.h"
 
 /* ---- private state ---- */
 
@@ -21,6 +22,12 @@ typedef struct {
     cudaStream_t stream;
     cudaEvent_t ev0, ev1; /* probes and profile mode */
     int device;
+    int sms;              /* multiprocessors */
+    /* Kernel variants, from the environment at engine creation (to compare them):
+     * LMR_CUDA_PREFILL_ATTENTION=split: prefill through the flash-decoding kernel, not the fused
+     * tensor-core one; LMR_CUDA_SPLITK=0: no split-K for 17..64-token GEMMs. */
+    int prefill_fused;
+    int splitk;
 } cu_engine;
 
 typedef struct {
@@ -54,7 +61,8 @@ typedef struct {
 typedef struct {
     void *kv;              /* [n_layers][K, V][n_blocks, block_tokens, n_kv, head_dim] */
     size_t layer_bytes;    /* bytes of one layer's K (or V) pool */
-    int32_t max_tok;       /* max(prefill_chunk, max_seqs) */
+    int32_t max_tok;       /* max(prefill_chunk, bucket(max_seqs)) */
+    int32_t max_bucket;    /* lmr_cuda_bucket(max_seqs): rows of outseq */
     void *scratch;         /* one allocation for everything below */
     uint64_t scratch_bytes;
     float *h;              /* [max_tok, hidden] residual stream */
@@ -66,7 +74,10 @@ typedef struct {
     float *xf;             /* [max_tok, max_in] FP32 normed input of the SIMT GEMM */
     float *part;           /* attention partials [part_rows, head_dim + 2] */
     uint64_t part_floats;
-    float *logits;         /* [max_seqs, vocab] FP32, row = seq */
+    float *logits;         /* [max_seqs + 1, vocab] FP32, row = seq; the last row takes the
+                              padding rows of a bucketed graph step */
+    float *ws;             /* split-K partials [lmr_cuda_splitk_ws_floats] */
+    int64_t ws_floats;
     int32_t *tables;       /* [max_seqs, max_blocks_seq] device mirror of the block tables */
     int32_t *d_hdr;        /* device header (layout above) */
     int32_t *h_hdr;        /* pinned host header */
@@ -75,8 +86,8 @@ typedef struct {
     int32_t *d_tok;        /* [1] sampled token */
     int32_t *h_tok;        /* [1] pinned */
     int logits_pinned;     /* s->logits registered with cudaHostRegister */
-    cudaGraphExec_t *graphs; /* [max_seqs + 1] decode step per batch size, NULL until captured */
-    int32_t *graph_kernels;  /* [max_seqs + 1] kernels in each graph */
+    cudaGraphExec_t graphs[LMR_CUDA_BUCKET_SLOTS]; /* decode step per bucket, NULL until captured */
+    int32_t graph_kernels[LMR_CUDA_BUCKET_SLOTS];  /* kernels in each graph */
 } cu_session;
 
 /* What a launcher needs: the stream, the engine (errors, counters) and profile mode. */
@@ -216,13 +227,18 @@ typedef struct {
     float eps;
     void *xa;            /* scratch [n, in] of wdtype (tensor-core GEMM input) */
     float *xf;           /* scratch [n, in] FP32 (SIMT GEMM input when normed) */
+    float *ws;           /* split-K partials (plan.h), or NULL: never split */
+    int64_t ws_floats;
 } cu_linear;
 
 /* gemv.cu: n <= 16 tokens, weights streamed once for all of them. */
 lmr_status lmr_cuda_gemv(cu_ctx *c, const cu_linear *a);
 int lmr_cuda_gemv_ok(const cu_linear *a); /* shapes the GEMV takes */
-/* gemm.cu: any n; tensor cores for BF16/F16, SIMT for F32. Picks the GEMV when it can. */
+/* gemm.cu: any n; tensor cores for BF16/F16 (split-K for <= 64 tokens when the tiles are few
+ * and a->ws is set), SIMT for F32. Picks the GEMV when it can. */
 lmr_status lmr_cuda_linear(cu_ctx *c, const cu_linear *a);
+/* Multiprocessors of the current device (queried once; call before any capture). */
+int lmr_cuda_sms(void);
 
 /* elementwise.cu */
 /* h[t] = embed[tokens[t]] (FP32) */
@@ -258,6 +274,11 @@ typedef struct {
     float *out;           /* [n_tok, n_heads * head_dim] */
 } cu_attention;
 lmr_status lmr_cuda_attention(cu_ctx *c, const cu_attention *a);
+/* attention_prefill.cu: fused causal attention of n_tok > 1 tokens of ONE sequence (tokseq[0])
+ * at positions pos[t] (increasing): flash-attention with FP16 tensor cores, grid (query tiles
+ * of 64, n_heads); reads q, pos, tokseq, tables, pools, out of a (split, n_splits, part unused).
+ * Any group size; head_dim 16/32/64/128. */
+lmr_status lmr_cuda_attention_prefill(cu_ctx *c, const cu_attention *a);
 #define LMR_CUDA_ATT_SPLIT 256  /* decode: positions per block */
 #define LMR_CUDA_ATT_PREFILL_SPLITS 8 /* prefill: at most this many blocks per query token */
 #define LMR_CUDA_MAX_GROUP 8    /* query heads per KV head */

@@ -19,19 +19,22 @@ const char *lmr_cuda_no_device_reason(void);
 /* y[n, out] = linear(x[n, in]) through lmr_cuda_linear (GEMV for n <= 16, else GEMM) on device 0.
  * W: [out, in] of wdtype; bias [out] or NULL; mode 0 store, 1 accumulate into y (y holds the
  * start values), 2 silu(row 2i) * row 2i+1 (y is [n, out / 2]); norm_w [in] or NULL (rmsnorm
- * with eps first). Error text into err. */
+ * with eps first); splitk 1: give the GEMM a split-K workspace (as the engine does), 0: none.
+ * Error text into err. */
 lmr_status lmr_cuda_check_linear(int wdtype, int n, int in, int out, const void *W,
                                  const float *x, const float *bias, int mode,
-                                 const float *norm_w, float eps, float *y, char *err,
+                                 const float *norm_w, float eps, int splitk, float *y, char *err,
                                  size_t errcap);
 
-/* out[n_tok, n_heads, head_dim] = lmr_cuda_attention of q (query t at position pos0 + t) over a
- * pool of n_blocks blocks with block_table, as lmr_cpu_attention_ref takes them. */
+/* out[n_tok, n_heads, head_dim] = attention of q (query t at position pos0 + t) over a pool of
+ * n_blocks blocks with block_table, as lmr_cpu_attention_ref takes them: fused 0 through
+ * lmr_cuda_attention (flash-decoding, positions per block = split), 1 through
+ * lmr_cuda_attention_prefill (the fused prefill kernel; split unused). */
 lmr_status lmr_cuda_check_attention(const float *q, int n_tok, int pos0, const void *k_pool,
                                     const void *v_pool, int kv_dtype, int n_blocks,
                                     const int32_t *block_table, int n_table, int block_tokens,
                                     int n_heads, int n_kv_heads, int head_dim, int split,
-                                    float *out, char *err, size_t errcap);
+                                    int fused, float *out, char *err, size_t errcap);
 
 #ifdef __cplusplus
 }

@@ -79,6 +79,7 @@ __global__ void __launch_bounds__(256) rope_cache_kernel(float *qkv, int n_heads
     extern __shared__ float cs[]; /* [half] cos, [half] sin */
     const int t = blockIdx.x, half = hd / 2;
     const int p = pos[t];
+    if (p < 0) return; /* a padding row of a bucketed graph step: writes nothing */
     const int qd = n_heads * hd, kd = n_kv * hd;
     float *row = qkv + (int64_t)t * (qd + 2 * kd);
     for (int i = threadIdx.x; i < half; i += blockDim.x) {

@@ -6,9 +6,13 @@
  * (GEMV) or a convert kernel before it (GEMM); q/k/v is one matrix, gate/up one interleaved
  * matrix whose epilogue is silu * up; residual adds are the epilogue of o and down; RoPE and the
  * cache write are one kernel. Per-step inputs (tokens, positions, sequences, block tables) live
- * in device memory, so the GRAPH executor captures the decode step once per batch size and
- * replays it; attention grids are sized for max_ctx and exit early past each length, so eager
- * and graph steps run the same kernels and give the same bits. */
+ * in device memory, so the GRAPH executor captures the decode step once per batch-size bucket
+ * (1, 2, 4, ..., plan.h) and replays it, the batch padded to its bucket with masked rows
+ * (position -1: no cache write, no key, logits into the spare last row); attention grids are
+ * sized for max_ctx and exit early past each length, and every kernel computes a row the same
+ * way whatever the batch, so eager and graph steps give the same bits. A prefill chunk uses the
+ * fused attention kernel (attention_prefill.cu). The logits stay on the device (backend.h
+ * logits_on_device): api.c fetches a row only when the host reads it. */
 #include <string.h>
 
 #include "clock.h"
@@ -25,7 +29,8 @@ typedef struct {
     int n_out;             /* rows into lm_head */
     const float *lm_x;     /* [n_out, hidden] rows of h (or of x after a gather) */
     const int32_t *gather; /* host: h rows to copy into x first, or NULL */
-    int split, n_splits;   /* attention */
+    int split, n_splits;   /* attention (flash-decoding) */
+    int fused_att;         /* 1: attention_prefill (one entry of n > 1 tokens) */
 } step_plan;
 
 static cu_hdr_view hdr_view(int32_t *base, int max_tok) {
@@ -49,6 +54,9 @@ static lmr_status body(lmr_session *s, cu_ctx *c, const step_plan *pl) {
     const int mbs = s->kv.max_blocks_seq, bt = s->params.block_tokens;
     const float eps = (float)mi->rms_eps;
     const cu_hdr_view hv = hdr_view(cs->d_hdr, cs->max_tok);
+    const cu_engine *ce = (const cu_engine *)c->e->priv;
+    float *ws = ce->splitk ? cs->ws : NULL; /* NULL: the GEMM never splits K */
+    const int64_t wsf = cs->ws_floats;
 
     TRY(lmr_cuda_embed(c, hv.tokens, T, cm->embed, wdt, hid, cs->h)); /* h: [T, hid] */
     for (int32_t l = 0; l < mi->n_layers; l++) {
@@ -57,23 +65,23 @@ static lmr_status body(lmr_session *s, cu_ctx *c, const step_plan *pl) {
 
         /* Attention block. qkv: [T, qd + 2 kd]; att: [T, qd] */
         cu_linear qkv = {cs->h, hid, T, hid, L->qkv, wdt, qd + 2 * kd, L->qkv_b, cs->qkv,
-                         qd + 2 * kd, NULL, LIN_STORE, L->in_norm, eps, cs->xa, cs->xf};
+                         qd + 2 * kd, NULL, LIN_STORE, L->in_norm, eps, cs->xa, cs->xf, ws, wsf};
         TRY(lmr_cuda_linear(c, &qkv));
         TRY(lmr_cuda_rope_cache(c, cs->qkv, T, nh, nkv, hd, cm->inv_freq, hv.pos, hv.tokseq,
                                 cs->tables, mbs, bt, kp, vp, kvdt));
         cu_attention at = {cs->qkv, qd + 2 * kd, T, nh, nkv, hd, hv.pos, hv.tokseq, cs->tables,
                            mbs, bt, kp, vp, kvdt, pl->split, pl->n_splits, cs->part, cs->att};
-        TRY(lmr_cuda_attention(c, &at));
+        TRY(pl->fused_att ? lmr_cuda_attention_prefill(c, &at) : lmr_cuda_attention(c, &at));
         cu_linear o = {cs->att, qd, T, qd, L->o, wdt, hid, NULL, cs->h, hid, NULL, LIN_ACC, NULL,
-                       eps, cs->xa, cs->xf};
+                       eps, cs->xa, cs->xf, ws, wsf};
         TRY(lmr_cuda_linear(c, &o));
 
         /* MLP block. act: [T, ffn] */
         cu_linear gu = {cs->h, hid, T, hid, L->gate_up, wdt, 2 * ffn, NULL, cs->act, ffn, NULL,
-                        LIN_SILU, L->post_norm, eps, cs->xa, cs->xf};
+                        LIN_SILU, L->post_norm, eps, cs->xa, cs->xf, ws, wsf};
         TRY(lmr_cuda_linear(c, &gu));
         cu_linear dn = {cs->act, ffn, T, ffn, L->down, wdt, hid, NULL, cs->h, hid, NULL, LIN_ACC,
-                        NULL, eps, cs->xa, cs->xf};
+                        NULL, eps, cs->xa, cs->xf, ws, wsf};
         TRY(lmr_cuda_linear(c, &dn));
     }
     if (pl->n_out == 0) return LMR_OK;
@@ -86,16 +94,17 @@ static lmr_status body(lmr_session *s, cu_ctx *c, const step_plan *pl) {
     }
     /* final rmsnorm fused into lm_head; row i of the output is the logits row of outseq[i] */
     cu_linear lm = {pl->lm_x, hid, pl->n_out, hid, cm->lm_head, wdt, vocab, NULL, cs->logits,
-                    vocab, hv.outseq, LIN_STORE, cm->final_norm, eps, cs->xa, cs->xf};
+                    vocab, hv.outseq, LIN_STORE, cm->final_norm, eps, cs->xa, cs->xf, ws, wsf};
     return lmr_cuda_linear(c, &lm);
 }
 
-/* The decode step of batch size T as a graph, captured on first use. */
+/* The decode step of pl->T tokens (a bucket) as a graph, captured on first use. */
 static lmr_status graph_get(lmr_session *s, const step_plan *pl, cudaGraphExec_t *out) {
     cu_session *cs = (cu_session *)s->priv;
     lmr_engine *e_ = s->e;
-    if (cs->graphs[pl->T]) {
-        *out = cs->graphs[pl->T];
+    const int slot = lmr_cuda_bucket_slot(pl->T);
+    if (cs->graphs[slot]) {
+        *out = cs->graphs[slot];
         return LMR_OK;
     }
     cu_ctx cap = {e_, ((cu_engine *)e_->priv)->stream, 0, 0};
@@ -115,8 +124,8 @@ static lmr_status graph_get(lmr_session *s, const step_plan *pl, cudaGraphExec_t
     if (g) cudaGraphDestroy(g);
     if (err != cudaSuccess)
         return lmr_cuda_fail(e_, err, "capture of the decode step (batch %d)", pl->T);
-    cs->graphs[pl->T] = ge;
-    cs->graph_kernels[pl->T] = (int32_t)cap.kernels;
+    cs->graphs[slot] = ge;
+    cs->graph_kernels[slot] = (int32_t)cap.kernels;
     e_->counters.graph_capture_ns += lmr_now_ns() - t0;
     *out = ge;
     return LMR_OK;
@@ -127,7 +136,7 @@ lmr_status lmr_cuda_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n
     cu_engine *ce = (cu_engine *)e_->priv;
     cu_session *cs = (cu_session *)s->priv;
     const lmr_model_info *mi = &s->m->info;
-    const int vocab = mi->vocab, mt = cs->max_tok;
+    const int mt = cs->max_tok;
 
     int32_t T = 0, maxlen = 0, n_out = 0, decode = 1;
     for (int32_t i = 0; i < n_en; i++) {
@@ -156,11 +165,22 @@ lmr_status lmr_cuda_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n
         }
         TRY(lmr_cuda_sync_table(s, en[i].seq, en[i].pos0 + en[i].n));
     }
+    const int graph = decode && e_->info.executor == LMR_EXECUTOR_GRAPH;
+    if (graph) { /* pad to the bucket: masked rows, logits into the spare row max_seqs */
+        const int B = lmr_cuda_bucket(T);
+        for (; t < B; t++, r++) {
+            hv.tokens[t] = 0;
+            hv.pos[t] = -1;
+            hv.tokseq[t] = 0;
+            hv.outseq[r] = s->params.max_seqs;
+        }
+        T = n_out = B;
+    }
     CU_TRY(cudaMemcpyAsync(cs->d_hdr, cs->h_hdr, sizeof(int32_t) * cs->hdr_ints,
                            cudaMemcpyHostToDevice, ce->stream),
            "forward: upload of the step header");
 
-    step_plan pl = {T, n_out, cs->h, NULL, LMR_CUDA_ATT_SPLIT, 0};
+    step_plan pl = {T, n_out, cs->h, NULL, LMR_CUDA_ATT_SPLIT, 0, 0};
     if (decode) {
         pl.n_splits = (s->params.max_ctx + LMR_CUDA_ATT_SPLIT - 1) / LMR_CUDA_ATT_SPLIT;
     } else {
@@ -168,6 +188,7 @@ lmr_status lmr_cuda_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n
         pl.split = per > LMR_CUDA_ATT_SPLIT ? per : LMR_CUDA_ATT_SPLIT;
         pl.n_splits = (maxlen + pl.split - 1) / pl.split;
         if (n_en == 1) {
+            pl.fused_att = T > 1 && ce->prefill_fused;
             pl.lm_x = cs->h + (size_t)(T - 1) * (size_t)mi->hidden;
         } else if (n_out > 0) {
             if (n_out > LMR_CUDA_GATHER_MAX)
@@ -180,12 +201,12 @@ lmr_status lmr_cuda_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n
     }
 
     const int prof = e_->params.profile;
-    if (decode && e_->info.executor == LMR_EXECUTOR_GRAPH) {
+    if (graph) {
         cudaGraphExec_t ge = NULL;
         TRY(graph_get(s, &pl, &ge));
         if (prof) CU_TRY(cudaEventRecord(ce->ev0, ce->stream), "profile event");
         CU_TRY(cudaGraphLaunch(ge, ce->stream), "launch of the decode graph (batch %d)", T);
-        e_->counters.kernels += (uint64_t)cs->graph_kernels[T];
+        e_->counters.kernels += (uint64_t)cs->graph_kernels[lmr_cuda_bucket_slot(T)];
         if (prof) {
             float ms = 0.0f;
             CU_TRY(cudaEventRecord(ce->ev1, ce->stream), "profile event");
@@ -203,14 +224,7 @@ lmr_status lmr_cuda_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n
             return st;
         }
     }
-    /* the contract: logits of each wanting entry on the host */
-    for (int32_t i = 0; i < n_en; i++) {
-        if (!en[i].want_logits) continue;
-        size_t off = (size_t)en[i].seq * (size_t)vocab;
-        CU_TRY(cudaMemcpyAsync(s->logits + off, cs->logits + off, sizeof(float) * (size_t)vocab,
-                               cudaMemcpyDeviceToHost, ce->stream),
-               "forward: copy of seq %d's logits", en[i].seq);
-    }
+    /* the logits stay in cs->logits (row = seq) until fetch_logits */
     CU_TRY(cudaStreamSynchronize(ce->stream), "forward (%d tokens, %d entries)", T, n_en);
     return LMR_OK;
 }

@@ -3,14 +3,17 @@
  * accumulate), block tiles BM x BN x 32 fed by cp.async double buffering; the input is first
  * rmsnormed / converted to the weight dtype (lmr_cuda_rmsnorm into a->xa). F32 weights (or shapes
  * the tensor-core path does not take): a plain tiled SIMT kernel. The epilogues match gemv.cu:
- * bias, accumulate into y, or silu(gate) * up of interleaved row pairs; yrow remaps output rows. */
+ * bias, accumulate into y, or silu(gate) * up of interleaved row pairs; yrow remaps output rows.
+ * Split-K (<= 64 tokens, few output tiles, plan.h): blockIdx.z takes one K range and writes raw
+ * partial sums to a->ws; splitk_reduce_kernel adds them in order and applies the epilogue. The
+ * unsplit 64 x 64 path stays for comparison (LMR_CUDA_SPLITK=0). */
 #include <mma.h>
 
 #include "common.cuh"
 
 using namespace nvcuda;
 
-#define BK 32
+#define BK LMR_CUDA_SPLITK_BK
 #define LDS (BK + 8) /* smem row stride in elements (pad: fewer bank conflicts, ldm % 8 == 0) */
 
 __device__ __forceinline__ void cp_async16(void *smem, const void *gmem, int src_bytes) {
@@ -35,9 +38,10 @@ __device__ __forceinline__ void epi_silu(const cu_linear &a, int t, int o, float
     yt[o / 2] = g / (1.0f + expf(-g)) * u;
 }
 
-/* A = xa [M, K] (row-major), B = W [N, K] (= col-major K x N); C [M, N]. */
-template <typename T, int BM, int BN, int WM, int WN>
-__global__ void __launch_bounds__(WM *WN * 32) gemm_tc_kernel(cu_linear a) {
+/* A = xa [M, K] (row-major), B = W [N, K] (= col-major K x N); C [M, N]. Block z covers
+ * K range [z kps, (z + 1) kps); SPLIT: raw sums to ws [z][M][N], else the epilogue. */
+template <typename T, int BM, int BN, int WM, int WN, bool SPLIT>
+__global__ void __launch_bounds__(WM *WN * 32) gemm_tc_kernel(cu_linear a, int kps) {
     constexpr int NT = WM * WN * 32;
     constexpr int TM = BM / WM, TN = BN / WN; /* warp tile */
     constexpr int FM = TM / 16, FN = TN / 16;
@@ -46,11 +50,13 @@ __global__ void __launch_bounds__(WM *WN * 32) gemm_tc_kernel(cu_linear a) {
     constexpr int EPI = WM * WN * 256 * 4;
     __shared__ __align__(128) unsigned char smem[SMEM > EPI ? SMEM : EPI];
     T *sm = (T *)smem;
-    const int M = a.n, N = a.out, K = a.in;
+    const int M = a.n, N = a.out;
+    const int kb = blockIdx.z * kps, K = min(a.in, kb + kps); /* this block's K range */
     const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int wm = warp / WN, wn = warp % WN;
     const T *A = (const T *)a.xa, *B = (const T *)a.W;
+    const int64_t ld = a.in; /* row stride of A and B */
 
     auto load = [&](int stage, int k0) {
         T *As = sm + stage * STAGE, *Bs = As + BM * LDS;
@@ -60,7 +66,7 @@ __global__ void __launch_bounds__(WM *WN * 32) gemm_tc_kernel(cu_linear a) {
             int r = isA ? row : row - BM;
             int g = (isA ? m0 : n0) + r, lim = isA ? M : N;
             int ok = g < lim && k0 + col < K;
-            const T *src = (isA ? A : B) + (ok ? (int64_t)g * K + k0 + col : 0);
+            const T *src = (isA ? A : B) + (ok ? (int64_t)g * ld + k0 + col : 0);
             T *dst = (isA ? As : Bs) + r * LDS + col;
             cp_async16(dst, src, ok ? 16 : 0);
         }
@@ -73,11 +79,11 @@ __global__ void __launch_bounds__(WM *WN * 32) gemm_tc_kernel(cu_linear a) {
 #pragma unroll
         for (int j = 0; j < FN; j++) wmma::fill_fragment(acc[i][j], 0.0f);
 
-    const int nk = (K + BK - 1) / BK;
-    load(0, 0);
+    const int nk = (K - kb + BK - 1) / BK;
+    load(0, kb);
     for (int kt = 0; kt < nk; kt++) {
         if (kt + 1 < nk) {
-            load((kt + 1) & 1, (kt + 1) * BK);
+            load((kt + 1) & 1, kb + (kt + 1) * BK);
             cp_async_wait<1>();
         } else {
             cp_async_wait<0>();
@@ -110,7 +116,13 @@ __global__ void __launch_bounds__(WM *WN * 32) gemm_tc_kernel(cu_linear a) {
             wmma::store_matrix_sync(ep, acc[i][j], 16, wmma::mem_row_major);
             __syncwarp();
             const int rm = m0 + wm * TM + i * 16, cn = n0 + wn * TN + j * 16;
-            if (a.mode == LIN_SILU) {
+            if (SPLIT) {
+                float *wz = a.ws + (int64_t)blockIdx.z * M * N;
+                for (int e = lane; e < 256; e += 32) {
+                    int r = e / 16, cc = e % 16;
+                    if (rm + r < M && cn + cc < N) wz[(int64_t)(rm + r) * N + cn + cc] = ep[e];
+                }
+            } else if (a.mode == LIN_SILU) {
                 for (int e = lane; e < 128; e += 32) {
                     int r = e / 8, cc = (e % 8) * 2;
                     if (rm + r < M && cn + cc + 1 < N)
@@ -124,6 +136,25 @@ __global__ void __launch_bounds__(WM *WN * 32) gemm_tc_kernel(cu_linear a) {
             }
             __syncwarp();
         }
+}
+
+/* y = epilogue(sum over z of ws[z]) in z order; one thread per output (per gate/up pair). */
+__global__ void __launch_bounds__(256) splitk_reduce_kernel(cu_linear a, int splits) {
+    const int M = a.n, N = a.out;
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, mn = (int64_t)M * N;
+    if (a.mode == LIN_SILU) {
+        if (i >= mn / 2) return;
+        const int t = (int)(i / (N / 2)), o = (int)(i % (N / 2)) * 2;
+        const float *w = a.ws + (int64_t)t * N + o;
+        float g = 0.0f, u = 0.0f;
+        for (int z = 0; z < splits; z++) g += w[z * mn], u += w[z * mn + 1];
+        epi_silu(a, t, o, g, u);
+    } else {
+        if (i >= mn) return;
+        float v = 0.0f;
+        for (int z = 0; z < splits; z++) v += a.ws[z * mn + i];
+        epi_one(a, (int)(i / N), (int)(i % N), v);
+    }
 }
 
 /* SIMT: 64 x 64 tile, 256 threads of 4 x 4 outputs; x FP32 [M, K] (a.xf when normed), W any. */
@@ -169,14 +200,42 @@ template <int DT> __global__ void __launch_bounds__(256) gemm_simt_kernel(cu_lin
     }
 }
 
-template <typename T> static void launch_tc(cu_ctx *c, const cu_linear *a) {
-    if (a->n <= 64) {
-        dim3 grid((a->out + 63) / 64, (a->n + 63) / 64);
-        gemm_tc_kernel<T, 64, 64, 2, 2><<<grid, 128, 0, c->st>>>(*a);
-    } else {
-        dim3 grid((a->out + 127) / 128, (a->n + 127) / 128);
-        gemm_tc_kernel<T, 128, 128, 2, 4><<<grid, 256, 0, c->st>>>(*a);
+int lmr_cuda_sms(void) {
+    static int n = 0;
+    if (n == 0) {
+        int d = 0, v = 0;
+        if (cudaGetDevice(&d) != cudaSuccess ||
+            cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, d) != cudaSuccess || v < 1) {
+            cudaGetLastError();
+            v = 1; /* no split-K rather than a failure */
+        }
+        n = v;
     }
+    return n;
+}
+
+template <typename T> static lmr_status launch_tc(cu_ctx *c, const cu_linear *a) {
+    if (a->n > 64) {
+        dim3 grid((a->out + 127) / 128, (a->n + 127) / 128);
+        lmr_cuda_pre(c);
+        gemm_tc_kernel<T, 128, 128, 2, 4, false><<<grid, 256, 0, c->st>>>(*a, a->in);
+        return lmr_cuda_post(c, "gemm_tc");
+    }
+    const lmr_cuda_splitk sp =
+        lmr_cuda_splitk_plan(a->n, a->out, a->in, lmr_cuda_sms(), a->ws ? a->ws_floats : 0);
+    dim3 grid((a->out + 63) / 64, 1, sp.splits);
+    lmr_cuda_pre(c);
+    if (sp.splits == 1) {
+        gemm_tc_kernel<T, 64, 64, 2, 2, false><<<grid, 128, 0, c->st>>>(*a, a->in);
+        return lmr_cuda_post(c, "gemm_tc");
+    }
+    gemm_tc_kernel<T, 64, 64, 2, 2, true><<<grid, 128, 0, c->st>>>(*a, sp.kps);
+    lmr_status st = lmr_cuda_post(c, "gemm_tc_splitk");
+    if (st != LMR_OK) return st;
+    const int64_t n = (int64_t)a->n * (a->mode == LIN_SILU ? a->out / 2 : a->out);
+    lmr_cuda_pre(c);
+    splitk_reduce_kernel<<<(unsigned)((n + 255) / 256), 256, 0, c->st>>>(*a, sp.splits);
+    return lmr_cuda_post(c, "splitk_reduce");
 }
 
 lmr_status lmr_cuda_linear(cu_ctx *c, const cu_linear *a) {
@@ -188,10 +247,8 @@ lmr_status lmr_cuda_linear(cu_ctx *c, const cu_linear *a) {
         if ((st = lmr_cuda_rmsnorm(c, a->x, a->ldx, a->n, a->in, a->norm_w, a->eps, a->xa,
                                    a->wdtype)))
             return st;
-        lmr_cuda_pre(c);
-        if (a->wdtype == LMR_DTYPE_BF16) launch_tc<__nv_bfloat16>(c, a);
-        else launch_tc<__half>(c, a);
-        return lmr_cuda_post(c, "gemm_tc");
+        return a->wdtype == LMR_DTYPE_BF16 ? launch_tc<__nv_bfloat16>(c, a)
+                                           : launch_tc<__half>(c, a);
     }
     const float *x = a->x;
     int ldx = a->ldx;
