@@ -43,7 +43,15 @@ export function latencyChart(records: ResultRecord[], options: ChartOptions = {}
     const tpot = steps.length > 0 ? summarize(steps) : c.metrics.tpotNs?.summary;
     if (tpot) push("Decode step (TPOT)", c.id, tpot);
   }
-  const x = { field: "case", type: "nominal", title: "Case", sort: null, axis: { labelAngle: 0 } };
+  // Long case ids ("workers-16", "open-90pct") collide when level: slant them.
+  const longest = Math.max(0, ...values.map((v) => String(v.case).length));
+  const x = {
+    field: "case",
+    type: "nominal",
+    title: "Case",
+    sort: null,
+    axis: { labelAngle: longest > 6 ? -35 : 0 },
+  };
   const color = colorBy("percentile", "Percentile", ["p50", "p90", "p99"]);
   return topLevel(
     `Latency percentiles: ${labels[index]}`,

@@ -10,3 +10,5 @@ export { BENCH_USAGE, type BenchArgs, parseBenchArgs } from "./parse_bench_args.
 export { parseCtestSummary } from "./parse_ctest_summary.ts";
 export { parseDenoTestSummary } from "./parse_deno_test_summary.ts";
 export { renderCacheSweepReport } from "./render_cache_sweep_report.ts";
+export { renderWorkersReport } from "./render_workers_report.ts";
+export { renderPromptsReport } from "./render_prompts_report.ts";

@@ -14,7 +14,14 @@ export const SCHEMA_NAME = "lmrig.result" as const;
 export type RecordStatus = "running" | "complete" | "interrupted";
 
 /** Unit of a metric; durations are always nanoseconds. */
-export type MetricUnit = "ns" | "tokens/s" | "bytes" | "bytes/s" | "ratio" | "count";
+export type MetricUnit =
+  | "ns"
+  | "tokens/s"
+  | "requests/s"
+  | "bytes"
+  | "bytes/s"
+  | "ratio"
+  | "count";
 
 /** Whether a larger or a smaller value is the better one. */
 export type Better = "lower" | "higher";

@@ -18,3 +18,21 @@ export { cacheSweepBackends } from "./cache_sweep_backends.ts";
 export { type CacheSweepFacts, deriveCacheSweepFigures } from "./derive_cache_sweep_figures.ts";
 export { runCacheSweep } from "./run_cache_sweep.ts";
 export type { KindContext, KindOutcome } from "./run_bench.ts";
+export { poissonArrivals } from "./poisson_arrivals.ts";
+export {
+  runWorkersLoad,
+  type ServedRequest,
+  type ServeEngine,
+  type ServeOptions,
+  type ServeRequest,
+  type ServeRun,
+} from "./run_workers_load.ts";
+export { sessionServeEngine } from "./run_workers_engine.ts";
+export { type WorkersRunFigures, workersRunMetrics } from "./run_workers_metrics.ts";
+export { runWorkers } from "./run_workers.ts";
+export { BREAKDOWN_MARGIN, runPrompts } from "./run_prompts.ts";
+export {
+  type PromptInput,
+  type PromptRequestFigures,
+  runPromptsRequest,
+} from "./run_prompts_request.ts";

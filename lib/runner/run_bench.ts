@@ -11,12 +11,20 @@ import type { DtypeName, ResultRecord } from "../results/types.ts";
 import { SCHEMA_NAME, SCHEMA_VERSION } from "../results/types.ts";
 import { writeRecord } from "../results/write_record.ts";
 import type { Case, Derived } from "../results/types.ts";
-import type { CacheSweepScenario, GridScenario, ResolvedScenario } from "../scenario/types.ts";
+import type {
+  CacheSweepScenario,
+  GridScenario,
+  PromptsScenario,
+  ResolvedScenario,
+  WorkersScenario,
+} from "../scenario/types.ts";
 import { chooseDefaultModel } from "./choose_default_model.ts";
 import { deriveGridFigures } from "./derive_grid_figures.ts";
 import { probeBandwidth } from "./probe_bandwidth.ts";
 import { runCacheSweep } from "./run_cache_sweep.ts";
 import { runGrid } from "./run_grid.ts";
+import { runPrompts } from "./run_prompts.ts";
+import { runWorkers } from "./run_workers.ts";
 import type { ProgressEvent, RunnerOptions, Tokenize } from "./types.ts";
 
 /** Everything a bench run needs. */
@@ -152,20 +160,23 @@ function runKind(ctx: KindContext): Promise<KindOutcome> {
       return gridKind(ctx, scenario);
     case "cache-sweep":
       return runCacheSweep(ctx, scenario as CacheSweepScenario & { maxCtx: number });
-    default:
-      throw new Error(
-        `Cannot run scenario "${scenario.file}": the ${scenario.kind} runner is not implemented ` +
-          `yet (grid and cache-sweep scenarios run in this version)`,
-      );
+    case "workers":
+      return runWorkers(ctx, scenario as WorkersScenario & { maxCtx: number });
+    case "prompts":
+      return runPrompts(ctx, scenario as PromptsScenario & { maxCtx: number; file: string });
+    default: {
+      const kind = (scenario as { kind: string }).kind;
+      throw new Error(`Cannot run scenario "${ctx.options.scenario.file}": unknown kind "${kind}"`);
+    }
   }
 }
 
 /**
  * Run a scenario end to end and write its record: create the engine, open the model, probe
  * bandwidth and launch overhead, write the record skeleton, then hand over to the runner of the
- * scenario's kind (grid, cache-sweep), which rewrites the record atomically after each case with
- * status "running"; finally write the cases, derived figures and warnings it returns with status
- * "complete", or "interrupted" when shouldStop turned true.
+ * scenario's kind (grid, cache-sweep, workers, prompts), which rewrites the record atomically
+ * after each case with status "running"; finally write the cases, derived figures and warnings
+ * it returns with status "complete", or "interrupted" when shouldStop turned true.
  *
  * @param o Options.
  * @returns The record and its path.
@@ -178,10 +189,10 @@ function runKind(ctx: KindContext): Promise<KindOutcome> {
  */
 export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord; path: string }> {
   const scenario = o.scenario;
-  if (!["grid", "cache-sweep"].includes(scenario.kind)) {
+  if (!["grid", "cache-sweep", "workers", "prompts"].includes(scenario.kind)) {
     throw new Error(
       `Cannot run scenario "${scenario.file}": the ${scenario.kind} runner is not implemented yet ` +
-        `(grid and cache-sweep scenarios run in this version)`,
+        `(grid, cache-sweep, workers and prompts scenarios run in this version)`,
     );
   }
   const log = o.log ?? (() => {});

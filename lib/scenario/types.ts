@@ -55,17 +55,58 @@ export interface CacheSweepScenario extends ScenarioBase {
   backends: ("cpu" | "cuda" | "metal")[];
 }
 
-/** Closed loop: every worker sends its next request when the last one ends; open: at a rate. */
-export type LoadMode = { mode: "closed" } | { mode: "open"; requestsPerSecond: number };
+/**
+ * Open loop: requests arrive as a seeded Poisson process at each rate (one case per rate), and
+ * up to maxInFlight of them are served at once; the rest wait in a FIFO queue (the wait counts
+ * in their TTFT).
+ */
+export interface OpenLoad {
+  /** Arrival rates, requests per second (give this or capacityFractions). */
+  requestsPerSecond?: number[];
+  /**
+   * Arrival rates as fractions of the request throughput the closed loop measured at
+   * maxInFlight sequences (which must be one of `parallel`), so one file fits any machine.
+   */
+  capacityFractions?: number[];
+  /** Requests per run. */
+  requests: number;
+  /** Sequences served at once. */
+  maxInFlight: number;
+}
 
-/** N sequences decoding together. */
+/** The fields of a workers scenario the cpu backend may replace (its runs are far slower). */
+export interface WorkersOverrides {
+  parallel?: number[];
+  promptTokens?: number;
+  decodeTokens?: number;
+  requestsPerWorker?: number;
+  prefillBudgetTokens?: number;
+  sequentialRequests?: number;
+  open?: OpenLoad | null;
+}
+
+/**
+ * Concurrent sequences served by a continuous-batching scheduler: per N in `parallel`, a closed
+ * loop with N requests in flight (a finished request is replaced at once), plus the same
+ * requests one at a time vs together, plus open-loop Poisson arrivals.
+ */
 export interface WorkersScenario extends ScenarioBase {
   kind: "workers";
   /** Sequence counts, e.g. [1, 2, 4, 8]. */
   parallel: number[];
   promptTokens: number;
+  /** Tokens each request generates, the first one included. */
   decodeTokens: number;
-  load: LoadMode;
+  /** Closed loop: requests per sequence slot in one run (default 2: each is replaced once). */
+  requestsPerWorker?: number;
+  /** Prompt tokens prefilled per scheduler step, across sequences (default 256). */
+  prefillBudgetTokens?: number;
+  /** Requests run one after another and then together (0 = off; default 5). */
+  sequentialRequests?: number;
+  /** Open-loop cases (default none). */
+  open?: OpenLoad | null;
+  /** Replacements on the cpu backend. */
+  cpu?: WorkersOverrides;
 }
 
 /** A prompt given as text. */
@@ -74,11 +115,21 @@ export interface PromptText {
   text: string;
 }
 
-/** Given prompt texts, each generating decodeTokens. */
+/**
+ * Given prompt texts, each tokenized with the model's tokenizer (chat template applied when it
+ * has one) and generating decodeTokens with streamed detokenization; plus prompts of given
+ * context lengths cut from the longest text, for the TTFT/TPOT scaling fit.
+ */
 export interface PromptsScenario extends ScenarioBase {
   kind: "prompts";
   prompts: PromptText[];
   decodeTokens: number;
+  /** Wrap each text in the model's chat template as a user turn (default true). */
+  chatTemplate?: boolean;
+  /** Prompt lengths in tokens for the context-length scaling cases (default none). */
+  contextLengths?: number[];
+  /** contextLengths on the cpu backend. */
+  contextLengthsCpu?: number[];
 }
 
 /** Any scenario declaration. */

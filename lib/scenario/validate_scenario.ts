@@ -1,14 +1,13 @@
 /** Check a scenario declaration field by field and fill its defaults. */
 import { Fields } from "./_fields.ts";
+import { validatePrompts } from "./_validate_prompts.ts";
+import { validateWorkers } from "./_validate_workers.ts";
 import type {
   CacheSweepScenario,
   GridCase,
   GridScenario,
-  LoadMode,
-  PromptsScenario,
   ResolvedScenario,
   Scenario,
-  WorkersScenario,
 } from "./types.ts";
 
 const KINDS = ["grid", "cache-sweep", "workers", "prompts"] as const;
@@ -65,11 +64,12 @@ export function validateScenario(value: unknown, file: string): ResolvedScenario
     s = cacheSweep(f, o, base);
     longest = s.maxCacheLen;
   } else if (kind === "workers") {
-    s = workers(f, o, base);
-    longest = s.promptTokens + s.decodeTokens;
+    s = validateWorkers(f, o, base);
+    const cpu = { ...s, ...s.cpu };
+    longest = Math.max(s.promptTokens + s.decodeTokens, cpu.promptTokens + cpu.decodeTokens);
   } else {
-    s = prompts(f, o, base);
-    longest = s.decodeTokens;
+    s = validatePrompts(f, o, base);
+    longest = s.decodeTokens + Math.max(0, ...s.contextLengths ?? []);
   }
   if (maxCtxGiven !== undefined && maxCtxGiven < longest) {
     throw new RangeError(
@@ -145,50 +145,5 @@ function cacheSweep(f: Fields, o: Record<string, unknown>, base: Base): CacheSwe
     steps,
     executors,
     backends,
-  };
-}
-
-function workers(f: Fields, o: Record<string, unknown>, base: Base): WorkersScenario {
-  f.known(o, "", [...BASE, "parallel", "promptTokens", "decodeTokens", "load"]);
-  const parallel = f.array(o.parallel, "parallel").map((v, i) =>
-    f.int(v, `parallel[${i}]`, 1, 4096)
-  );
-  const lo = f.object(o.load ?? { mode: "closed" }, "load");
-  const mode = f.oneOf(lo.mode, "load.mode", ["closed", "open"] as const);
-  let load: LoadMode;
-  if (mode === "open") {
-    f.known(lo, "load", ["mode", "requestsPerSecond"]);
-    load = { mode, requestsPerSecond: f.number(lo.requestsPerSecond, "load.requestsPerSecond", 0) };
-  } else {
-    f.known(lo, "load", ["mode"]);
-    load = { mode };
-  }
-  return {
-    ...base,
-    kind: "workers",
-    parallel,
-    promptTokens: f.int(o.promptTokens, "promptTokens", 1, MAX_TOKENS),
-    decodeTokens: f.int(o.decodeTokens, "decodeTokens", 1, MAX_TOKENS),
-    load,
-  };
-}
-
-function prompts(f: Fields, o: Record<string, unknown>, base: Base): PromptsScenario {
-  f.known(o, "", [...BASE, "prompts", "decodeTokens"]);
-  const list = f.array(o.prompts, "prompts").map((v, i) => {
-    const p = `prompts[${i}]`;
-    const po = f.object(v, p);
-    f.known(po, p, ["id", "text"]);
-    return {
-      id: f.string(po.id, `${p}.id`, NAME, NAME_TEXT),
-      text: f.string(po.text, `${p}.text`),
-    };
-  });
-  f.unique(list.map((p) => p.id), "prompts", "id");
-  return {
-    ...base,
-    kind: "prompts",
-    prompts: list,
-    decodeTokens: f.int(o.decodeTokens, "decodeTokens", 1, MAX_TOKENS),
   };
 }

@@ -84,8 +84,8 @@ Deno.test("cache-sweep, workers and prompts validate their fields", () => {
   const w = { kind: "workers", name: "w", parallel: [1, 2], promptTokens: 8, decodeTokens: 8 };
   assert.equal(validateScenario(w, "w.ts").kind, "workers");
   assert.throws(
-    () => validateScenario({ ...w, load: { mode: "open", requestsPerSecond: 0 } }, "w.ts"),
-    { message: "w.ts: load.requestsPerSecond must be a number > 0, got 0" },
+    () => validateScenario({ ...w, open: { requestsPerSecond: [0], maxInFlight: 2 } }, "w.ts"),
+    { message: "w.ts: open.requestsPerSecond[0] must be a number > 0, got 0" },
   );
   assert.throws(
     () =>

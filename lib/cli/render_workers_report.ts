@@ -1,0 +1,134 @@
+/** The bench's human-readable output of a workers record (also `--format md`). */
+import type { MeasuredDecode } from "../memory/limits_table.ts";
+import type { Case, ResultRecord } from "../results/types.ts";
+import { formatTable } from "./format_table.ts";
+import { memoryAndLimits, mib, pcts } from "./_serving_tables.ts";
+
+const med = (c: Case, k: string) => c.metrics[k]?.summary.median;
+const f1 = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(1));
+
+/**
+ * Render a workers record: the scaling table (per N: prompt, decode, generation and overall
+ * tokens/s, speedup and efficiency over the fewest sequences, KV cells and bytes, mean batch),
+ * sequential vs concurrent, latency percentiles of every load (TTFT, TPOT, ITL, E2E: p50 / p90 /
+ * p99 / max in ms, requests/s, output tokens/s, failures), memory, limits and warnings.
+ *
+ * @param record A workers record.
+ * @returns Markdown text ending with a newline.
+ * @example
+ * ```ts ignore
+ * console.log(renderWorkersReport(record));
+ * ```
+ */
+export function renderWorkersReport(record: ResultRecord): string {
+  const e = record.engine;
+  const out = [
+    `${record.scenario.name}: ${record.model.name} ${record.model.dtype} on ${e.backend}/` +
+    `${e.executor}, ${e.threads} thread(s); ${record.environment.cpu.name}` +
+    (record.environment.gpu ? `, ${record.environment.gpu.name}` : ""),
+    "",
+  ];
+  const closed = record.cases.filter((c) => c.params.load === "closed");
+  const ref = closed[0];
+  if (ref) {
+    const n0 = Number(ref.params.workers);
+    out.push(
+      formatTable(
+        [
+          "Workers",
+          "Prompt",
+          "Output",
+          "Total KV",
+          "KV bytes",
+          "Prompt t/s",
+          "Decode t/s",
+          "Generation t/s",
+          "Overall t/s",
+          "Speedup",
+          "Efficiency",
+          "Mean batch",
+        ],
+        closed.map((c) => {
+          const n = Number(c.params.workers);
+          const speedup = med(c, "decodeTps")! / med(ref, "decodeTps")!;
+          return [
+            String(n),
+            String(c.params.promptTokens),
+            String(c.params.decodeTokens),
+            String(c.counters.kvCells),
+            mib(c.counters.kvBytes),
+            f1(med(c, "prefillTps")),
+            f1(med(c, "decodeTps")),
+            f1(med(c, "generationTps")),
+            f1(med(c, "overallTps")),
+            `${speedup.toFixed(2)}x`,
+            `${(speedup / (n / n0) * 100).toFixed(1)}%`,
+            f1(med(c, "meanBatch")),
+          ];
+        }),
+      ),
+      "",
+      "Decode t/s: tokens made by batched decode steps / their forward time (engine); " +
+        "Generation t/s adds per-sequence sampling; Overall t/s: prompt + generated tokens / " +
+        "makespan; speedup and efficiency on decode t/s. Medians of the measured runs.",
+    );
+  }
+  const seq = record.cases.find((c) => c.metrics.concurrentSpeedup);
+  if (seq) {
+    out.push(
+      "",
+      formatTable(
+        ["Requests", "Sequential t/s", "Concurrent t/s", "Concurrent / sequential"],
+        [[
+          String(seq.params.requests),
+          f1(med(seq, "sequentialTps")),
+          f1(med(seq, "concurrentTps")),
+          `${med(seq, "concurrentSpeedup")!.toFixed(2)}x`,
+        ]],
+      ),
+    );
+  }
+  const loads = record.cases.filter((c) => c.metrics.ttftNs);
+  if (loads.length > 0) {
+    out.push(
+      "",
+      "Latency per request (virtual clock of engine times; ms, p50 / p90 / p99 / max)",
+      "",
+      formatTable(
+        ["Case", "Load", "TTFT", "TPOT", "ITL", "E2E", "Req/s", "Out tok/s", "Failures"],
+        loads.map((c) => [
+          c.id,
+          c.params.load === "open"
+            ? `open ${c.params.requestsPerSecond} req/s, ${c.params.maxInFlight} slots`
+            : `closed, ${c.params.workers} in flight`,
+          pcts(c.metrics.ttftNs),
+          pcts(c.metrics.tpotNs),
+          pcts(c.metrics.itlNs),
+          pcts(c.metrics.e2eNs),
+          med(c, "requestsPerSecond")?.toFixed(2) ?? "-",
+          f1(med(c, "outputTps")),
+          String(c.metrics.failures?.summary.max ?? 0),
+        ]),
+      ),
+    );
+    const share = record.derived.hostOverheadShare?.value;
+    if (share !== undefined) {
+      out.push(
+        "",
+        `FFI/JS overhead outside the engine calls: ${(share * 100).toFixed(1)}% of the wall ` +
+          "time (median over cases; not in any latency above).",
+      );
+    }
+  }
+  const measured: MeasuredDecode[] = closed.map((c) => ({
+    label: c.id,
+    sequences: med(c, "meanBatch") ?? Number(c.params.workers),
+    meanPosition: Number(c.params.promptTokens) + Number(c.params.decodeTokens) / 2,
+    tps: med(c, "decodeTps") ?? 0,
+  }));
+  out.push(...memoryAndLimits(record, measured));
+  if (record.warnings.length > 0) {
+    out.push("", "Warnings:", ...record.warnings.map((w) => `- ${w}`));
+  }
+  return out.join("\n") + "\n";
+}
