@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Engine } from "../ffi/engine.ts";
+import { EngineError } from "../ffi/engine_error.ts";
 import { randomTokens } from "./random_tokens.ts";
 import { poissonArrivals } from "./poisson_arrivals.ts";
 import { sessionServeEngine } from "./run_workers_engine.ts";
@@ -111,6 +112,27 @@ Deno.test("runWorkersLoad (open): queued arrivals wait, idle time is skipped", a
       runWorkersLoad(engine, requests(1, 2, 2), { slots: 1, prefillBudgetTokens: 4, mode: "open" }),
     { message: "Request 0 has no arrivalNs (open mode)" },
   );
+});
+
+Deno.test("runWorkersLoad: a prefill the engine refuses fails that request only", async () => {
+  const { engine, held } = fakeEngine(2);
+  const prefill = engine.prefill;
+  engine.prefill = (seq, tokens) =>
+    tokens.includes(-1)
+      ? Promise.reject(new EngineError("Cannot prefill", -5, "KV pool full"))
+      : prefill(seq, tokens);
+  const reqs = requests(5, 6, 3);
+  reqs[2] = { ...reqs[2], prompt: [5, -1, 7] };
+  const run = await runWorkersLoad(engine, reqs, {
+    slots: 2,
+    prefillBudgetTokens: 32,
+    mode: "closed",
+  });
+  assert.match(run.requests[2].error!, /KV pool full/);
+  assert.equal(run.requests.filter((r) => r.error === undefined).length, 4);
+  assert.equal(workersRunMetrics(run).run.failures, 1);
+  assert.ok(held.every((h) => h === null));
+  checkSlots(run, 2);
 });
 
 Deno.test("runWorkersLoad on the engine: tokens equal a solo generate, blocks come back", async () => {
