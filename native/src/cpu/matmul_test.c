@@ -66,7 +66,9 @@ static int run_multi(lmr_pool *p, int n_tok, int in, int n, double *worst) {
         int out = outs[j], dt = dts[j];
         size_t esz = dt == LMR_DTYPE_F32 ? 4 : 2;
         void *W = malloc(esz * out * in);
-        float *bias = malloc(sizeof(float) * out), *y = malloc(sizeof(float) * n_tok * out);
+        /* odd linears have a bias, even ones none (allocated only when used: freed via ls[j]) */
+        float *bias = j & 1 ? malloc(sizeof(float) * out) : NULL;
+        float *y = malloc(sizeof(float) * n_tok * out);
         ref[j] = malloc(sizeof(float) * n_tok * out);
         for (int64_t i = 0; i < (int64_t)out * in; i++) {
             float v = rng_uniform(-0.1f, 0.1f);
@@ -74,9 +76,9 @@ static int run_multi(lmr_pool *p, int n_tok, int in, int n, double *worst) {
             else if (dt == LMR_DTYPE_F16) ((uint16_t *)W)[i] = lmr_f32_to_f16(v);
             else ((uint16_t *)W)[i] = lmr_f32_to_bf16(v);
         }
-        for (int i = 0; i < out; i++) bias[i] = rng_uniform(-1, 1);
+        for (int i = 0; bias && i < out; i++) bias[i] = rng_uniform(-1, 1);
         for (int i = 0; i < n_tok * out; i++) y[i] = ref[j][i] = rng_uniform(-1, 1);
-        ls[j] = (lmr_linear){W, dt, out, j & 1 ? bias : NULL, y, j == 2};
+        ls[j] = (lmr_linear){W, dt, out, bias, y, j == 2};
         lmr_cpu_matmul_ref(x, n_tok, in, W, dt, out, ls[j].bias, ref[j], ls[j].accumulate);
     }
     lmr_cpu_matmul_n(p, x, n_tok, in, ls, n);
