@@ -128,9 +128,10 @@ int main(void) {
             CHECK(ok, "%s %s n_tok %d in %d out %d: worst rel err %.2g", lmr_cpu_simd_name(),
                   dt_name(dts[d]), big[i][0], big[i][1], big[i][2], worst);
         }
-    /* token counts whose last GEMM tiles are re-cut (7 = 4 + 3, 8 = 4 + 4, 9 = 5 + 4) */
-    const int tails[] = {8, 9, 13, 14, 15, 19};
-    for (int i = 0; i < 6; i++) {
+    /* token counts around the GEMV/GEMM switch (16 on AVX2, 8 on NEON) and whose last GEMM tiles
+     * are re-cut (7 = 4 + 3, 8 = 4 + 4, 9 = 5 + 4: 19, 20, 21 on AVX2) */
+    const int tails[] = {8, 9, 13, 14, 15, 16, 17, 19, 20, 21};
+    for (int i = 0; i < (int)(sizeof tails / sizeof *tails); i++) {
         double worst = 0;
         int ok = run_case(pools[i % 3], tails[i], 300, 70, LMR_DTYPE_BF16, 1, i & 1, &worst);
         CHECK(ok, "%s bf16 n_tok %d in 300 out 70 (GEMM tail tiles): worst rel err %.2g",
