@@ -49,7 +49,7 @@ export function memoryAndLimits(record: ResultRecord, measured: MeasuredDecode[]
       rows.map((r) => [label[r.kind](r), String(r.bytes), mib(r.bytes)]),
     ),
   ];
-  const bw = record.environment.probes.bandwidthBps.summary.median;
+  const bw = record.environment.probes.bandwidthBps.summary.max; // the ceiling limits use
   if (bw > 0 && measured.length > 0) {
     const lim = limitsTable(bw, record.model.decodeBytes, record.model.kvBytesPerToken, measured);
     out.push(

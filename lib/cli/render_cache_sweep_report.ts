@@ -35,7 +35,7 @@ function recordSection(r: ResultRecord): string[] {
     c.params.executor === "graph" &&
     c.counters.executorGraph === 0
   );
-  const bw = r.environment.probes.bandwidthBps.summary.median;
+  const bw = r.environment.probes.bandwidthBps.summary.max; // the ceiling limits use
   const lines = [
     `## Cache sweep: ${r.engine.backend}, ${r.model.name} (${r.model.dtype}, KV ${r.engine.kvDtype})`,
     "",

@@ -102,7 +102,8 @@ export function renderGridReport(record: ResultRecord): string {
   const bw = record.environment.probes.bandwidthBps;
   rows.push([
     "Read bandwidth (measured)",
-    `${fmt(bw.summary.median / 1e9, 1)} GB/s ± ${fmt(bw.summary.stddev / 1e9, 1)}`,
+    `${fmt(bw.summary.median / 1e9, 1)} GB/s ± ${fmt(bw.summary.stddev / 1e9, 1)} ` +
+    `(best ${fmt(bw.summary.max / 1e9, 1)}: the limits' ceiling)`,
   ]);
   if (d.maxDecodeTps) rows.push(["Bandwidth-limited max decode TPS", fmt(d.maxDecodeTps.value, 1)]);
   const shares = record.cases.filter((c) => c.metrics.decodeTps?.utilisation !== undefined)

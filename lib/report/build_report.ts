@@ -127,7 +127,8 @@ export function buildReport(records: ResultRecord[], options: ReportOptions = {}
   records.forEach((r) => {
     const e = r.environment;
     const bw = e.probes.bandwidthBps?.samples.length
-      ? formatValue(quantile(e.probes.bandwidthBps.samples, 0.5), "bytes/s")
+      ? `${formatValue(quantile(e.probes.bandwidthBps.samples, 0.5), "bytes/s")} median, ` +
+        `${formatValue(Math.max(...e.probes.bandwidthBps.samples), "bytes/s")} best (limits)`
       : "—";
     const key = JSON.stringify([e.cpu.name, e.gpu?.name, r.tool.gitCommit, r.engine.backend]);
     envRows.set(key, [

@@ -148,6 +148,9 @@ function checkShape(r: Record<string, unknown>, fail: Fail): void {
   if (probes.bandwidthBps !== undefined) {
     checkMetric(probes.bandwidthBps, "environment.probes.bandwidthBps", fail);
   }
+  if (probes.bandwidthAfterBps !== undefined) {
+    checkMetric(probes.bandwidthAfterBps, "environment.probes.bandwidthAfterBps", fail);
+  }
   const engine = r.engine as Record<string, unknown>;
   need(engine, "backend", "string", "engine");
   need(engine, "executor", "string", "engine");

@@ -101,8 +101,10 @@ export interface Environment {
   gpu: GpuInfo | null;
   buildFlags: string;
   probes: {
-    /** lmr_probe_bandwidth samples. */
+    /** lmr_probe_bandwidth samples before the cases; limits use their best (max) sample. */
     bandwidthBps: Metric;
+    /** The same probe after the cases (absent when the run was interrupted). */
+    bandwidthAfterBps?: Metric;
     /** lmr_probe_launch, eager. */
     launchEagerNs: number;
     /** lmr_probe_launch, graph. */
