@@ -1,9 +1,10 @@
 /**
  * Runs each notebook under notebooks/ as one module: its code cells in order, with Deno.jupyter
  * replaced by a shim that prints the mime types displayed. Asserts that it ends without error and
- * displayed Markdown and a Vega-Lite chart. The live FFI notebook runs only when the engine
- * library loads and synthesizes a model (checked in a subprocess, since a stale library can
- * abort the process); otherwise it is skipped with a line saying why.
+ * displayed Markdown and a Vega-Lite chart. The live FFI notebook (a grid scenario through the
+ * runner, then the generate loop by hand) runs only when the engine library loads and
+ * synthesizes a model (checked in a subprocess, since a stale library can abort the process);
+ * otherwise it is skipped with a line saying why.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -201,13 +202,21 @@ if (!engineReady) {
 }
 
 Deno.test({
-  name: "live notebook: a small run through the FFI bindings",
+  name: "live notebook: a grid scenario through the runner, then generate through the FFI bindings",
   ignore: !engineReady,
   fn: async () => {
-    assert.deepEqual(await runNotebook("live_run.ipynb"), [
-      "text/markdown",
-      "text/markdown",
-      "application/vnd.vegalite.v5+json",
+    const { shown, texts } = await runNotebookOutput("live_run.ipynb");
+    assert.deepEqual(shown, [
+      "text/markdown", // the grid run: its record's table
+      VEGA, // TTFT
+      VEGA, // throughput
+      "text/markdown", // the model
+      "text/markdown", // generate, per prompt
+      VEGA, // per-step time
     ]);
+    assert.match(texts[0], /^9 measured runs .* record `.*live-grid\.json` \(complete\)/);
+    assert.match(texts[0], /## live-grid: synthetic:tiny-qwen2 \(\w+\) on cpu\/eager/);
+    for (const id of ["L1", "L2", "L3"]) assert.match(texts[0], new RegExp(`^\\| ${id} `, "m"));
+    assert.match(texts[2], /\| Tell me a story about a fox\. \|/);
   },
 });
