@@ -22,6 +22,16 @@ Deno.test("a grid run produces a consistent, complete record that reads back", a
     assert.equal(record.model.name, "tiny-qwen2");
     assert.ok(record.environment.probes.bandwidthBps.summary.median > 0);
     assert.equal(record.environment.probes.bandwidthAfterBps?.samples.length, 5, "probed after");
+    // Probed before and after each of the 3 cases (3 samples each); each case's limit uses the best
+    // figure seen up to its end, so ceilings never fall from one case to the next.
+    const during = record.environment.probes.bandwidthDuringBps!;
+    assert.equal(during.length, 3 * 2 * 3);
+    const ceilings = record.cases.map((c) => c.counters.bandwidthCeilingBps);
+    ceilings.forEach((x, i) => assert.ok(i === 0 || x >= ceilings[i - 1], "ceilings rise"));
+    assert.equal(
+      ceilings.at(-1),
+      Math.max(record.environment.probes.bandwidthBps.summary.max, ...during),
+    );
     for (const c of record.cases) {
       const prompt = c.params.promptTokens as number, decode = c.params.decodeTokens as number;
       const steps = c.series.stepNs;
@@ -52,7 +62,10 @@ Deno.test("a grid run produces a consistent, complete record that reads back", a
     assert.ok(record.derived.prefillScalingMsPerToken.value > 0);
     close(
       record.derived.maxDecodeTps.value,
-      record.environment.probes.bandwidthBps.summary.max / record.model.decodeBytes,
+      Math.max(
+        record.environment.probes.bandwidthBps.summary.max,
+        ...record.environment.probes.bandwidthDuringBps!,
+      ) / record.model.decodeBytes,
     );
 
     const onDisk = JSON.parse(await Deno.readTextFile(path));

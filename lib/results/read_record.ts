@@ -148,6 +148,13 @@ function checkShape(r: Record<string, unknown>, fail: Fail): void {
   if (probes.bandwidthBps !== undefined) {
     checkMetric(probes.bandwidthBps, "environment.probes.bandwidthBps", fail);
   }
+  if (
+    probes.bandwidthDuringBps !== undefined &&
+    !(Array.isArray(probes.bandwidthDuringBps) &&
+      probes.bandwidthDuringBps.every((x) => typeof x === "number" && Number.isFinite(x)))
+  ) {
+    fail("environment.probes.bandwidthDuringBps must be an array of finite numbers");
+  }
   if (probes.bandwidthAfterBps !== undefined) {
     checkMetric(probes.bandwidthAfterBps, "environment.probes.bandwidthAfterBps", fail);
   }

@@ -105,6 +105,8 @@ export interface Environment {
     bandwidthBps: Metric;
     /** The same probe after the cases (absent when the run was interrupted). */
     bandwidthAfterBps?: Metric;
+    /** Short probes between grid cases, raw bytes/s; a case's limits use the best seen so far. */
+    bandwidthDuringBps?: number[];
     /** lmr_probe_launch, eager. */
     launchEagerNs: number;
     /** lmr_probe_launch, graph. */

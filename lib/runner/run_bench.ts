@@ -140,13 +140,20 @@ async function gridKind(ctx: KindContext, scenario: GridScenario & { maxCtx: num
       decodeBytes: mi.decodeBytes,
       kvBytesPerToken: si.kvBytesPerToken,
       bandwidthBps: ctx.bandwidthBps,
+      probeBps: async () => {
+        const m = await probeBandwidth(ctx.engine, ctx.options.probeBytes, 3);
+        const probes = ctx.record.environment.probes;
+        (probes.bandwidthDuringBps ??= []).push(...m.samples);
+        return m.summary.max;
+      },
     },
     scenario,
     o.runner,
     { onProgress: o.onProgress, shouldStop: o.shouldStop, tokenize, onCheckpoint: ctx.checkpoint },
   );
+  const during = ctx.record.environment.probes.bandwidthDuringBps ?? [];
   const derived = deriveGridFigures(outcome.cases, {
-    bandwidthBps: ctx.bandwidthBps,
+    bandwidthBps: Math.max(ctx.bandwidthBps, ...during), // the best seen, as the last case used
     decodeBytes: mi.decodeBytes,
     loadNs: mi.loadNs,
   });
@@ -352,9 +359,10 @@ export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord;
   if (!outcome.interrupted) {
     const after = await probeBandwidth(engine, o.probeBytes);
     record.environment.probes.bandwidthAfterBps = after;
-    if (after.summary.max > ceilingBps * 1.05) {
+    const seenBps = Math.max(ceilingBps, ...(record.environment.probes.bandwidthDuringBps ?? []));
+    if (after.summary.max > seenBps * 1.05) {
       record.warnings.push(
-        `Read bandwidth rose during the run (best ${(ceilingBps / 1e9).toFixed(1)} GB/s before, ` +
+        `Read bandwidth rose during the run (best ${(seenBps / 1e9).toFixed(1)} GB/s before, ` +
           `${(after.summary.max / 1e9).toFixed(1)} GB/s after): limits use the first figure, ` +
           `so utilisation may be overstated`,
       );

@@ -17,8 +17,14 @@ export interface GridContext {
   vocab: number;
   decodeBytes: number;
   kvBytesPerToken: number;
-  /** Median measured read bandwidth (null: no limits attached). */
+  /** Read-bandwidth ceiling measured before the run (null: no limits attached). */
   bandwidthBps: number | null;
+  /**
+   * A short bandwidth probe returning its best sample, bytes/s. When given, the runner probes
+   * right before and after each case (each round when interleaving) and a case's limits use the
+   * best figure seen up to its end: a shared host's bandwidth moves within minutes.
+   */
+  probeBps?: () => Promise<number>;
 }
 
 /** The outcome of {@link runGrid}. */
@@ -49,6 +55,8 @@ interface CaseState {
   counters: Record<string, number>;
   measuredMs: number;
   done: boolean;
+  /** Best read bandwidth seen up to this case's end, bytes/s (0 when none was measured). */
+  ceilingBps: number;
 }
 
 function idSeed(seed: number, id: string): number {
@@ -126,6 +134,7 @@ export async function runGrid(
       counters: {},
       measuredMs: 0,
       done: false,
+      ceilingBps: ctx.bandwidthBps ?? 0,
     });
   }
 
@@ -211,6 +220,13 @@ export async function runGrid(
     states.filter((s) => (s.samples.ttftNs?.length ?? 0) > 0).map((s) => toCase(s, ctx));
 
   let interrupted = false;
+  let bestBps = ctx.bandwidthBps ?? 0;
+  /** Probe (when the context can) and raise the ceiling of the given cases to the best seen. */
+  const reprobe = async (list: CaseState[]) => {
+    if (!ctx.probeBps || ctx.bandwidthBps === null) return;
+    bestBps = Math.max(bestBps, await ctx.probeBps());
+    for (const s of list) s.ceilingBps = Math.max(s.ceilingBps, bestBps);
+  };
   const warmupAll = async (list: CaseState[]) => {
     for (const s of list) {
       for (let i = 1; i <= options.warmup; i++) {
@@ -223,6 +239,7 @@ export async function runGrid(
   if (options.interleave) {
     interrupted = !(await warmupAll(states));
     while (!interrupted && states.some((s) => !s.done)) {
+      await reprobe(states);
       for (const s of states) {
         if (s.done) continue;
         if (stop()) {
@@ -232,10 +249,12 @@ export async function runGrid(
         await runOnce(s, "measure", (s.samples.ttftNs?.length ?? 0) + 1);
         s.done = finished(s);
       }
+      await reprobe(states);
       await hooks.onCheckpoint?.(build());
     }
   } else {
     for (const s of states) {
+      await reprobe([s]);
       if (interrupted || !(await warmupAll([s]))) {
         interrupted = true;
         break;
@@ -248,6 +267,7 @@ export async function runGrid(
         await runOnce(s, "measure", (s.samples.ttftNs?.length ?? 0) + 1);
         s.done = finished(s);
       }
+      await reprobe([s]);
       await hooks.onCheckpoint?.(build());
       if (interrupted) break;
     }
@@ -274,7 +294,7 @@ function toCase(s: CaseState, ctx: GridContext): Case {
     // Decode step i (1..n-1) reads the KV of promptTokens + i - 1 earlier tokens plus its own.
     const meanPosition = promptTokens + s.spec.decodeTokens / 2;
     decodeLimit = decodeLimitTps(
-      ctx.bandwidthBps,
+      s.ceilingBps,
       ctx.decodeBytes,
       ctx.kvBytesPerToken,
       meanPosition,
@@ -292,6 +312,7 @@ function toCase(s: CaseState, ctx: GridContext): Case {
     metrics[key] = makeMetric(unit, better, samples, limit);
   }
   const counters = { ...s.counters };
+  if (s.ceilingBps > 0) counters.bandwidthCeilingBps = s.ceilingBps;
   if (counters.kernelNs > 0) {
     const busyNs = counters.prefillNs + counters.decodeNs;
     counters.gpuUtilisation = counters.kernelNs / busyNs;
