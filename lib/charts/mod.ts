@@ -14,8 +14,8 @@ export { workersChart } from "./workers_chart.ts";
 export { latencyChart } from "./latency_chart.ts";
 export { breakdownChart } from "./breakdown_chart.ts";
 export {
-  type DatasetHistogramOptions,
   datasetHistogramChart,
+  type DatasetHistogramOptions,
   type DatasetLengths,
 } from "./dataset_histogram_chart.ts";
 export { allCharts, type NamedChart } from "./all_charts.ts";
