@@ -1,5 +1,16 @@
 /** Path-tracking field checks for scenario validation; every message names file and field. */
 
+/** Fields every scenario kind accepts (ScenarioBase plus the kind). */
+export const BASE_FIELDS = [
+  "kind",
+  "name",
+  "description",
+  "model",
+  "warmup",
+  "runs",
+  "maxCtx",
+] as const;
+
 /** Render a value for "got ..." in a message. */
 export function show(v: unknown): string {
   if (v === undefined) return "nothing";

@@ -1,5 +1,5 @@
 /** Field checks and defaults of prompts scenarios (texts, chat template, context lengths). */
-import type { Fields } from "./_fields.ts";
+import { BASE_FIELDS, type Fields } from "./_fields.ts";
 import type { PromptsScenario } from "./types.ts";
 
 const NAME = /^[A-Za-z0-9._-]+$/;
@@ -19,13 +19,7 @@ export function validatePrompts<B extends { name: string }>(
   base: B,
 ): B & PromptsScenario {
   f.known(o, "", [
-    "kind",
-    "name",
-    "description",
-    "model",
-    "warmup",
-    "runs",
-    "maxCtx",
+    ...BASE_FIELDS,
     "prompts",
     "decodeTokens",
     "chatTemplate",

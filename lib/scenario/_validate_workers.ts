@@ -1,5 +1,5 @@
 /** Field checks and defaults of workers scenarios (closed loop, sequential, open loop, cpu). */
-import type { Fields } from "./_fields.ts";
+import { BASE_FIELDS, type Fields } from "./_fields.ts";
 import type { OpenLoad, WorkersOverrides, WorkersScenario } from "./types.ts";
 
 /** Most tokens per sequence (kept in step with validate_scenario.ts). */
@@ -86,13 +86,7 @@ export function validateWorkers<B extends { name: string }>(
   base: B,
 ): B & WorkersScenario {
   f.known(o, "", [
-    "kind",
-    "name",
-    "description",
-    "model",
-    "warmup",
-    "runs",
-    "maxCtx",
+    ...BASE_FIELDS,
     ...FIELDS,
     "cpu",
   ]);

@@ -1,5 +1,5 @@
 /** Check a scenario declaration field by field and fill its defaults. */
-import { Fields } from "./_fields.ts";
+import { BASE_FIELDS, Fields } from "./_fields.ts";
 import { validatePrompts } from "./_validate_prompts.ts";
 import { validateWorkers } from "./_validate_workers.ts";
 import type {
@@ -11,7 +11,7 @@ import type {
 } from "./types.ts";
 
 const KINDS = ["grid", "cache-sweep", "workers", "prompts"] as const;
-const BASE = ["kind", "name", "description", "model", "warmup", "runs", "maxCtx"] as const;
+
 const NAME = /^[A-Za-z0-9._-]+$/;
 const NAME_TEXT = 'a name of letters, digits, ".", "_" or "-"';
 /** Most tokens a scenario may ask for per sequence (engine sessions cap near this). */
@@ -83,7 +83,7 @@ export function validateScenario(value: unknown, file: string): ResolvedScenario
 type Base = Omit<Scenario, "kind" | "description"> & { description: string; file: string };
 
 function grid(f: Fields, o: Record<string, unknown>, base: Base): GridScenario {
-  f.known(o, "", [...BASE, "cases"]);
+  f.known(o, "", [...BASE_FIELDS, "cases"]);
   const cases = f.array(o.cases, "cases").map((c, i): GridCase => {
     const p = `cases[${i}]`;
     const co = f.object(c, p);
@@ -104,7 +104,7 @@ function grid(f: Fields, o: Record<string, unknown>, base: Base): GridScenario {
 
 function cacheSweep(f: Fields, o: Record<string, unknown>, base: Base): CacheSweepScenario {
   f.known(o, "", [
-    ...BASE,
+    ...BASE_FIELDS,
     "positions",
     "maxCacheLen",
     "maxCacheLenCpu",
