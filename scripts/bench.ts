@@ -13,6 +13,7 @@ import type { ResultRecord } from "../lib/results/types.ts";
 import { cacheSweepBackends } from "../lib/runner/cache_sweep_backends.ts";
 import { repoRoot } from "../lib/env/repo_root.ts";
 import { findLibrary } from "../lib/ffi/find_library.ts";
+import { checkOutPath } from "../lib/results/check_out_path.ts";
 import { formatRecord } from "../lib/results/format_record.ts";
 import { resolveRunnerOptions } from "../lib/runner/resolve_runner_options.ts";
 import { runBench } from "../lib/runner/run_bench.ts";
@@ -32,9 +33,12 @@ async function main(): Promise<number> {
     return 0;
   }
   const scenario = await loadScenario(args.scenario);
+  if (args.out !== undefined) checkOutPath(args.out, "--out"); // before any build or load
+  // A cache sweep's runs are its measured steps per position (the scenario's `steps`).
+  const scenarioRuns = scenario.kind === "cache-sweep" ? scenario.steps : scenario.runs;
   const runner = resolveRunnerOptions({
     warmup: args.warmup ?? (args.quick ? 1 : scenario.warmup),
-    runs: args.runs ?? (args.quick ? 2 : scenario.runs),
+    runs: args.runs ?? (args.quick ? 2 : scenarioRuns),
     minRuns: args.minRuns,
     maxRuns: args.maxRuns,
     minTimeMs: args.minTimeMs,
@@ -52,9 +56,10 @@ async function main(): Promise<number> {
   const progress = new Progress();
   let stopRequested = false;
   let firstSigintMs = 0;
-  const onSigint = () => {
+  const onSignal = () => {
     // `deno task` forwards the terminal's SIGINT to this process, which also gets it directly:
-    // a second signal within a second is the same Ctrl-C, not a request to abort.
+    // a second signal within a second is the same Ctrl-C, not a request to abort. An abort
+    // writes nothing, so the record on disk stays whatever the last completed case left.
     if (stopRequested) {
       if (performance.now() - firstSigintMs > 1000) Deno.exit(130);
       return;
@@ -63,7 +68,11 @@ async function main(): Promise<number> {
     firstSigintMs = performance.now();
     progress.note("Stopping after the current run; Ctrl-C again to abort without saving");
   };
-  Deno.addSignalListener("SIGINT", onSigint);
+  // SIGTERM (kill, CI timeouts) and SIGHUP (a closed terminal) stop the run like Ctrl-C does.
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
   const deno = join(repoRoot(), "deno.json");
   const toolVersion = JSON.parse(Deno.readTextFileSync(deno)).version ?? "0.0.0";
   try {
@@ -81,11 +90,18 @@ async function main(): Promise<number> {
       }
       backends = pick.run;
     }
-    const records: ResultRecord[] = [];
-    for (const backend of backends) {
-      const out = args.out && backends.length > 1
+    const outFor = (backend: BackendName) =>
+      args.out !== undefined && backends.length > 1
         ? args.out.replace(/(\.json)?$/, `-${backend}.json`)
         : args.out;
+    // Every output path is checked before the first model loads.
+    for (const b of backends) {
+      const out = outFor(b);
+      if (out !== undefined) checkOutPath(out, "--out");
+    }
+    const records: ResultRecord[] = [];
+    for (const backend of backends) {
+      const out = outFor(backend);
       const { record, path } = await runBench({
         scenario,
         model: args.model,
@@ -121,7 +137,7 @@ async function main(): Promise<number> {
     }
     return records.every((r) => r.status === "complete") ? 0 : 130;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSigint);
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
   }
 }
 

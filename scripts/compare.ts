@@ -1,6 +1,8 @@
 /**
  * Compare result records side by side: `deno task compare A.json B.json [C.json ...]`.
- * Exit status: 0 ok, 1 a figure regressed past --fail-above, 2 bad arguments or records.
+ * Exit status: 0 ok; 1 with --fail-above when a figure regressed past it, no case matched or a
+ * record is not complete; 2 bad arguments or records (a record that is not complete is refused
+ * unless --include-partial is given).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -10,7 +12,9 @@ import {
   findRegressions,
   formatComparison,
 } from "../lib/compare/mod.ts";
+import { checkOutPath } from "../lib/results/check_out_path.ts";
 import { readRecord } from "../lib/results/read_record.ts";
+import { refusePartial } from "../lib/results/refuse_partial.ts";
 import { writeFileAtomic } from "../lib/results/write_file_atomic.ts";
 import { runMain } from "./_run_main.ts";
 
@@ -22,7 +26,9 @@ Options:
   --case LIST|RE     cases to keep: ids (S1,S5) or a regular expression (/^pos-/ or pos-.*)
   --threshold PCT    changes under PCT percent are "within noise" (default 2)
   --format FMT       markdown (default), csv or json
-  --fail-above PCT   exit 1 when any figure got worse by more than PCT percent (beyond noise)
+  --fail-above PCT   exit 1 when any figure got worse by more than PCT percent (beyond noise),
+                     when no case matched, or when a record is not complete
+  --include-partial  accept records that are not complete (running, interrupted, failed)
   --resamples N      bootstrap resamples (default 2000)
   --seed N           bootstrap seed (default 1)
   --out FILE         write the output to FILE instead of stdout
@@ -67,6 +73,7 @@ async function main(args: string[]): Promise<number> {
       resamples: { type: "string" },
       seed: { type: "string" },
       out: { type: "string" },
+      "include-partial": { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -83,7 +90,14 @@ async function main(args: string[]): Promise<number> {
   if (format !== "markdown" && format !== "csv" && format !== "json") {
     throw new RangeError(`Cannot compare: --format must be markdown, csv or json, got "${format}"`);
   }
+  if (values.out !== undefined) checkOutPath(values.out, "--out");
   const records = await Promise.all(positionals.map((p) => readRecord(p)));
+  const partial = refusePartial(
+    records.map((record, i) => ({ path: positionals[i], record })),
+    values["include-partial"] === true,
+    "compare",
+  );
+  for (const note of partial) console.error(`warning: ${note}`);
   let baseline = 0;
   if (values.baseline !== undefined) {
     const byFile = positionals.findIndex((p) =>
@@ -124,6 +138,18 @@ async function main(args: string[]): Promise<number> {
       );
     }
     if (regressions.length > 0) return 1;
+    // A gate must not pass on nothing: no figure compared, or records that are not complete.
+    if (comparison.rows.length === 0) {
+      console.error("error: --fail-above: no case matched in the records, nothing was compared");
+      return 1;
+    }
+    if (partial.length > 0) {
+      console.error(
+        `error: --fail-above: ${partial.length} record(s) are not complete; a gate needs ` +
+          "complete records",
+      );
+      return 1;
+    }
   }
   return 0;
 }

@@ -1,20 +1,23 @@
 /**
  * Publish a benchmark report: `deno task report <records...> [--out docs/benchmarks.md]
  * [--charts DIR] [--title TEXT]`. Writes every applicable chart (PNG) to DIR (default: charts/
- * beside the report) and the markdown report linking them, each file atomically. Exit status 2
- * on bad arguments or records.
+ * beside the report) and the markdown report linking them, each file atomically. Records that
+ * are not complete (running, interrupted, failed) are refused unless --include-partial is
+ * given. Exit status 2 on bad arguments or records.
  * @module
  */
 import { parseArgs } from "node:util";
 import { dirname, relative } from "node:path";
 import { writeCharts } from "../lib/charts/write_charts.ts";
 import { buildReport } from "../lib/report/mod.ts";
+import { checkOutPath } from "../lib/results/check_out_path.ts";
 import { readRecord } from "../lib/results/read_record.ts";
+import { refusePartial } from "../lib/results/refuse_partial.ts";
 import { writeFileAtomic } from "../lib/results/write_file_atomic.ts";
 import { runMain } from "./_run_main.ts";
 
-const USAGE =
-  "Usage: deno task report <record.json...> [--out docs/benchmarks.md] [--charts DIR] [--title TEXT]";
+const USAGE = "Usage: deno task report <record.json...> [--out docs/benchmarks.md] " +
+  "[--charts DIR] [--title TEXT] [--include-partial]";
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -24,6 +27,7 @@ async function main(): Promise<number> {
       out: { type: "string", default: "docs/benchmarks.md" },
       charts: { type: "string" },
       title: { type: "string" },
+      "include-partial": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -34,7 +38,14 @@ async function main(): Promise<number> {
   if (positionals.length === 0) {
     throw new RangeError(`Cannot build report: no record files given\n${USAGE}`);
   }
+  checkOutPath(values.out, "--out"); // a folder or a device is refused before any work
   const records = await Promise.all(positionals.map((p) => readRecord(p)));
+  const partial = refusePartial(
+    records.map((record, i) => ({ path: positionals[i], record })),
+    values["include-partial"] === true,
+    "report on",
+  );
+  for (const note of partial) console.error(`warning: ${note}`);
   const outDir = dirname(values.out);
   const chartDir = values.charts ?? `${outDir}/charts`;
   const written = await writeCharts(positionals, chartDir, ["png"]);

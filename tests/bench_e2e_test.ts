@@ -5,6 +5,8 @@ import { Engine } from "../lib/ffi/engine.ts";
 import { readRecord } from "../lib/results/read_record.ts";
 import { resolveRunnerOptions } from "../lib/runner/resolve_runner_options.ts";
 import { runBench } from "../lib/runner/run_bench.ts";
+import { decodeLimitTps } from "../lib/runner/decode_limit_tps.ts";
+import { renderGridReport } from "../lib/cli/render_grid_report.ts";
 import { tinyBench } from "./_tiny.ts";
 
 const close = (a: number, b: number, rel = 1e-9) =>
@@ -16,21 +18,42 @@ Deno.test("a grid run produces a consistent, complete record that reads back", a
     const { record, path } = await runBench(tinyBench(dir));
     assert.equal(path, `${dir}/record.json`);
     assert.equal(record.status, "complete");
-    assert.equal(record.schemaVersion, 1);
+    assert.equal(record.schemaVersion, 2);
     assert.deepEqual(record.cases.map((c) => c.id), ["T1", "T2", "T3"]);
     assert.equal(record.engine.backend, "cpu");
     assert.equal(record.model.name, "tiny-qwen2");
-    assert.ok(record.environment.probes.bandwidthBps.summary.median > 0);
-    assert.equal(record.environment.probes.bandwidthAfterBps?.samples.length, 5, "probed after");
-    // Probed before and after each of the 3 cases (3 samples each); each case's limit uses the best
-    // figure seen up to its end, so ceilings never fall from one case to the next.
-    const during = record.environment.probes.bandwidthDuringBps!;
-    assert.equal(during.length, 3 * 2 * 3);
-    const ceilings = record.cases.map((c) => c.counters.bandwidthCeilingBps);
-    ceilings.forEach((x, i) => assert.ok(i === 0 || x >= ceilings[i - 1], "ceilings rise"));
+    const probes = record.environment.probes;
+    assert.equal(probes.bandwidthBps.samples.length, 9, "nine probe passes before the cases");
+    assert.equal(probes.bandwidthAfterBps?.samples.length, 9, "probed after");
+    // One ceiling, stored once: the median of the pre-run passes, used by every limit.
+    assert.equal(probes.ceilingBps, probes.bandwidthBps.summary.median);
+    assert.equal(probes.bandwidthDuringBps, undefined, "no rising per-case ceiling");
+    for (const c of record.cases) {
+      const mean = (c.params.promptTokens as number) + (c.params.decodeTokens as number) / 2;
+      close(
+        c.metrics.decodeTps.limit!,
+        decodeLimitTps(
+          probes.ceilingBps,
+          record.model.decodeBytes,
+          record.model.kvBytesPerToken,
+          mean,
+        ),
+      );
+      assert.equal(c.counters.bandwidthCeilingBps, undefined);
+    }
+    // The printed ceiling is exactly the one the limits used, with the probe's spread.
+    const text = renderGridReport(record);
+    const printed =
+      /Read bandwidth ceiling \(every limit uses it\)\s*\|\s*([\d.]+) GB\/s \(median of 9 probe passes; spread ([\d.]+)-([\d.]+)/
+        .exec(text);
+    assert.ok(printed, text);
+    assert.equal(printed[1], (probes.ceilingBps / 1e9).toFixed(1));
+    assert.equal(printed[2], (probes.bandwidthBps.summary.min / 1e9).toFixed(1));
+    assert.equal(printed[3], (probes.bandwidthBps.summary.max / 1e9).toFixed(1));
     assert.equal(
-      ceilings.at(-1),
-      Math.max(record.environment.probes.bandwidthBps.summary.max, ...during),
+      text.split("Warnings:")[0].match(/GB\/s/g)?.length,
+      1,
+      "one bandwidth figure in the table, not a second one",
     );
     for (const c of record.cases) {
       const prompt = c.params.promptTokens as number, decode = c.params.decodeTokens as number;
@@ -60,13 +83,7 @@ Deno.test("a grid run produces a consistent, complete record that reads back", a
       }
     }
     assert.ok(record.derived.prefillScalingMsPerToken.value > 0);
-    close(
-      record.derived.maxDecodeTps.value,
-      Math.max(
-        record.environment.probes.bandwidthBps.summary.max,
-        ...record.environment.probes.bandwidthDuringBps!,
-      ) / record.model.decodeBytes,
-    );
+    close(record.derived.maxDecodeTps.value, probes.ceilingBps / record.model.decodeBytes);
 
     const onDisk = JSON.parse(await Deno.readTextFile(path));
     assert.deepEqual(onDisk, JSON.parse(JSON.stringify(record)));

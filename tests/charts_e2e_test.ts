@@ -140,7 +140,7 @@ Deno.test("chart command writes png and svg files, exit 2 on a bad record", asyn
     assert.equal(bad.code, 2);
     assert.match(
       new TextDecoder().decode(bad.stderr),
-      /schema version 2 is newer than this tool's 1/,
+      /schema version 3 is newer than this tool's 2/,
     );
   } finally {
     await Deno.remove(out, { recursive: true });

@@ -10,9 +10,19 @@ export const ms = (ns: number | undefined): string =>
     ? "-"
     : (ns / 1e6).toFixed(ns >= 1e9 ? 0 : ns >= 1e7 ? 1 : ns >= 1e5 ? 2 : 3);
 
-/** "p50 / p90 / p99 / max" of a metric, ms. */
-export const pcts = (m: Metric | undefined): string =>
-  m ? [m.summary.p50, m.summary.p90, m.summary.p99, m.summary.max].map(ms).join(" / ") : "-";
+/** Fewer samples than this give no p99 (it would be the max, or an interpolation near it). */
+export const MIN_P99_SAMPLES = 20;
+
+/**
+ * "p50 / p90 / p99 / max (n=N)" of a metric, ms; the p99 is "-" below MIN_P99_SAMPLES samples,
+ * and n is always printed so a max over 4 samples is not read as a tail latency.
+ */
+export const pcts = (m: Metric | undefined): string => {
+  if (!m) return "-";
+  const s = m.summary;
+  const p99 = s.n >= MIN_P99_SAMPLES ? ms(s.p99) : "-";
+  return `${[ms(s.p50), ms(s.p90), p99, ms(s.max)].join(" / ")} (n=${s.n})`;
+};
 
 /** Bytes in MiB / GiB. */
 export const mib = (b: number): string =>
@@ -49,12 +59,15 @@ export function memoryAndLimits(record: ResultRecord, measured: MeasuredDecode[]
       rows.map((r) => [label[r.kind](r), String(r.bytes), mib(r.bytes)]),
     ),
   ];
-  const bw = record.environment.probes.bandwidthBps.summary.max; // the ceiling limits use
+  const bw = record.environment.probes.ceilingBps; // the one ceiling every limit used
   if (bw > 0 && measured.length > 0) {
     const lim = limitsTable(bw, record.model.decodeBytes, record.model.kvBytesPerToken, measured);
     out.push(
       "",
-      `Theoretical limits (measured read bandwidth ${(bw / 1e9).toFixed(1)} GB/s; decode ` +
+      `Theoretical limits (the run's read-bandwidth ceiling ${
+        (bw / 1e9).toFixed(1)
+      } GB/s, median ` +
+        `of ${record.environment.probes.bandwidthBps.summary.n} probe passes; decode ` +
         `weights ${mib(record.model.decodeBytes)} read once per step + each sequence's KV)`,
       "",
       formatTable(
@@ -65,7 +78,7 @@ export function memoryAndLimits(record: ResultRecord, measured: MeasuredDecode[]
           ms(r.minStepNs),
           r.maxTps.toFixed(1),
           r.tps.toFixed(1),
-          `${(r.utilisation * 100).toFixed(1)}%`,
+          `${(r.utilisation * 100).toFixed(1)}%${r.utilisation > 1 ? " (over 100%!)" : ""}`,
         ]),
       ),
     );

@@ -13,7 +13,9 @@ const ms = (c: Case | undefined) =>
 const tps = (c: Case | undefined) => c ? fix(c.metrics.decodeTps.summary.median, 1) : "-";
 const util = (c: Case | undefined) =>
   c?.metrics.decodeTps.utilisation !== undefined
-    ? `${(c.metrics.decodeTps.utilisation * 100).toFixed(0)}%`
+    ? `${(c.metrics.decodeTps.utilisation * 100).toFixed(0)}%${
+      c.metrics.decodeTps.utilisation > 1 ? " (over 100%!)" : ""
+    }`
     : "-";
 
 function byPosition(record: ResultRecord): Map<number, Record<string, Case>> {
@@ -26,16 +28,24 @@ function byPosition(record: ResultRecord): Map<number, Record<string, Case>> {
   return new Map([...at].sort(([a], [b]) => a - b));
 }
 
-function recordSection(r: ResultRecord): string[] {
+function recordSection(record: ResultRecord): string[] {
+  // A "graph" case that ran as eager (older CPU records) is no second executor: left out, with
+  // its ratio, rather than shown as one.
+  const graphAsEager = record.cases.some((c) =>
+    c.params.executor === "graph" && c.counters.executorGraph === 0
+  );
+  const r = {
+    ...record,
+    cases: record.cases.filter((c) =>
+      !(c.params.executor === "graph" && c.counters.executorGraph === 0)
+    ),
+  };
   const at = byPosition(r);
   const executors = [...new Set(r.cases.map((c) => String(c.params.executor)))].sort();
   const first = executors[0] ?? "eager"; // "eager" sorts before "graph": Ratio = graph / eager
   const second = executors.find((e) => e !== first);
-  const graphAsEager = r.cases.some((c) =>
-    c.params.executor === "graph" &&
-    c.counters.executorGraph === 0
-  );
-  const bw = r.environment.probes.bandwidthBps.summary.max; // the ceiling limits use
+  const bw = r.environment.probes.ceilingBps;
+  const spread = r.environment.probes.bandwidthBps.summary;
   const lines = [
     `## Cache sweep: ${r.engine.backend}, ${r.model.name} (${r.model.dtype}, KV ${r.engine.kvDtype})`,
     "",
@@ -44,8 +54,13 @@ function recordSection(r: ResultRecord): string[] {
     `point after ${
       r.cases[0]?.warmup.stepNs?.length ?? 0
     } warm-up(s); limit = (decode bytes + KV ` +
-    `bytes read) / ${(bw / 1e9).toFixed(1)} GB/s measured read bandwidth.` +
-    (graphAsEager ? ` On ${r.engine.backend} the graph executor runs as eager (engine info).` : ""),
+    `bytes read) / ${(bw / 1e9).toFixed(1)} GB/s, the run's bandwidth ceiling (median of ` +
+    `${spread.n} probe passes, ${(spread.min / 1e9).toFixed(1)}-${
+      (spread.max / 1e9).toFixed(1)
+    }).` +
+    (graphAsEager
+      ? ` The record's "graph" cases ran as eager on ${r.engine.backend} and are left out.`
+      : ""),
     "",
   ];
   const cap = (e: string) => e[0].toUpperCase() + e.slice(1);

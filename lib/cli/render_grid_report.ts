@@ -9,13 +9,32 @@ const fmt = (v: number, digits: number) =>
 const pm = (median: number, sd: number, digits: number) =>
   `${fmt(median, digits)} ± ${fmt(sd, digits)}`;
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+/** A share of a limit; above 100% the limit model or the probe is wrong, and the table says so. */
+const share = (v: number) => `${pct(v)}${v > 1 ? " (over 100%!)" : ""}`;
+
+/** The record's one ceiling, exactly as the limits used it, with the probe's spread. */
+function ceilingText(record: ResultRecord): string {
+  const p = record.environment.probes;
+  const s = p.bandwidthBps.summary;
+  return `${fmt(p.ceilingBps / 1e9, 1)} GB/s (median of ${s.n} probe passes; spread ` +
+    `${fmt(s.min / 1e9, 1)}-${fmt(s.max / 1e9, 1)}, CV ${pct(s.cv)})`;
+}
 
 function caseRow(c: Case): string[] {
   const m = c.metrics;
   const ttft = m.ttftNs ? pm(m.ttftNs.summary.median / 1e6, m.ttftNs.summary.stddev / 1e6, 1) : "-";
   const tps = m.decodeTps ? pm(m.decodeTps.summary.median, m.decodeTps.summary.stddev, 1) : "-";
+  const u = m.decodeTps?.utilisation;
   const prefill = m.prefillTps ? fmt(m.prefillTps.summary.median, 0) : "-";
-  return [c.id, String(c.params.promptTokens), String(c.params.decodeTokens), ttft, tps, prefill];
+  return [
+    c.id,
+    String(c.params.promptTokens),
+    String(c.params.decodeTokens),
+    ttft,
+    tps,
+    prefill,
+    u !== undefined ? share(u) : "-",
+  ];
 }
 
 /** Per-step TPS of the longest decode case: the run whose decode TPS is the median one. */
@@ -53,8 +72,9 @@ function stepSection(record: ResultRecord): string[] {
 /**
  * Render a grid record as the seed report's tables: per case (ID, Prompt, Decode, TTFT ms ± sd,
  * Decode TPS ± sd, Prefill TPS), the run figures (load, capture, peak memory, prefill scaling,
- * decode TPS CV, GPU utilisation and kernel overhead when measured, bandwidth, bandwidth-limited
- * decode TPS and each case's share), the per-step TPS of the longest decode case, warnings.
+ * decode TPS spread across cases, GPU utilisation and kernel overhead when measured, the run's
+ * one bandwidth ceiling with the probe's spread, the bandwidth-limited decode TPS and each
+ * case's share, flagged above 100%), the per-step TPS of the longest decode case, warnings.
  *
  * @param record A grid record.
  * @returns Markdown text ending with a newline.
@@ -75,7 +95,7 @@ export function renderGridReport(record: ResultRecord): string {
   );
   out.push(
     formatTable(
-      ["ID", "Prompt", "Decode", "TTFT (ms)", "Decode TPS", "Prefill TPS"],
+      ["ID", "Prompt", "Decode", "TTFT (ms)", "Decode TPS", "Prefill TPS", "Share of limit"],
       record.cases.map(caseRow),
     ),
     "",
@@ -88,7 +108,9 @@ export function renderGridReport(record: ResultRecord): string {
   if (d.prefillScalingMsPerToken) {
     rows.push(["Prefill scaling", `${fmt(d.prefillScalingMsPerToken.value, 3)} ms/token`]);
   }
-  if (d.decodeTpsCv) rows.push(["Decode TPS CV", pct(d.decodeTpsCv.value)]);
+  if (d.decodeTpsCv) {
+    rows.push(["Decode TPS spread across cases (CV of case medians)", pct(d.decodeTpsCv.value)]);
+  }
   rows.push([
     "GPU utilisation (est)",
     d.gpuUtilisation ? pct(d.gpuUtilisation.value) : "not measured (needs --profile on a GPU)",
@@ -99,15 +121,10 @@ export function renderGridReport(record: ResultRecord): string {
       ? `${fmt(d.kernelOverheadNs.value / 1e3, 1)} us/kernel`
       : "not measured (needs --profile)",
   ]);
-  const bw = record.environment.probes.bandwidthBps;
-  rows.push([
-    "Read bandwidth (measured)",
-    `${fmt(bw.summary.median / 1e9, 1)} GB/s ± ${fmt(bw.summary.stddev / 1e9, 1)} ` +
-    `(best ${fmt(bw.summary.max / 1e9, 1)}: the limits' ceiling)`,
-  ]);
+  rows.push(["Read bandwidth ceiling (every limit uses it)", ceilingText(record)]);
   if (d.maxDecodeTps) rows.push(["Bandwidth-limited max decode TPS", fmt(d.maxDecodeTps.value, 1)]);
   const shares = record.cases.filter((c) => c.metrics.decodeTps?.utilisation !== undefined)
-    .map((c) => `${c.id} ${pct(c.metrics.decodeTps.utilisation!)}`);
+    .map((c) => `${c.id} ${share(c.metrics.decodeTps.utilisation!)}`);
   if (shares.length) rows.push(["Share of bandwidth limit", shares.join(", ")]);
   out.push(formatTable(["Metric", "Value"], rows), "");
   const steps = stepSection(record);

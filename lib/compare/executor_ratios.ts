@@ -19,7 +19,9 @@ export interface ExecutorRatio {
 
 /**
  * For a record whose cases carry params `{ position, executor }`, the ratio of graph to eager
- * decode throughput at every position measured with both executors, in position order.
+ * decode throughput at every position measured with both executors, in position order. A
+ * "graph" case that ran as eager (`counters.executorGraph === 0`, older records on the CPU) is
+ * not a second executor, so it gives no ratio.
  *
  * @param record A cache-sweep record.
  * @param options Bootstrap settings.
@@ -43,6 +45,7 @@ export function executorRatios(
     const position = Number(c.params.position);
     const executor = c.params.executor;
     if (!Number.isFinite(position) || (executor !== "graph" && executor !== "eager")) continue;
+    if (executor === "graph" && c.counters.executorGraph === 0) continue; // ran as eager
     const tps = caseFigure(c, "tps");
     if (!tps) continue;
     const entry = at.get(position) ?? {};

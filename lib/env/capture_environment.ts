@@ -58,6 +58,6 @@ export function captureEnvironment(
     memoryBytes,
     gpu,
     buildFlags: info.buildFlags,
-    probes,
+    probes: { ceilingBps: probes.bandwidthBps.summary.median, ...probes }, // the one ceiling
   };
 }

@@ -4,6 +4,7 @@ import { memoryTable } from "./memory_table.ts";
 
 /** Facts of the run (engine-reported sizes and the measured bandwidth). */
 export interface MemoryDerivedFacts {
+  /** The run's one read-bandwidth ceiling (the record's environment.probes.ceilingBps). */
   bandwidthBps: number;
   decodeBytes: number;
   weightBytes: number;
@@ -64,7 +65,13 @@ export function memoryDerived(f: MemoryDerivedFacts): Record<string, Derived> {
     }
   }
   if (f.bandwidthBps > 0 && f.decodeBytes > 0) {
-    put("bandwidthBps", f.bandwidthBps, "bytes/s", "Measured read bandwidth (median)");
+    put(
+      "bandwidthBps",
+      f.bandwidthBps,
+      "bytes/s",
+      "The run's read-bandwidth ceiling every limit uses: the median of the pre-run probe " +
+        "passes (environment.probes.ceilingBps)",
+    );
     put(
       "minTpotNs",
       f.decodeBytes / f.bandwidthBps * 1e9,

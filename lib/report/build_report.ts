@@ -260,7 +260,10 @@ function recordSections(r: ResultRecord, label: string): string[] {
     out.push(table(["Metric", "Value"], metrics), "");
   }
   const ratios = executorRatios(r);
-  const sweep = r.cases.filter((c) => c.params.position !== undefined);
+  const sweep = r.cases.filter((c) =>
+    c.params.position !== undefined &&
+    !(c.params.executor === "graph" && c.counters.executorGraph === 0) // ran as eager
+  );
   if (sweep.length) {
     const positions = [...new Set(sweep.map((c) => Number(c.params.position)))].sort((a, b) =>
       a - b

@@ -7,10 +7,33 @@ import { type ResultRecord, SCHEMA_NAME, SCHEMA_VERSION } from "./types.ts";
 
 /**
  * Upgrades from an older schema version to the next one, keyed by the version they read.
- * Version 1 is the first published format, so there is nothing to upgrade yet; an entry here is
- * how a future version keeps reading old records.
+ * 1 -> 2: version 1 had no single bandwidth ceiling (grid limits used a per-case ceiling that
+ * rose with probes between cases, other kinds the best pre-run sample), so the upgrade sets
+ * `environment.probes.ceilingBps` to the best pre-run sample and says so in a warning; the
+ * limits stored in the cases are left as they were measured.
  */
-const UPGRADES: Record<number, (record: Record<string, unknown>) => Record<string, unknown>> = {};
+const UPGRADES: Record<number, (record: Record<string, unknown>) => Record<string, unknown>> = {
+  1: (r) => {
+    const out = structuredClone(r);
+    const env = out.environment as Record<string, unknown> | undefined;
+    const probes = isObject(env) ? env.probes : undefined;
+    if (isObject(probes) && isObject(probes.bandwidthBps)) {
+      const summary = (probes.bandwidthBps as Record<string, unknown>).summary;
+      const max = isObject(summary) ? summary.max : undefined;
+      if (typeof max === "number" && probes.ceilingBps === undefined) {
+        probes.ceilingBps = max;
+        if (Array.isArray(out.warnings)) {
+          out.warnings.push(
+            "Schema 1 record: its limits used the best bandwidth sample (grids: a ceiling that " +
+              "rose between cases), not one median ceiling; shares across cases may not compare",
+          );
+        }
+      }
+    }
+    out.schemaVersion = 2;
+    return out;
+  },
+};
 
 /**
  * Read and validate a result record (JSON) from a file.
@@ -134,9 +157,13 @@ function checkShape(r: Record<string, unknown>, fail: Fail): void {
   };
   need(r, "id", "string", "");
   need(r, "createdAt", "string", "");
-  if (!["running", "complete", "interrupted"].includes(r.status as string)) {
-    fail(`status must be "running", "complete" or "interrupted", got ${JSON.stringify(r.status)}`);
+  if (!["running", "complete", "interrupted", "failed"].includes(r.status as string)) {
+    fail(
+      `status must be "running", "complete", "interrupted" or "failed", got ` +
+        JSON.stringify(r.status),
+    );
   }
+  if (r.error !== undefined) need(r, "error", "string", "");
   for (const k of ["tool", "environment", "model", "engine", "scenario", "runner", "derived"]) {
     need(r, k, "object", "");
   }
@@ -147,6 +174,10 @@ function checkShape(r: Record<string, unknown>, fail: Fail): void {
   const probes = env.probes as Record<string, unknown>;
   if (probes.bandwidthBps !== undefined) {
     checkMetric(probes.bandwidthBps, "environment.probes.bandwidthBps", fail);
+    need(probes, "ceilingBps", "number", "environment.probes");
+    if (!((probes.ceilingBps as number) > 0)) {
+      fail(`environment.probes.ceilingBps must be > 0, got ${probes.ceilingBps}`);
+    }
   }
   if (
     probes.bandwidthDuringBps !== undefined &&
@@ -210,6 +241,9 @@ function checkMetric(m: unknown, at: string, fail: Fail): void {
     !Array.isArray(samples) || !samples.every((x) => typeof x === "number" && Number.isFinite(x))
   ) {
     fail(`${at}.samples must be an array of finite numbers`);
+  }
+  if ((samples as number[]).length === 0) {
+    fail(`${at}.samples is empty (a metric needs at least one measured sample)`);
   }
   if (!isObject(metric.summary)) fail(`${at}.summary must be an object`);
   for (const k of ["n", "median", "mean", "stddev", "min", "max", "p50", "p90", "p99"]) {

@@ -29,9 +29,44 @@ async function withTemp(value: unknown, fn: (path: string) => Promise<void>): Pr
 
 Deno.test("readRecord reads a valid record", async () => {
   const r = await readRecord(`${FIX}/grid-a.json`);
-  assertEquals(r.schemaVersion, 1);
+  assertEquals(r.schemaVersion, 2, "upgraded from the fixture's schema 1");
   assertEquals(r.cases.map((c) => c.id), ["S1", "S2", "S3", "S4", "S5", "S6"]);
   assertEquals(r.cases[0].metrics.ttftNs.samples.length, 7);
+  // A schema 1 record gets one ceiling (its best pre-run sample, what it used) and a warning.
+  assertEquals(r.environment.probes.ceilingBps, r.environment.probes.bandwidthBps.summary.max);
+  assertEquals(r.warnings.filter((w) => w.startsWith("Schema 1 record")).length, 1);
+});
+
+Deno.test("readRecord names the file and the metric of empty samples", async () => {
+  const v1 = JSON.parse(await Deno.readTextFile(`${FIX}/grid-a.json`));
+  v1.cases[1].metrics.decodeTps.samples = [];
+  await withTemp(v1, (path) =>
+    rejects(
+      path,
+      TypeError,
+      /^Cannot read record ".*\.json": cases\[1\]\.metrics\.decodeTps\.samples is empty/,
+    ));
+});
+
+Deno.test("readRecord refuses a schema 2 record without its ceiling or with a bad status", async () => {
+  const v1 = JSON.parse(await Deno.readTextFile(`${FIX}/grid-a.json`));
+  const v2 = { ...v1, schemaVersion: 2 };
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(path, JSON.stringify(v2));
+    await rejects(path, TypeError, /environment\.probes\.ceilingBps must be/);
+    v2.environment.probes.ceilingBps = 2e10;
+    v2.status = "failed";
+    v2.error = "Case S3 failed: boom";
+    await Deno.writeTextFile(path, JSON.stringify(v2));
+    const r = await readRecord(path);
+    assertEquals([r.status, r.error], ["failed", "Case S3 failed: boom"]);
+    v2.status = "broken";
+    await Deno.writeTextFile(path, JSON.stringify(v2));
+    await rejects(path, TypeError, /or "failed", got "broken"/);
+  } finally {
+    await Deno.remove(path);
+  }
 });
 
 Deno.test("readRecord names the position of malformed JSON", async () => {
@@ -46,12 +81,12 @@ Deno.test("readRecord refuses newer and unknown older schema versions", async ()
   await rejects(
     `${FIX}/new-version.json`,
     RangeError,
-    /schema version 2 is newer than this tool's 1/,
+    /schema version 3 is newer than this tool's 2/,
   );
   await rejects(
     `${FIX}/old-version.json`,
     RangeError,
-    /schema version 0 is older than this tool's 1 and cannot be upgraded/,
+    /schema version 0 is older than this tool's 2 and cannot be upgraded/,
   );
 });
 

@@ -1,17 +1,20 @@
 /**
- * TypeScript types of a result record, schema version 1 (docs/results-format.md).
+ * TypeScript types of a result record, schema version 2 (docs/results-format.md).
  * Every later stage (compare, charts, report) reads records through these types only.
  * @module
  */
 
 /** The schema version this toolkit writes and reads. */
-export const SCHEMA_VERSION = 1 as const;
+export const SCHEMA_VERSION = 2 as const;
 
 /** The `schema` tag every record carries. */
 export const SCHEMA_NAME = "lmrig.result" as const;
 
-/** Lifecycle of a record: rewritten while running, then complete or interrupted. */
-export type RecordStatus = "running" | "complete" | "interrupted";
+/**
+ * Lifecycle of a record: rewritten while running, then complete, interrupted (the user stopped
+ * it) or failed (an error ended it; `error` says which, `cases` hold what completed).
+ */
+export type RecordStatus = "running" | "complete" | "interrupted" | "failed";
 
 /** Unit of a metric; durations are always nanoseconds. */
 export type MetricUnit =
@@ -101,11 +104,16 @@ export interface Environment {
   gpu: GpuInfo | null;
   buildFlags: string;
   probes: {
-    /** lmr_probe_bandwidth samples before the cases; limits use their best (max) sample. */
+    /** lmr_probe_bandwidth samples before the cases (their spread is the ceiling's). */
     bandwidthBps: Metric;
-    /** The same probe after the cases (absent when the run was interrupted). */
+    /**
+     * The run's one read-bandwidth ceiling, bytes/s: the median of `bandwidthBps`. Every limit,
+     * share and bandwidth-limited figure of the record uses exactly this value.
+     */
+    ceilingBps: number;
+    /** The same probe after the cases (absent when the run was interrupted); a drift check only. */
     bandwidthAfterBps?: Metric;
-    /** Short probes between grid cases, raw bytes/s; a case's limits use the best seen so far. */
+    /** Schema 1 only: short probes between grid cases, raw bytes/s (no longer written). */
     bandwidthDuringBps?: number[];
     /** lmr_probe_launch, eager. */
     launchEagerNs: number;
@@ -178,6 +186,8 @@ export interface RunnerInfo {
   warmup: number;
   runs: number;
   minRuns: number;
+  /** At most this many measured runs (schema 2; equals minRuns when not adaptive). */
+  maxRuns?: number;
   minTimeMs: number;
   targetCv: number | null;
   interleave: boolean;
@@ -194,6 +204,8 @@ export interface ResultRecord {
   /** ISO 8601, UTC. */
   createdAt: string;
   status: RecordStatus;
+  /** Why the run failed (status "failed" only): the error message. */
+  error?: string;
   tool: ToolInfo;
   environment: Environment;
   model: RecordModel;

@@ -5,9 +5,12 @@ import { dirname } from "node:path";
  * Write `text` to `path` atomically: a sibling `*.tmp` is written and fsync'd, then renamed
  * over the target, so readers see the old or the new file, never a partial one.
  *
- * @param path Target file; its folder is created when missing.
+ * @param path Target file: a regular file or a new path (anything else is refused, so a
+ *   rename never replaces a device node, a folder or a symbolic link); its folder is created
+ *   when missing.
  * @param content Text (written as UTF-8) or bytes.
  * @returns Once the file is in place.
+ * @throws {TypeError} When the target exists and is not a regular file.
  * @throws {Error} When the folder, the temporary file or the rename
  *   fails; the temporary file is removed first, so a failed write leaves the target as it was.
  * @example
@@ -20,6 +23,18 @@ import { dirname } from "node:path";
  * ```
  */
 export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
+  try {
+    const info = await Deno.lstat(path);
+    if (!info.isFile) {
+      throw new TypeError(
+        `Cannot write "${path}": it is not a regular file (${
+          info.isDirectory ? "a folder" : info.isSymlink ? "a symbolic link" : "a device or FIFO"
+        }); only a regular file or a new path is replaced`,
+      );
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
   await Deno.mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${Deno.pid}.tmp`;
   try {

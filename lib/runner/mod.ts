@@ -17,7 +17,13 @@ export { type CacheSweepFit, fitCacheSweepPositions } from "./fit_cache_sweep_po
 export { cacheSweepBackends } from "./cache_sweep_backends.ts";
 export { type CacheSweepFacts, deriveCacheSweepFigures } from "./derive_cache_sweep_figures.ts";
 export { runCacheSweep } from "./run_cache_sweep.ts";
-export type { KindContext, KindOutcome } from "./run_bench.ts";
+export {
+  type CaseRuns,
+  type RepeatOutcome,
+  type RepeatPlan,
+  repeatRuns,
+  type RunFigures,
+} from "./repeat_runs.ts";
 export { poissonArrivals } from "./poisson_arrivals.ts";
 export {
   runWorkersLoad,

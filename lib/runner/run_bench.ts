@@ -2,20 +2,18 @@
 import { captureEnvironment } from "../env/capture_environment.ts";
 import { gitState } from "../env/git_state.ts";
 import { modelContentHash } from "../env/model_content_hash.ts";
-import type { BackendName, ExecutorName } from "../ffi/constants.ts";
-import { Engine, type EngineInfo } from "../ffi/engine.ts";
-import type { Library } from "../ffi/load_library.ts";
-import type { Model, ModelInfo } from "../ffi/model.ts";
+import type { ExecutorName } from "../ffi/constants.ts";
+import { Engine } from "../ffi/engine.ts";
+import type { Model } from "../ffi/model.ts";
+import { checkOutPath } from "../results/check_out_path.ts";
 import { newRecordId } from "../results/new_record_id.ts";
 import type { DtypeName, ResultRecord } from "../results/types.ts";
 import { SCHEMA_NAME, SCHEMA_VERSION } from "../results/types.ts";
 import { writeRecord } from "../results/write_record.ts";
-import type { Case, Derived } from "../results/types.ts";
 import type {
   CacheSweepScenario,
   GridScenario,
   PromptsScenario,
-  ResolvedScenario,
   WorkersScenario,
 } from "../scenario/types.ts";
 import { chooseDefaultModel } from "./choose_default_model.ts";
@@ -25,38 +23,19 @@ import { runCacheSweep } from "./run_cache_sweep.ts";
 import { runGrid } from "./run_grid.ts";
 import { runPrompts } from "./run_prompts.ts";
 import { runWorkers } from "./run_workers.ts";
-import type { ProgressEvent, RunnerOptions, Tokenize } from "./types.ts";
+import type { BenchOptions, KindContext, KindOutcome, RunnerOptions } from "./types.ts";
 
-/** Everything a bench run needs. */
-export interface BenchOptions {
-  scenario: ResolvedScenario;
-  /** Model spec; default the scenario's, else chooseDefaultModel. */
-  model?: string;
-  backend: BackendName;
-  executor: ExecutorName;
-  threads?: number;
-  profile: boolean;
-  runner: RunnerOptions;
-  /** Record path; default results/<scenario>-<backend>-<stamp>.json under `resultsDir`. */
-  out?: string;
-  resultsDir: string;
-  /** The command line, for the record. */
-  command: string[];
-  toolVersion: string;
-  library?: Library;
-  /** Bandwidth probe buffer, bytes (default: see probeBandwidth). */
-  probeBytes?: number;
-  log?: (message: string) => void;
-  onProgress?: (e: ProgressEvent) => void;
-  shouldStop?: () => boolean;
-  /** Builds a tokenizer for the model spec (only called when a case gives a prompt text). */
-  tokenizerFor?: (modelSpec: string) => Promise<Tokenize>;
-}
+export type { BenchOptions } from "./types.ts";
 
 function runnerInfo(r: RunnerOptions): ResultRecord["runner"] {
-  const { maxRuns: _maxRuns, ...rest } = r;
-  return rest;
+  return { ...r };
 }
+
+/** Bandwidth probe passes before the cases; their median is the run's one ceiling. */
+const PROBE_REPS = 9;
+
+/** The after-run probe median may differ from the ceiling by this share before a warning. */
+const DRIFT_TOLERANCE = 0.1;
 
 const size = (v: number, unit: string) =>
   v >= 1e9 ? `${(v / 1e9).toFixed(2)} G${unit}` : `${(v / 1e6).toFixed(2)} M${unit}`;
@@ -78,34 +57,6 @@ async function openModel(engine: Engine, spec: string, seed: number): Promise<Mo
     throw e;
   }
   return await engine.load(spec);
-}
-
-/** What every kind runner gets from {@link runBench}: the open engine, model and probes. */
-export interface KindContext {
-  options: BenchOptions;
-  engine: Engine;
-  model: Model;
-  engineInfo: EngineInfo;
-  modelInfo: ModelInfo;
-  /** The model spec actually used (CLI, scenario or default). */
-  modelSpec: string;
-  /** Median measured read bandwidth, bytes/s. */
-  bandwidthBps: number;
-  /** The record being written; a kind runner may fill in `engine` fields it knows better. */
-  record: ResultRecord;
-  /** Rewrite the record with these cases (status "running"). */
-  checkpoint: (cases: Case[]) => Promise<void>;
-  /** A fresh engine and model on the same backend with another executor (same spec and seed). */
-  openEngine: (executor: ExecutorName) => Promise<{ engine: Engine; model: Model }>;
-  log: (message: string) => void;
-}
-
-/** What a kind runner hands back to {@link runBench}. */
-export interface KindOutcome {
-  cases: Case[];
-  derived: Record<string, Derived>;
-  warnings: string[];
-  interrupted: boolean;
 }
 
 async function gridKind(ctx: KindContext, scenario: GridScenario & { maxCtx: number }) {
@@ -140,20 +91,13 @@ async function gridKind(ctx: KindContext, scenario: GridScenario & { maxCtx: num
       decodeBytes: mi.decodeBytes,
       kvBytesPerToken: si.kvBytesPerToken,
       bandwidthBps: ctx.bandwidthBps,
-      probeBps: async () => {
-        const m = await probeBandwidth(ctx.engine, ctx.options.probeBytes, 3);
-        const probes = ctx.record.environment.probes;
-        (probes.bandwidthDuringBps ??= []).push(...m.samples);
-        return m.summary.max;
-      },
     },
     scenario,
     o.runner,
     { onProgress: o.onProgress, shouldStop: o.shouldStop, tokenize, onCheckpoint: ctx.checkpoint },
   );
-  const during = ctx.record.environment.probes.bandwidthDuringBps ?? [];
   const derived = deriveGridFigures(outcome.cases, {
-    bandwidthBps: Math.max(ctx.bandwidthBps, ...during), // the best seen, as the last case used
+    bandwidthBps: ctx.bandwidthBps,
     decodeBytes: mi.decodeBytes,
     loadNs: mi.loadNs,
   });
@@ -179,15 +123,22 @@ function runKind(ctx: KindContext): Promise<KindOutcome> {
 }
 
 /**
- * Run a scenario end to end and write its record: create the engine, open the model, probe
- * bandwidth and launch overhead, write the record skeleton, then hand over to the runner of the
- * scenario's kind (grid, cache-sweep, workers, prompts), which rewrites the record atomically
- * after each case with status "running"; finally write the cases, derived figures and warnings
- * it returns with status "complete", or "interrupted" when shouldStop turned true.
+ * Run a scenario end to end and write its record: check the output path, create the engine,
+ * open the model, probe bandwidth (the median of the pre-run samples is the run's one ceiling,
+ * `environment.probes.ceilingBps`) and launch overhead, then hand over to the runner of the
+ * scenario's kind (grid, cache-sweep, workers, prompts). Nothing is written before the first
+ * case completes, so a scenario that does not fit the model leaves no record behind. Progress
+ * (status "running") is saved after each case: at the output path when it holds no record yet,
+ * else beside it (`<name>.partial.json`), so a run that does not complete never replaces an
+ * earlier record with one holding less. The final record has status "complete" (written at the
+ * output path), "interrupted" when shouldStop turned true, or "failed" with the error when the
+ * engine or the runner failed after at least one case (the error is then thrown again).
  *
  * @param o Options.
  * @returns The record and its path.
- * @throws {EngineError} When the engine fails.
+ * @throws {TypeError} When the output path cannot take the record (checked before the engine
+ *   starts).
+ * @throws {EngineError} When the engine fails (the record, if any case completed, says "failed").
  * @throws {Error} When the model cannot be found or the scenario kind has no runner yet.
  * @example
  * ```ts ignore
@@ -205,6 +156,12 @@ export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord;
   const log = o.log ?? (() => {});
   const createdAt = new Date();
   const id = newRecordId(createdAt);
+  const stamp = id.slice(0, 16);
+  // Checked before the engine starts: a bad --out costs seconds, not a whole run.
+  const outPath = checkOutPath(
+    o.out ?? `${o.resultsDir}/${scenario.name}-${o.backend}-${stamp}.json`,
+    o.out !== undefined ? "--out" : "the record",
+  );
   const engineOptions = (executor: ExecutorName) => ({
     backend: o.backend,
     executor,
@@ -228,21 +185,25 @@ export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord;
     `engine: ${info.backend}/${info.executor}, ${info.threads} thread(s), ${simd}; model ` +
       `${mi.name}: ${size(mi.params, "")} params, ${size(mi.weightBytes, "B")} ${mi.dtype}`,
   );
-  const bandwidth = await probeBandwidth(engine, o.probeBytes);
+  const bandwidth = await probeBandwidth(engine, o.probeBytes, PROBE_REPS);
   const launch = await engine.probeLaunch(1000);
-  // The host's bandwidth moves between probes (seen: 30 and 46 GB/s a minute apart), and a limit
-  // below what the machine delivered would flatter every utilisation figure: limits use the best
-  // sample, the ceiling the machine showed it can reach, and the run probes again at the end.
-  const ceilingBps = bandwidth.summary.max;
+  // One ceiling for the whole record: the median of the pre-run samples, robust to one fast or
+  // slow pass; every limit and share uses it, and the after-run probe only checks for drift.
+  const ceilingBps = bandwidth.summary.median;
   log(
-    `read bandwidth: ${(bandwidth.summary.median / 1e9).toFixed(1)} GB/s median, ${
-      (ceilingBps / 1e9).toFixed(1)
-    } best of ${bandwidth.summary.n} (limits use the best)`,
+    `read bandwidth ceiling: ${(ceilingBps / 1e9).toFixed(1)} GB/s (median of ` +
+      `${bandwidth.summary.n} probe passes, ${(bandwidth.summary.min / 1e9).toFixed(1)}-` +
+      `${(bandwidth.summary.max / 1e9).toFixed(1)}); every limit uses it`,
   );
   const git = await gitState();
   const backendName = info.backend as "cpu" | "cuda" | "metal";
-  const stamp = id.slice(0, 16);
-  const path = o.out ?? `${o.resultsDir}/${scenario.name}-${backendName}-${stamp}.json`;
+  const path = outPath;
+  let existing = false;
+  try {
+    existing = Deno.statSync(path).isFile;
+  } catch { /* a new path */ }
+  // Progress never replaces an earlier record: it goes beside it until the run completes.
+  const progressPath = existing ? path.replace(/(\.json)?$/, ".partial.json") : path;
   const { file: _file, ...resolved } = scenario;
   const record: ResultRecord = {
     schema: SCHEMA_NAME,
@@ -322,54 +283,81 @@ export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord;
   }
   if (bandwidth.summary.cv > 0.1) {
     record.warnings.push(
-      `The bandwidth probe is noisy (CV ${
-        (bandwidth.summary.cv * 100).toFixed(0)
-      }%); limits are uncertain`,
+      `The bandwidth probe is noisy (CV ${(bandwidth.summary.cv * 100).toFixed(0)}%, ` +
+        `${(bandwidth.summary.min / 1e9).toFixed(1)}-${(bandwidth.summary.max / 1e9).toFixed(1)} ` +
+        `GB/s): limits and shares are uncertain by as much`,
     );
   }
+  record.environment.probes.ceilingBps = ceilingBps;
 
-  await writeRecord(path, record);
-
-  const outcome = await runKind({
-    options: o,
-    engine,
-    model,
-    engineInfo: info,
-    modelInfo: mi,
-    modelSpec,
-    bandwidthBps: ceilingBps,
-    record,
-    checkpoint: async (cases) => {
-      record.cases = cases;
-      await writeRecord(path, record);
-    },
-    openEngine: async (executor) => {
-      const e = Engine.create(engineOptions(executor));
-      try {
-        return { engine: e, model: await openModel(e, modelSpec, o.runner.seed) };
-      } catch (err) {
-        e.close();
-        throw err;
-      }
-    },
-    log,
-  });
+  let saved = false;
+  let outcome: KindOutcome;
+  try {
+    outcome = await runKind({
+      options: o,
+      engine,
+      model,
+      engineInfo: info,
+      modelInfo: mi,
+      modelSpec,
+      bandwidthBps: ceilingBps,
+      record,
+      checkpoint: async (cases) => {
+        record.cases = cases;
+        if (cases.length === 0) return;
+        await writeRecord(progressPath, record);
+        saved = true;
+      },
+      openEngine: async (executor) => {
+        const e = Engine.create(engineOptions(executor));
+        try {
+          return { engine: e, model: await openModel(e, modelSpec, o.runner.seed) };
+        } catch (err) {
+          e.close();
+          throw err;
+        }
+      },
+      log,
+    });
+  } catch (e) {
+    // Cases that completed are kept, with the error; nothing is written when none did (the
+    // scenario was refused before measuring, and an earlier record at the path stays).
+    if (saved || record.cases.length > 0) {
+      record.status = "failed";
+      record.error = e instanceof Error ? e.message : String(e);
+      record.warnings.push(`The run failed after ${record.cases.length} case(s): ${record.error}`);
+      await writeRecord(progressPath, record);
+      log(`record: ${progressPath} (failed, ${record.cases.length} case(s) kept)`);
+    } else if (progressPath !== path) await Deno.remove(progressPath).catch(() => {});
+    throw e;
+  }
+  Object.assign(record.runner, outcome.ran ?? {});
   record.cases = outcome.cases;
   record.warnings.push(...outcome.warnings);
   if (!outcome.interrupted) {
-    const after = await probeBandwidth(engine, o.probeBytes);
+    const after = await probeBandwidth(engine, o.probeBytes, PROBE_REPS);
     record.environment.probes.bandwidthAfterBps = after;
-    const seenBps = Math.max(ceilingBps, ...(record.environment.probes.bandwidthDuringBps ?? []));
-    if (after.summary.max > seenBps * 1.05) {
+    const drift = after.summary.median / ceilingBps - 1;
+    if (Math.abs(drift) > DRIFT_TOLERANCE) {
       record.warnings.push(
-        `Read bandwidth rose during the run (best ${(seenBps / 1e9).toFixed(1)} GB/s before, ` +
-          `${(after.summary.max / 1e9).toFixed(1)} GB/s after): limits use the first figure, ` +
-          `so utilisation may be overstated`,
+        `Read bandwidth moved during the run: median ${(ceilingBps / 1e9).toFixed(1)} GB/s ` +
+          `before the cases (the ceiling every limit uses), ${
+            (after.summary.median / 1e9).toFixed(1)
+          } GB/s after (${drift > 0 ? "+" : ""}${(drift * 100).toFixed(0)}%): shares of the ` +
+          `limit are uncertain by as much`,
       );
     }
   }
   record.derived = outcome.derived;
   record.status = outcome.interrupted ? "interrupted" : "complete";
-  await writeRecord(path, record);
-  return { record, path };
+  if (record.status === "complete") {
+    await writeRecord(path, record);
+    if (progressPath !== path) await Deno.remove(progressPath).catch(() => {});
+    return { record, path };
+  }
+  if (record.cases.length === 0 && progressPath !== path) {
+    return { record, path: progressPath }; // nothing measured: the earlier record stays as it was
+  }
+  await writeRecord(progressPath, record);
+  return { record, path: progressPath };
 }

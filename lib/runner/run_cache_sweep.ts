@@ -10,7 +10,8 @@ import { decodeLimitTps } from "./decode_limit_tps.ts";
 import { deriveCacheSweepFigures } from "./derive_cache_sweep_figures.ts";
 import { fitCacheSweepPositions } from "./fit_cache_sweep_positions.ts";
 import { randomTokens } from "./random_tokens.ts";
-import type { KindContext, KindOutcome } from "./run_bench.ts";
+import { type CaseRuns, repeatRuns } from "./repeat_runs.ts";
+import type { KindContext, KindOutcome } from "./types.ts";
 
 /** GPU memory kept free beside weights and KV (workspace, graphs, the driver), bytes. */
 const GPU_RESERVE_BYTES = 2 * 2 ** 30;
@@ -20,15 +21,17 @@ function positionSeed(seed: number, position: number): number {
 }
 
 /**
- * Time single decode steps at KV-cache positions for every executor of the scenario on the
- * context's backend. Per executor: an engine of its own (the bench's engine when the executor is
- * the one it was created with), one session of max_ctx = last position + 1 (checked against the
- * free memory first: the sweep stops at the largest position that fits, with a warning), then at
- * each position P: `warmup` warm-up steps and `steps` measured steps, each
- * `lmr_session_fill_kv(seq, P, seed)` (seq length P, the same random data every time) followed by
- * one `lmr_session_decode` of one token, which attends over P + 1 entries. The engine's own wall
- * time of that decode call (counters.last_call_ns: forward pass incl. the lm_head and device sync,
- * no sampling, no fill) is the step time.
+ * Time single decode steps at KV-cache positions for every executor of the scenario that the
+ * context's backend has (an executor the backend lacks is skipped with a warning: timing the
+ * same executor twice would publish a ratio of noise). Per executor: an engine of its own (the
+ * bench's engine when it runs that executor), one session of max_ctx = last position + 1
+ * (checked against the free memory first: the sweep stops at the largest position that fits,
+ * with a warning), then the positions as the cases of one measure loop (repeatRuns, so every
+ * runner setting applies: warm-ups, --runs steps per position or the adaptive rule, interleave
+ * across positions, cool-down). One step is `lmr_session_fill_kv(seq, P, seed)` (seq length P,
+ * the same random data every time) then one `lmr_session_decode` of one token, which attends
+ * over P + 1 entries; the engine's own wall time of that decode call (counters.last_call_ns:
+ * forward pass incl. the lm_head and device sync, no sampling, no fill) is the step time.
  *
  * @param ctx The bench's open engine, model, probes and record.
  * @param scenario The resolved sweep.
@@ -92,100 +95,103 @@ export async function runCacheSweep(
   log(
     `cache sweep: ${positions.length} positions (${positions[0]} .. ${positions.at(-1)}), ` +
       `executors ${scenario.executors.join(", ")}, ${o.runner.warmup} warm-up + ` +
-      `${scenario.steps} measured steps each; KV ${(fit.kvBytes / 2 ** 20).toFixed(0)} MiB`,
+      `${o.runner.minRuns}${o.runner.maxRuns > o.runner.minRuns ? `-${o.runner.maxRuns}` : ""} ` +
+      `measured steps each; KV ${(fit.kvBytes / 2 ** 20).toFixed(0)} MiB`,
   );
 
   const token = randomTokens(1, mi.vocab, o.runner.seed)[0];
   const cases: Case[] = [];
-  const total = scenario.executors.length * positions.length * (o.runner.warmup + scenario.steps);
+  const runner = o.runner;
+  const total = scenario.executors.length * positions.length * (runner.warmup + runner.minRuns);
   let done = 0;
   let interrupted = false;
-  const stop = () => o.shouldStop?.() ?? false;
 
   for (const executor of scenario.executors) {
     if (interrupted) break;
-    const own = executor === o.executor;
+    const own = executor === info.executor;
     const opened: { engine: Engine; model: Model } = own
       ? { engine: ctx.engine, model: ctx.model }
       : await ctx.openEngine(executor as ExecutorName);
     try {
       const ran = opened.engine.info().executor;
       if (ran !== executor) {
-        warnings.push(
-          `Executor "${executor}" was asked for; the ${backend} backend runs "${ran}" ` +
-            `(the ${executor} cases measure the ${ran} executor)`,
-        );
+        // Measuring it would time the same executor twice and publish a ratio of pure noise.
+        const note = `Executor "${executor}" skipped: the ${backend} backend has no ${executor} ` +
+          `executor (it would run "${ran}"), so no ${executor} cases and no executor ratio`;
+        warnings.push(note);
+        log(note);
+        continue;
       }
       using session = opened.model.createSession({ maxSeqs: 1, maxCtx: fit.maxCtx });
       const si = session.info();
       record.engine.kvDtype = si.kvDtype as typeof record.engine.kvDtype;
       record.engine.prefillChunk = si.prefillChunk;
       record.model.kvBytesPerToken = si.kvBytesPerToken;
-      for (const position of positions) {
-        const seed = positionSeed(o.runner.seed, position);
-        const warm: number[] = [];
-        const measured: number[] = [];
-        let kernels = 0;
-        const step = async (phase: "warmup" | "measure", run: number) => {
-          await session.fillKv(0, position, seed);
-          await session.decode([0], [token]);
-          const c = opened.engine.counters();
-          const len = session.seqLen(0);
-          if (len !== position + 1) {
-            throw new RangeError(
-              `Cache sweep at position ${position}: the sequence holds ${len} tokens after the ` +
-                `step, expected ${position + 1}`,
-            );
-          }
-          (phase === "warmup" ? warm : measured).push(c.lastCallNs);
-          kernels = c.kernelsLastStep;
-          done++;
-          o.onProgress?.({
-            caseId: `pos-${position}-${executor}`,
-            phase,
-            run,
-            planned: phase === "warmup" ? o.runner.warmup : scenario.steps,
-            done,
-            total,
-            etaMs: null,
-            last: { stepNs: c.lastCallNs, decodeTps: 1e9 / c.lastCallNs },
-          });
-        };
-        for (let i = 1; i <= o.runner.warmup && !interrupted; i++) {
-          if (stop()) interrupted = true;
-          else await step("warmup", i);
-        }
-        for (let i = 1; i <= scenario.steps && !interrupted; i++) {
-          if (stop()) interrupted = true;
-          else await step("measure", i);
-        }
-        if (measured.length === 0) break;
-        const limitTps = decodeLimitTps(
-          ctx.bandwidthBps,
-          mi.decodeBytes,
-          si.kvBytesPerToken,
-          position + 1,
-        );
-        cases.push({
-          id: `pos-${position}-${executor}`,
-          description: `one decode step with the KV cache filled to position ${position} ` +
-            `(${executor}${ran !== executor ? `, run as ${ran}` : ""})`,
-          params: { position, executor, backend },
-          metrics: {
-            stepNs: makeMetric("ns", "lower", measured, 1e9 / limitTps),
-            decodeTps: makeMetric("tokens/s", "higher", measured.map((x) => 1e9 / x), limitTps),
-          },
-          warmup: { stepNs: warm, decodeTps: warm.map((x) => 1e9 / x) },
-          series: {},
-          counters: {
-            kernelsPerStep: kernels,
-            kvBytesRead: si.kvBytesPerToken * (position + 1),
-            executorGraph: ran === "graph" ? 1 : 0,
-          },
+      const kernels = new Map<number, number>();
+      const build = (runs: readonly CaseRuns[]): Case[] =>
+        runs.flatMap((r, i) => {
+          if (r.runs === 0) return [];
+          const position = positions[i];
+          const measured = r.samples.stepNs;
+          const limitTps = decodeLimitTps(
+            ctx.bandwidthBps,
+            mi.decodeBytes,
+            si.kvBytesPerToken,
+            position + 1,
+          );
+          return [{
+            id: `pos-${position}-${executor}`,
+            description: `one decode step with the KV cache filled to position ${position} ` +
+              `(${executor})`,
+            params: { position, executor, backend },
+            metrics: {
+              stepNs: makeMetric("ns", "lower", measured, 1e9 / limitTps),
+              decodeTps: makeMetric("tokens/s", "higher", r.samples.decodeTps, limitTps),
+            },
+            warmup: {
+              stepNs: r.warmup.stepNs ?? [],
+              decodeTps: r.warmup.decodeTps ?? [],
+            },
+            series: {},
+            counters: {
+              kernelsPerStep: kernels.get(position) ?? 0,
+              kvBytesRead: si.kvBytesPerToken * (position + 1),
+              executorGraph: ran === "graph" ? 1 : 0,
+            },
+          }];
         });
-        await ctx.checkpoint(cases);
-        if (interrupted) break;
-      }
+      const before = cases.length;
+      const out = await repeatRuns({
+        ids: positions.map((p) => `pos-${p}-${executor}`),
+        options: runner,
+        key: "stepNs",
+        shouldStop: o.shouldStop,
+        onProgress: (e) => {
+          done = e.done;
+          o.onProgress?.(e);
+        },
+        onCheckpoint: async (runs) => {
+          cases.splice(before, cases.length - before, ...build(runs));
+          await ctx.checkpoint(cases);
+        },
+        progressOffset: { done, total },
+      }, async (index) => {
+        const position = positions[index];
+        await session.fillKv(0, position, positionSeed(runner.seed, position));
+        await session.decode([0], [token]);
+        const c = opened.engine.counters();
+        const len = session.seqLen(0);
+        if (len !== position + 1) {
+          throw new RangeError(
+            `the sequence holds ${len} tokens after the step at position ${position}, ` +
+              `expected ${position + 1}`,
+          );
+        }
+        kernels.set(position, c.kernelsLastStep);
+        return { stepNs: c.lastCallNs, decodeTps: 1e9 / c.lastCallNs };
+      });
+      cases.splice(before, cases.length - before, ...build(out.cases));
+      interrupted = out.interrupted;
       const c = opened.engine.counters();
       for (const k of cases.filter((x) => x.params.executor === executor)) {
         k.counters.peakBytes = c.peakBytes;

@@ -4,10 +4,10 @@ import type { Session } from "../ffi/session.ts";
 import { makeMetric } from "../results/make_metric.ts";
 import type { Case, MetricUnit } from "../results/types.ts";
 import type { GridCase, GridScenario } from "../scenario/types.ts";
-import { summarize } from "../stats/summarize.ts";
 import { decodeLimitTps } from "./decode_limit_tps.ts";
 import { gridRunMetrics } from "./grid_run_metrics.ts";
 import { randomTokens } from "./random_tokens.ts";
+import { type CaseRuns, repeatRuns } from "./repeat_runs.ts";
 import type { RunnerHooks, RunnerOptions } from "./types.ts";
 
 /** What the grid runner needs of the engine side. */
@@ -17,14 +17,8 @@ export interface GridContext {
   vocab: number;
   decodeBytes: number;
   kvBytesPerToken: number;
-  /** Read-bandwidth ceiling measured before the run (null: no limits attached). */
+  /** The run's read-bandwidth ceiling, bytes/s (null: no limits attached). */
   bandwidthBps: number | null;
-  /**
-   * A short bandwidth probe returning its best sample, bytes/s. When given, the runner probes
-   * right before and after each case (each round when interleaving) and a case's limits use the
-   * best figure seen up to its end: a shared host's bandwidth moves within minutes.
-   */
-  probeBps?: () => Promise<number>;
 }
 
 /** The outcome of {@link runGrid}. */
@@ -49,24 +43,14 @@ const NOISY_CV = 0.05;
 interface CaseState {
   spec: GridCase;
   prompt: number[];
-  samples: Record<string, number[]>;
-  warmup: Record<string, number[]>;
   stepNs: number[][];
   counters: Record<string, number>;
-  measuredMs: number;
-  done: boolean;
-  /** Best read bandwidth seen up to this case's end, bytes/s (0 when none was measured). */
-  ceilingBps: number;
 }
 
 function idSeed(seed: number, id: string): number {
   let h = seed >>> 0;
   for (const ch of id) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
   return h;
-}
-
-function push(into: Record<string, number[]>, figures: Record<string, number>) {
-  for (const [k, v] of Object.entries(figures)) (into[k] ??= []).push(v);
 }
 
 /**
@@ -125,64 +109,22 @@ export async function runGrid(
       }
       prompt = (await hooks.tokenize(spec.prompt)).slice(0, spec.promptTokens);
     } else prompt = randomTokens(spec.promptTokens, ctx.vocab, idSeed(options.seed, spec.id));
-    states.push({
-      spec,
-      prompt,
-      samples: {},
-      warmup: {},
-      stepNs: [],
-      counters: {},
-      measuredMs: 0,
-      done: false,
-      ceilingBps: ctx.bandwidthBps ?? 0,
-    });
+    states.push({ spec, prompt, stepNs: [], counters: {} });
   }
 
-  const total = states.length * (options.warmup + options.minRuns);
-  let done = 0;
-  const rate = { promptNs: 0, promptTokens: 0, decodeNs: 0, decodeTokens: 0 };
-  const eta = (): number | null => {
-    if (rate.promptTokens === 0) return null;
-    let ns = 0;
-    for (const s of states) {
-      if (s.done) continue;
-      const measured = s.samples.ttftNs?.length ?? 0;
-      const warm = s.warmup.ttftNs?.length ?? 0;
-      const left = Math.max(0, options.warmup - warm) + Math.max(0, options.minRuns - measured);
-      const perRun = s.prompt.length * rate.promptNs / rate.promptTokens +
-        (rate.decodeTokens > 0 ? (s.spec.decodeTokens - 1) * rate.decodeNs / rate.decodeTokens : 0);
-      ns += left * (perRun + options.cooldownMs * 1e6);
-    }
-    return ns / 1e6;
-  };
-  const stop = () => hooks.shouldStop?.() ?? false;
-
-  const runOnce = async (s: CaseState, phase: "warmup" | "measure", index: number) => {
-    if (options.cooldownMs > 0 && done > 0) {
-      await new Promise((r) => setTimeout(r, options.cooldownMs));
-    }
+  const once = async (index: number, phase: "warmup" | "measure") => {
+    const s = states[index];
     ctx.session.reset(0);
     ctx.engine.resetCounters();
-    const t0 = performance.now();
     const r = await ctx.session.generate(0, s.prompt, s.spec.decodeTokens);
-    const wallMs = performance.now() - t0;
     const c = ctx.engine.counters();
     if (r.stats.generatedTokens !== s.spec.decodeTokens) {
       throw new RangeError(
-        `Case ${s.spec.id}: the engine generated ${r.stats.generatedTokens} tokens, ` +
-          `expected ${s.spec.decodeTokens}`,
+        `the engine generated ${r.stats.generatedTokens} tokens, expected ${s.spec.decodeTokens}`,
       );
     }
-    const figures = gridRunMetrics({ ...r.stats, stepNs: r.stepNs });
-    rate.promptNs += r.stats.prefillNs;
-    rate.promptTokens += s.prompt.length;
-    rate.decodeNs += r.stepNs.slice(1).reduce((a, b) => a + b, 0);
-    rate.decodeTokens += r.stepNs.length - 1;
-    if (phase === "warmup") push(s.warmup, figures);
-    else {
-      push(s.samples, figures);
+    if (phase === "measure") {
       s.stepNs.push(r.stepNs);
-      s.measuredMs += wallMs;
       const k = s.counters;
       k.runs = (k.runs ?? 0) + 1;
       k.kernels = (k.kernels ?? 0) + c.kernels;
@@ -195,98 +137,35 @@ export async function runGrid(
       k.peakBytes = Math.max(k.peakBytes ?? 0, c.peakBytes);
       k.graphCaptureNs = (k.graphCaptureNs ?? 0) + c.graphCaptureNs;
     }
-    done++;
-    hooks.onProgress?.({
-      caseId: s.spec.id,
-      phase,
-      run: index,
-      planned: phase === "warmup" ? options.warmup : options.minRuns,
-      done,
-      total: Math.max(total, done),
-      etaMs: eta(),
-      last: figures,
-    });
+    return gridRunMetrics({ ...r.stats, stepNs: r.stepNs });
   };
 
-  const finished = (s: CaseState): boolean => {
-    const key = s.samples.decodeTps ?? s.samples.ttftNs ?? [];
-    const n = key.length;
-    if (n >= options.maxRuns) return true;
-    if (n < options.minRuns || s.measuredMs < options.minTimeMs) return false;
-    return options.targetCv === null || summarize(key).cv <= options.targetCv;
-  };
+  const build = (runs: readonly CaseRuns[]) =>
+    runs.flatMap((r, i) => (r.runs > 0 ? [toCase(states[i], r, ctx)] : []));
+  const out = await repeatRuns({
+    ids: states.map((s) => s.spec.id),
+    options,
+    key: scenario.cases.every((c) => c.decodeTokens > 1) ? "decodeTps" : "ttftNs",
+    shouldStop: hooks.shouldStop,
+    onProgress: hooks.onProgress,
+    onCheckpoint: async (runs) => await hooks.onCheckpoint?.(build(runs)),
+  }, once);
 
-  const build = () =>
-    states.filter((s) => (s.samples.ttftNs?.length ?? 0) > 0).map((s) => toCase(s, ctx));
-
-  let interrupted = false;
-  let bestBps = ctx.bandwidthBps ?? 0;
-  /** Probe (when the context can) and raise the ceiling of the given cases to the best seen. */
-  const reprobe = async (list: CaseState[]) => {
-    if (!ctx.probeBps || ctx.bandwidthBps === null) return;
-    bestBps = Math.max(bestBps, await ctx.probeBps());
-    for (const s of list) s.ceilingBps = Math.max(s.ceilingBps, bestBps);
-  };
-  const warmupAll = async (list: CaseState[]) => {
-    for (const s of list) {
-      for (let i = 1; i <= options.warmup; i++) {
-        if (stop()) return false;
-        await runOnce(s, "warmup", i);
-      }
-    }
-    return true;
-  };
-  if (options.interleave) {
-    interrupted = !(await warmupAll(states));
-    while (!interrupted && states.some((s) => !s.done)) {
-      await reprobe(states);
-      for (const s of states) {
-        if (s.done) continue;
-        if (stop()) {
-          interrupted = true;
-          break;
-        }
-        await runOnce(s, "measure", (s.samples.ttftNs?.length ?? 0) + 1);
-        s.done = finished(s);
-      }
-      await reprobe(states);
-      await hooks.onCheckpoint?.(build());
-    }
-  } else {
-    for (const s of states) {
-      await reprobe([s]);
-      if (interrupted || !(await warmupAll([s]))) {
-        interrupted = true;
-        break;
-      }
-      while (!s.done) {
-        if (stop()) {
-          interrupted = true;
-          break;
-        }
-        await runOnce(s, "measure", (s.samples.ttftNs?.length ?? 0) + 1);
-        s.done = finished(s);
-      }
-      await reprobe([s]);
-      await hooks.onCheckpoint?.(build());
-      if (interrupted) break;
-    }
-  }
-
-  const cases = build();
+  const cases = build(out.cases);
   const warnings: string[] = [];
-  for (const s of states) {
-    const n = s.samples.ttftNs?.length ?? 0;
-    if (n === 0) warnings.push(`Case ${s.spec.id} was not measured (interrupted)`);
-    else if (!s.done) {
-      warnings.push(`Case ${s.spec.id} has ${n} measured run(s), fewer than planned (interrupted)`);
+  for (const r of out.cases) {
+    if (r.runs === 0) warnings.push(`Case ${r.id} was not measured (interrupted)`);
+    else if (!r.done) {
+      warnings.push(
+        `Case ${r.id} has ${r.runs} measured run(s), fewer than planned (interrupted)`,
+      );
     }
   }
   for (const c of cases) warnings.push(...caseWarnings(c, options));
-  return { cases, warnings, interrupted };
+  return { cases, warnings, interrupted: out.interrupted };
 }
 
-function toCase(s: CaseState, ctx: GridContext): Case {
+function toCase(s: CaseState, runs: CaseRuns, ctx: GridContext): Case {
   const metrics: Case["metrics"] = {};
   const promptTokens = s.prompt.length;
   let decodeLimit: number | undefined;
@@ -294,13 +173,13 @@ function toCase(s: CaseState, ctx: GridContext): Case {
     // Decode step i (1..n-1) reads the KV of promptTokens + i - 1 earlier tokens plus its own.
     const meanPosition = promptTokens + s.spec.decodeTokens / 2;
     decodeLimit = decodeLimitTps(
-      s.ceilingBps,
+      ctx.bandwidthBps,
       ctx.decodeBytes,
       ctx.kvBytesPerToken,
       meanPosition,
     );
   }
-  for (const [key, samples] of Object.entries(s.samples)) {
+  for (const [key, samples] of Object.entries(runs.samples)) {
     const [unit, better] = SPECS[key];
     const limit = decodeLimit === undefined
       ? undefined
@@ -312,7 +191,6 @@ function toCase(s: CaseState, ctx: GridContext): Case {
     metrics[key] = makeMetric(unit, better, samples, limit);
   }
   const counters = { ...s.counters };
-  if (s.ceilingBps > 0) counters.bandwidthCeilingBps = s.ceilingBps;
   if (counters.kernelNs > 0) {
     const busyNs = counters.prefillNs + counters.decodeNs;
     counters.gpuUtilisation = counters.kernelNs / busyNs;
@@ -323,7 +201,7 @@ function toCase(s: CaseState, ctx: GridContext): Case {
     description: s.spec.description ?? "",
     params: { promptTokens, decodeTokens: s.spec.decodeTokens },
     metrics,
-    warmup: structuredClone(s.warmup),
+    warmup: structuredClone(runs.warmup),
     series: { stepNs: s.stepNs.map((r) => [...r]) },
     counters,
   };

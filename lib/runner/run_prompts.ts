@@ -5,10 +5,11 @@ import type { TextTokenizer } from "../tokenizer/types.ts";
 import type { Case } from "../results/types.ts";
 import type { PromptsScenario } from "../scenario/types.ts";
 import { quantile } from "../stats/quantile.ts";
-import type { KindContext, KindOutcome } from "./run_bench.ts";
+import type { KindContext, KindOutcome } from "./types.ts";
 import { derivePromptsFigures } from "./run_prompts_derived.ts";
 import { type PromptInput, runPromptsRequest } from "./run_prompts_request.ts";
 import { buildServingCase } from "./run_workers_case.ts";
+import { type CaseRuns, repeatRuns } from "./repeat_runs.ts";
 
 /** The breakdown's parts must add up to the request's wall time within this share. */
 export const BREAKDOWN_MARGIN = 0.05;
@@ -35,8 +36,9 @@ function promptIds(tok: TextTokenizer, text: string, chat: boolean): number[] {
  * Run a prompts scenario: the model's tokenizer (lib/tokenizer: a folder's own, or the bundled
  * one of a synthetic preset's family), then per prompt text a case (id = the prompt's id) and per
  * context length L a case `ctx-L` whose prompt is the first L tokens of the longest text
- * (repeated when shorter), each run as a streamed request (runPromptsRequest) after `warmup`
- * warm-ups. Per run: TTFT, TPOT (median step), decode TPS (with its bandwidth limit), E2E (sum
+ * (repeated when shorter), each run as a streamed request (runPromptsRequest), the cases
+ * through the one measure loop (repeatRuns: warm-ups, fixed or adaptive runs with TTFT as the
+ * key figure, interleave, cool-down). Per run: TTFT, TPOT (median step), decode TPS (with its bandwidth limit), E2E (sum
  * of the timed parts) and the breakdown (tokenizeNs, prefillNs, decodeForwardNs, samplingNs,
  * detokenizeNs, ffiOverheadNs, wallNs, unaccountedNs = wall - parts - FFI and its share; a
  * warning when the share is over BREAKDOWN_MARGIN).
@@ -107,98 +109,87 @@ export async function runPrompts(
     prefillChunk: si.prefillChunk,
   });
 
-  const cases: Case[] = [];
-  const total = plan.length * (runner.warmup + runner.runs);
-  let done = 0;
-  let interrupted = false;
-  for (const p of plan) {
-    const samples: Record<string, number[]> = {}, warm: Record<string, number[]> = {};
-    const stepNs: number[][] = [];
-    let sample = "";
-    for (let i = 0; i < runner.warmup + runner.runs; i++) {
-      if (o.shouldStop?.()) {
-        interrupted = true;
-        break;
-      }
-      const phase = i < runner.warmup ? "warmup" : "measure";
-      const r = await runPromptsRequest(
-        engine,
-        session,
-        tok,
-        p.input,
-        scenario.decodeTokens,
-        mi.vocab,
-      );
-      const decodeSteps = r.stepNs.slice(1);
-      const figures: Record<string, number> = {
-        promptTokens: r.promptTokens,
-        ttftNs: r.ttftNs,
-        e2eNs: r.breakdownSumNs,
-        tokenizeNs: r.tokenizeNs,
-        prefillNs: r.prefillNs,
-        decodeForwardNs: r.decodeForwardNs,
-        samplingNs: r.samplingNs,
-        detokenizeNs: r.detokenizeNs,
-        breakdownSumNs: r.breakdownSumNs,
-        ffiOverheadNs: r.ffiOverheadNs,
-        wallNs: r.wallNs,
-        unaccountedNs: r.unaccountedNs,
-        unaccountedShare: r.unaccountedNs / r.wallNs,
-        prefillTps: r.promptTokens * 1e9 / r.prefillNs,
-      };
-      if (decodeSteps.length > 0) {
-        figures.tpotNs = quantile(decodeSteps, 0.5);
-        figures.decodeTps = decodeSteps.length * 1e9 / decodeSteps.reduce((a, b) => a + b, 0);
-      }
-      const into = phase === "warmup" ? warm : samples;
-      for (const [k, v] of Object.entries(figures)) (into[k] ??= []).push(v);
-      if (phase === "measure") {
-        stepNs.push(r.stepNs);
-        sample = r.text;
-      }
-      done++;
-      o.onProgress?.({
-        caseId: p.id,
-        phase,
-        run: phase === "warmup" ? i + 1 : i + 1 - runner.warmup,
-        planned: phase === "warmup" ? runner.warmup : runner.runs,
-        done,
-        total,
-        etaMs: null,
-        last: { ttftNs: r.ttftNs, tpotNs: figures.tpotNs ?? 0 },
-      });
-    }
-    if (!samples.ttftNs) break;
-    const meanPosition = p.promptTokens + scenario.decodeTokens / 2;
-    const c = buildServingCase({
-      id: p.id,
-      description: p.description,
-      params: { ...p.params, promptTokens: p.promptTokens },
-      samples,
-      warmup: warm,
-      series: { stepNs },
-      counters: { generatedChars: sample.length },
-      limits: samples.decodeTps
-        ? {
-          decodeTps: decodeLimitTps(
-            ctx.bandwidthBps,
-            mi.decodeBytes,
-            si.kvBytesPerToken,
-            meanPosition,
-          ),
-        }
-        : {},
+  const stepNs: number[][][] = plan.map(() => []);
+  const sample: string[] = plan.map(() => "");
+  const build = (runs: readonly CaseRuns[]): Case[] =>
+    runs.flatMap((r, i) => {
+      if (r.runs === 0) return [];
+      const p = plan[i];
+      const meanPosition = p.promptTokens + scenario.decodeTokens / 2;
+      return [buildServingCase({
+        id: p.id,
+        description: p.description,
+        params: { ...p.params, promptTokens: p.promptTokens },
+        samples: r.samples,
+        warmup: r.warmup,
+        series: { stepNs: stepNs[i] },
+        counters: { generatedChars: sample[i].length },
+        limits: r.samples.decodeTps
+          ? {
+            decodeTps: decodeLimitTps(
+              ctx.bandwidthBps,
+              mi.decodeBytes,
+              si.kvBytesPerToken,
+              meanPosition,
+            ),
+          }
+          : {},
+      })];
     });
-    cases.push(c);
+  const out = await repeatRuns({
+    ids: plan.map((p) => p.id),
+    options: runner,
+    key: "ttftNs",
+    shouldStop: o.shouldStop,
+    onProgress: o.onProgress,
+    onCheckpoint: async (runs) => await ctx.checkpoint(build(runs)),
+  }, async (index, phase) => {
+    const p = plan[index];
+    const r = await runPromptsRequest(
+      engine,
+      session,
+      tok,
+      p.input,
+      scenario.decodeTokens,
+      mi.vocab,
+    );
+    const decodeSteps = r.stepNs.slice(1);
+    const figures: Record<string, number> = {
+      promptTokens: r.promptTokens,
+      ttftNs: r.ttftNs,
+      e2eNs: r.breakdownSumNs,
+      tokenizeNs: r.tokenizeNs,
+      prefillNs: r.prefillNs,
+      decodeForwardNs: r.decodeForwardNs,
+      samplingNs: r.samplingNs,
+      detokenizeNs: r.detokenizeNs,
+      breakdownSumNs: r.breakdownSumNs,
+      ffiOverheadNs: r.ffiOverheadNs,
+      wallNs: r.wallNs,
+      unaccountedNs: r.unaccountedNs,
+      unaccountedShare: r.unaccountedNs / r.wallNs,
+      prefillTps: r.promptTokens * 1e9 / r.prefillNs,
+    };
+    if (decodeSteps.length > 0) {
+      figures.tpotNs = quantile(decodeSteps, 0.5);
+      figures.decodeTps = decodeSteps.length * 1e9 / decodeSteps.reduce((a, b) => a + b, 0);
+    }
+    if (phase === "measure") {
+      stepNs[index].push(r.stepNs);
+      sample[index] = r.text;
+    }
+    return figures;
+  });
+  const interrupted = out.interrupted;
+  const cases = build(out.cases);
+  for (const c of cases) {
     const share = c.metrics.unaccountedShare.summary.median;
     if (Math.abs(share) > BREAKDOWN_MARGIN) {
       warnings.push(
-        `${p.id}: the breakdown and the measured FFI overhead leave ${(share * 100).toFixed(1)}% ` +
+        `${c.id}: the breakdown and the measured FFI overhead leave ${(share * 100).toFixed(1)}% ` +
           `of the request's wall time unaccounted, over the ${BREAKDOWN_MARGIN * 100}% margin`,
       );
     }
-    await ctx.checkpoint(cases);
-    if (interrupted) break;
   }
   const derived = derivePromptsFigures(cases, {
     bandwidthBps: ctx.bandwidthBps,

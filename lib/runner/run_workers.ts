@@ -5,7 +5,8 @@ import { limitsTable } from "../memory/limits_table.ts";
 import { quantile } from "../stats/quantile.ts";
 import { poissonArrivals } from "./poisson_arrivals.ts";
 import { randomTokens } from "./random_tokens.ts";
-import type { KindContext, KindOutcome } from "./run_bench.ts";
+import { repeatRuns } from "./repeat_runs.ts";
+import type { KindContext, KindOutcome } from "./types.ts";
 import { buildServingCase } from "./run_workers_case.ts";
 import { deriveWorkersFigures } from "./run_workers_derived.ts";
 import { sessionServeEngine } from "./run_workers_engine.ts";
@@ -86,8 +87,11 @@ export async function runWorkers(
   let interrupted = false;
   const plan = cfg.parallel.length + (cfg.sequentialRequests > 0 ? 1 : 0) +
     (cfg.open?.requestsPerSecond ?? cfg.open?.capacityFractions ?? []).length;
-  const total = plan * (runner.warmup + runner.runs);
-  let done = 0;
+  // Every group runs its cases round-robin: the fewest-sequences baseline is measured in turns
+  // with the others, so drift (thermal, background load) cannot make a baseline slower than it
+  // is and push an efficiency over 100%.
+  const options = { ...runner, interleave: true };
+  const progress = { done: 0, total: plan * (runner.warmup + runner.minRuns) };
   const requests = (n: number, salt: number, arrivals?: number[]): ServeRequest[] =>
     Array.from({ length: n }, (_, i) => ({
       id: i,
@@ -95,13 +99,17 @@ export async function runWorkers(
       decodeTokens: cfg.decodeTokens,
       arrivalNs: arrivals?.[i],
     }));
-  const serveRun = (reqs: ServeRequest[], n: number, mode: "closed" | "open") =>
-    runWorkersLoad(serve, reqs, {
+  let cut = false;
+  const serveRun = async (reqs: ServeRequest[], n: number, mode: "closed" | "open") => {
+    const raw = await runWorkersLoad(serve, reqs, {
       slots: n,
       prefillBudgetTokens: cfg.prefillBudgetTokens,
       mode,
-      onStep: stop,
+      onStep: () => (cut = stop()),
     });
+    checkFree();
+    return raw;
+  };
   const checkFree = () => {
     const free = session.info().freeBlocks;
     if (free !== si.blocks) {
@@ -109,51 +117,56 @@ export async function runWorkers(
     }
   };
 
-  /** Warm-ups then measured runs of one case; `once` returns per-run and per-request figures. */
+  /** Per-case extras of the measured runs: step series and the KV blocks in use. */
+  interface Extras {
+    series: Record<string, number[][]>;
+    peakBlocks: number;
+  }
+  /**
+   * One group of cases through the measure loop; `once` returns the run's figures and its raw
+   * scheduler run (null when a stop request cut it short).
+   */
   const measure = async (
-    id: string,
+    ids: string[],
     once: (
+      index: number,
       run: number,
-    ) => Promise<{ run: Record<string, number>; req?: Record<string, number[]>; raw?: ServeRun }>,
+    ) => Promise<{ figures: Record<string, number | number[]>; raw?: ServeRun } | null>,
   ) => {
-    const samples: Record<string, number[]> = {}, warm: Record<string, number[]> = {};
-    const series: Record<string, number[][]> = { decodeStepNs: [], batchSize: [] };
-    let peakBlocks = 0;
-    for (let i = 0; i < runner.warmup + runner.runs && !interrupted; i++) {
-      const phase = i < runner.warmup ? "warmup" : "measure";
-      const r = await once(i);
-      if (stop()) {
-        interrupted = true;
-        break;
+    const extras: Extras[] = ids.map(() => ({
+      series: { decodeStepNs: [], batchSize: [] },
+      peakBlocks: 0,
+    }));
+    const out = await repeatRuns({
+      ids,
+      options,
+      key: "decodeTps",
+      shouldStop: stop,
+      onProgress: (e) => {
+        progress.done = e.done;
+        o.onProgress?.(e);
+      },
+      progressOffset: progress,
+    }, async (index, phase, run) => {
+      const r = await once(index, run + (phase === "warmup" ? 0 : runner.warmup) - 1);
+      if (r === null || cut) return null;
+      if (phase === "measure" && r.raw) {
+        const x = extras[index];
+        x.series.decodeStepNs.push(r.raw.stepNs);
+        x.series.batchSize.push(r.raw.batchSizes);
+        x.peakBlocks = Math.max(x.peakBlocks, r.raw.peakUsedBlocks);
       }
-      checkFree();
-      const into = phase === "warmup" ? warm : samples;
-      for (const [k, v] of Object.entries(r.run)) (into[k] ??= []).push(v);
-      if (phase === "measure") {
-        for (const [k, v] of Object.entries(r.req ?? {})) (samples[k] ??= []).push(...v);
-        if (r.raw) {
-          series.decodeStepNs.push(r.raw.stepNs);
-          series.batchSize.push(r.raw.batchSizes);
-          peakBlocks = Math.max(peakBlocks, r.raw.peakUsedBlocks);
-        }
+      return r.figures;
+    });
+    if (out.interrupted) interrupted = true;
+    return out.cases.map((c, i) => {
+      const series = extras[i].series;
+      if (series.decodeStepNs.length === 0) {
+        delete series.decodeStepNs;
+        delete series.batchSize;
       }
-      done++;
-      o.onProgress?.({
-        caseId: id,
-        phase,
-        run: phase === "warmup" ? i + 1 : i + 1 - runner.warmup,
-        planned: phase === "warmup" ? runner.warmup : runner.runs,
-        done,
-        total,
-        etaMs: null,
-        last: r.run,
-      });
-    }
-    if (series.decodeStepNs.length === 0) {
-      delete series.decodeStepNs;
-      delete series.batchSize;
-    }
-    return { samples, warm, series, peakBlocks };
+      return { samples: c.samples, warm: c.warmup, series, peakBlocks: extras[i].peakBlocks };
+    });
   };
   const bandwidthLimit = (batch: number) =>
     limitsTable(ctx.bandwidthBps, mi.decodeBytes, si.kvBytesPerToken, [{
@@ -163,15 +176,19 @@ export async function runWorkers(
       tps: 1,
     }])[0].maxTps;
 
-  for (const n of cfg.parallel) {
-    if (interrupted) break;
-    const count = n * cfg.requestsPerWorker;
-    const m = await measure(`workers-${n}`, async (run) => {
-      const raw = await serveRun(requests(count, n * 1000 + run), n, "closed");
+  const closedRuns = await measure(
+    cfg.parallel.map((n) => `workers-${n}`),
+    async (index, run) => {
+      const n = cfg.parallel[index];
+      const raw = await serveRun(requests(n * cfg.requestsPerWorker, n * 1000 + run), n, "closed");
       const f = workersRunMetrics(raw);
-      return { run: f.run, req: f.requests, raw };
-    });
-    if (!m.samples.decodeTps) break;
+      return { figures: { ...f.run, ...f.requests }, raw };
+    },
+  );
+  for (const [i, n] of cfg.parallel.entries()) {
+    const m = closedRuns[i];
+    if (!m.samples.decodeTps) continue;
+    const count = n * cfg.requestsPerWorker;
     const batch = quantile(m.samples.meanBatch, 0.5);
     cases.push(buildServingCase({
       id: `workers-${n}`,
@@ -196,16 +213,17 @@ export async function runWorkers(
       },
       limits: { decodeTps: bandwidthLimit(batch) },
     }));
-    await ctx.checkpoint(cases);
   }
+  await ctx.checkpoint(cases);
 
   const k = cfg.sequentialRequests;
   if (k > 0 && !interrupted) {
-    const m = await measure(`sequential-${k}`, async (run) => {
+    const [m] = await measure([`sequential-${k}`], async (_, run) => {
       const seq = workersRunMetrics(await serveRun(requests(k, 900000 + run), 1, "closed"));
+      if (cut) return null;
       const con = workersRunMetrics(await serveRun(requests(k, 900000 + run), k, "closed"));
       return {
-        run: {
+        figures: {
           sequentialTps: seq.run.overallTps,
           concurrentTps: con.run.overallTps,
           concurrentSpeedup: con.run.overallTps / seq.run.overallTps,
@@ -241,10 +259,12 @@ export async function runWorkers(
     (capacity > 0
       ? fractions.map((f) => ({ rate: f * capacity, fraction: f as number | null }))
       : []);
-  for (const { rate, fraction } of openPlan) {
-    if (interrupted || !open) break;
-    const id = fraction !== null ? `open-${Math.round(fraction * 100)}pct` : `open-${rate}rps`;
-    const m = await measure(id, async (run) => {
+  const openIds = openPlan.map(({ rate, fraction }) =>
+    fraction !== null ? `open-${Math.round(fraction * 100)}pct` : `open-${rate}rps`
+  );
+  const openRuns = open && openPlan.length > 0 && !interrupted
+    ? await measure(openIds, async (index, run) => {
+      const { rate } = openPlan[index];
       const arrivals = poissonArrivals(open.requests, rate, (runner.seed + 31 * run + 7) >>> 0);
       const raw = await serveRun(
         requests(open.requests, 500000 + run, arrivals),
@@ -252,9 +272,12 @@ export async function runWorkers(
         "open",
       );
       const f = workersRunMetrics(raw);
-      return { run: f.run, req: f.requests, raw };
-    });
-    if (!m.samples.requestsPerSecond) break;
+      return { figures: { ...f.run, ...f.requests }, raw };
+    })
+    : [];
+  for (const [i, m] of openRuns.entries()) {
+    if (!open || !m.samples.requestsPerSecond) continue;
+    const { rate, fraction } = openPlan[i];
     const params: Record<string, number | string> = {
       load: "open",
       requestsPerSecond: Number(rate.toPrecision(4)),
@@ -265,7 +288,7 @@ export async function runWorkers(
     };
     if (fraction !== null) params.capacityFraction = fraction;
     cases.push(buildServingCase({
-      id,
+      id: openIds[i],
       description: `Poisson arrivals at ${rate.toPrecision(3)} requests/s` +
         (fraction !== null ? ` (${fraction} x the closed-loop capacity)` : "") +
         `, up to ${open.maxInFlight} in flight`,
@@ -274,8 +297,8 @@ export async function runWorkers(
       warmup: m.warm,
       series: m.series,
     }));
-    await ctx.checkpoint(cases);
   }
+  if (openRuns.length > 0) await ctx.checkpoint(cases);
 
   const derived = deriveWorkersFigures(cases, {
     bandwidthBps: ctx.bandwidthBps,
@@ -300,6 +323,14 @@ export async function runWorkers(
     }
     const fails = c.metrics.failures?.summary.max ?? 0;
     if (fails > 0) warnings.push(`${c.id}: up to ${fails} failed request(s) per run`);
+    const eff = derived[`efficiencyWorkers${c.params.workers}`]?.value;
+    if (c.params.load === "closed" && eff !== undefined && eff > 1) {
+      warnings.push(
+        `${c.id}: scaling efficiency ${(eff * 100).toFixed(0)}% is over 100% (the batch decodes ` +
+          `faster per sequence than the baseline): the baseline was measured interleaved with ` +
+          `it, so look at its spread (CV) and the machine's load before trusting either`,
+      );
+    }
   }
-  return { cases, derived, warnings, interrupted };
+  return { cases, derived, warnings, interrupted, ran: { interleave: true } };
 }

@@ -42,6 +42,10 @@ export interface ServedRequest {
   tokens: number[];
   /** Ready time of each token. */
   tokenNs: number[];
+  /** The same moments on the wall clock (JS, ns since the run began: FFI and JS time in). */
+  wallAdmitNs: number;
+  wallFirstTokenNs: number;
+  wallFinishNs: number;
   /** Prefill chunks it was split into. */
   prefillChunks: number;
   /** The engine's message when it failed (the KV pool refused it, ...). */
@@ -163,8 +167,10 @@ export async function runWorkersLoad(
   let now = 0;
   let finished = 0;
 
+  const wall = () => (performance.now() - t0) * 1e6;
   const finish = (l: Live) => {
     l.out.finishNs = now;
+    l.out.wallFinishNs = wall();
     engine.reset(l.out.slot);
     live.splice(live.indexOf(l), 1);
     free.push(l.out.slot);
@@ -193,6 +199,9 @@ export async function runWorkersLoad(
         finishNs: NaN,
         tokens: [],
         tokenNs: [],
+        wallAdmitNs: wall(),
+        wallFirstTokenNs: NaN,
+        wallFinishNs: NaN,
         prefillChunks: 0,
       };
       live.push({ r, out, prefilled: 0 });
@@ -231,6 +240,7 @@ export async function runWorkersLoad(
         run.engineNs += s.ns;
         pushToken(l, s.token);
         l.out.firstTokenNs = now;
+        l.out.wallFirstTokenNs = wall();
         if (l.out.tokens.length >= l.r.decodeTokens) finish(l);
       }
     }

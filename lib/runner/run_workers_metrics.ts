@@ -20,7 +20,10 @@ export interface WorkersRunFigures {
  * virtual clock leaves out) and `hostOverheadShare`. Per request (virtual clock): `ttftNs`
  * (arrival to first token), `queueNs` (arrival to getting a slot), `tpotNs` ((finish - first
  * token) / (tokens - 1)), `e2eNs` (arrival to last token), and `itlNs` (every gap between
- * consecutive tokens of a request).
+ * consecutive tokens of a request). Wall clock (JS time, FFI and JS overhead in) beside them:
+ * per run `wallOverallTps`, `wallOutputTps` and `wallRequestsPerSecond` over the run's wall
+ * time; per request, closed loop only (the open loop's arrivals are virtual, so its latencies
+ * have no wall-clock counterpart), `wallTtftNs` and `wallE2eNs` from admission.
  *
  * @param run The scheduler's run.
  * @returns The figures.
@@ -45,6 +48,9 @@ export function workersRunMetrics(run: ServeRun): WorkersRunFigures {
     meanBatch: run.decodeSteps > 0 ? run.decodeTokens / run.decodeSteps : 0,
     hostOverheadNs: Math.max(0, run.wallNs - run.engineNs),
     hostOverheadShare: run.wallNs > 0 ? Math.max(0, run.wallNs - run.engineNs) / run.wallNs : 0,
+    wallOverallTps: perSecond(run.promptTokens + run.generatedTokens, run.wallNs),
+    wallOutputTps: perSecond(run.generatedTokens, run.wallNs),
+    wallRequestsPerSecond: perSecond(done.length, run.wallNs),
   };
   if (run.stepNs.length > 0) figures.decodeStepNs = quantile(run.stepNs, 0.5);
   if (run.decodeTokens === 0) {
@@ -58,7 +64,16 @@ export function workersRunMetrics(run: ServeRun): WorkersRunFigures {
     e2eNs: [],
     itlNs: [],
   };
+  const closed = done.every((r) => r.arrivalNs === r.admitNs);
+  if (closed) {
+    requests.wallTtftNs = [];
+    requests.wallE2eNs = [];
+  }
   for (const r of done) {
+    if (closed && Number.isFinite(r.wallFirstTokenNs) && Number.isFinite(r.wallFinishNs)) {
+      requests.wallTtftNs.push(r.wallFirstTokenNs - r.wallAdmitNs);
+      requests.wallE2eNs.push(r.wallFinishNs - r.wallAdmitNs);
+    }
     requests.ttftNs.push(r.firstTokenNs - r.arrivalNs);
     requests.queueNs.push(r.admitNs - r.arrivalNs);
     requests.e2eNs.push(r.finishNs - r.arrivalNs);

@@ -1,5 +1,10 @@
-/** Options and hooks of the runner. */
-import type { Case } from "../results/types.ts";
+/** Options, hooks and the shared kind-runner types of the runner (no runtime code). */
+import type { BackendName, ExecutorName } from "../ffi/constants.ts";
+import type { Engine, EngineInfo } from "../ffi/engine.ts";
+import type { Library } from "../ffi/load_library.ts";
+import type { Model, ModelInfo } from "../ffi/model.ts";
+import type { Case, Derived, ResultRecord } from "../results/types.ts";
+import type { ResolvedScenario } from "../scenario/types.ts";
 
 /** Repetition settings (defaults in resolve_runner_options.ts). */
 export interface RunnerOptions {
@@ -52,4 +57,63 @@ export interface RunnerHooks {
   shouldStop?: () => boolean;
   /** Needed by cases that give a prompt text. */
   tokenize?: Tokenize;
+}
+
+/** Everything a bench run needs. */
+export interface BenchOptions {
+  scenario: ResolvedScenario;
+  /** Model spec; default the scenario's, else chooseDefaultModel. */
+  model?: string;
+  backend: BackendName;
+  executor: ExecutorName;
+  threads?: number;
+  profile: boolean;
+  runner: RunnerOptions;
+  /** Record path; default results/<scenario>-<backend>-<stamp>.json under `resultsDir`. */
+  out?: string;
+  resultsDir: string;
+  /** The command line, for the record. */
+  command: string[];
+  toolVersion: string;
+  library?: Library;
+  /** Bandwidth probe buffer, bytes (default: see probeBandwidth). */
+  probeBytes?: number;
+  log?: (message: string) => void;
+  onProgress?: (e: ProgressEvent) => void;
+  shouldStop?: () => boolean;
+  /** Builds a tokenizer for the model spec (only called when a case gives a prompt text). */
+  tokenizerFor?: (modelSpec: string) => Promise<Tokenize>;
+}
+
+/** What every kind runner gets from runBench: the open engine, model and probes. */
+export interface KindContext {
+  options: BenchOptions;
+  engine: Engine;
+  model: Model;
+  engineInfo: EngineInfo;
+  modelInfo: ModelInfo;
+  /** The model spec actually used (CLI, scenario or default). */
+  modelSpec: string;
+  /**
+   * The run's one read-bandwidth ceiling, bytes/s: the median of the probe samples taken before
+   * the cases (`environment.probes.ceilingBps`). Every limit and share of the record uses it.
+   */
+  bandwidthBps: number;
+  /** The record being written; a kind runner may fill in `engine` fields it knows better. */
+  record: ResultRecord;
+  /** Save these cases as the run's progress (status "running"; see runBench for where). */
+  checkpoint: (cases: Case[]) => Promise<void>;
+  /** A fresh engine and model on the same backend with another executor (same spec and seed). */
+  openEngine: (executor: ExecutorName) => Promise<{ engine: Engine; model: Model }>;
+  log: (message: string) => void;
+}
+
+/** What a kind runner hands back to runBench. */
+export interface KindOutcome {
+  cases: Case[];
+  derived: Record<string, Derived>;
+  warnings: string[];
+  interrupted: boolean;
+  /** Repetition settings as this kind actually ran them, where they differ from the options. */
+  ran?: Partial<RunnerOptions>;
 }

@@ -49,7 +49,7 @@ export interface CacheSweepScenario extends ScenarioBase {
   /** maxCacheLen on the cpu backend, where each step is far slower (default: maxCacheLen). */
   maxCacheLenCpu?: number;
   prefillLen: number;
-  /** Timed decode steps per position and run. */
+  /** Measured decode steps per position (default 10): the default of `--runs` for this kind. */
   steps: number;
   executors: ("eager" | "graph")[];
   backends: ("cpu" | "cuda" | "metal")[];

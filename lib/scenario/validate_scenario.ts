@@ -134,7 +134,14 @@ function cacheSweep(f: Fields, o: Record<string, unknown>, base: Base): CacheSwe
   const backends = f.array(o.backends ?? ["cpu"], "backends").map((v, i) =>
     f.oneOf(v, `backends[${i}]`, ["cpu", "cuda", "metal"] as const)
   );
-  const steps = f.int(o.steps ?? 3, "steps", 1, 100000);
+  if (o.runs !== undefined) {
+    throw new TypeError(
+      `${f.file}: runs is not a field of a cache sweep: give "steps" (measured steps per ` +
+        `position, the default of --runs)`,
+    );
+  }
+  // 10 samples per position: with 3, the long-context step time was mostly noise.
+  const steps = f.int(o.steps ?? 10, "steps", 1, 100000);
   return {
     ...base,
     kind: "cache-sweep",
