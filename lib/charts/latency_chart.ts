@@ -1,6 +1,9 @@
 /** p50 / p90 / p99 of TTFT and TPOT per case (prompt). */
 import type { ResultRecord } from "../results/types.ts";
 import { summarize } from "../stats/summarize.ts";
+
+/** Fewer samples than this give no p99. */
+const MIN_P99_SAMPLES = 20;
 import {
   type ChartOptions,
   type ChartSpec,
@@ -13,8 +16,9 @@ import {
 /**
  * Latency percentiles per case: for TTFT (`ttftNs` summaries) and, when recorded, the decode
  * step time (every step after the first in `series.stepNs`, all runs pooled, else `tpotNs`),
- * p50, p90 and p99 in ms on a log scale, joined by a rule from p50 to p99. Uses the first record
- * that has TTFT.
+ * p50, p90 and p99 in ms on a log scale, joined by a rule from p50 to p99 (each value carries
+ * its sample count n; a p99 of fewer than 20 samples is left out and the rule ends at p90).
+ * Uses the first record that has TTFT.
  *
  * @param records Grid or prompts records.
  * @param options Labels and size (per panel).
@@ -34,8 +38,23 @@ export function latencyChart(records: ResultRecord[], options: ChartOptions = {}
   );
   if (index < 0) notApplicable("latency percentiles", "no case has metrics.ttftNs");
   const values: Record<string, unknown>[] = [];
-  const push = (figure: string, caseId: string, s: { p50: number; p90: number; p99: number }) =>
-    values.push({ figure, case: caseId, p50: s.p50 / 1e6, p90: s.p90 / 1e6, p99: s.p99 / 1e6 });
+  // A p99 of fewer than 20 samples is the max or close to it: left out (the rule ends at p90).
+  const push = (
+    figure: string,
+    caseId: string,
+    s: { n: number; p50: number; p90: number; p99: number },
+  ) => {
+    const v: Record<string, unknown> = {
+      figure,
+      case: caseId,
+      n: s.n,
+      p50: s.p50 / 1e6,
+      p90: s.p90 / 1e6,
+      top: s.p90 / 1e6,
+    };
+    if (s.n >= MIN_P99_SAMPLES) v.top = v.p99 = s.p99 / 1e6;
+    values.push(v);
+  };
   for (const c of records[index].cases) {
     const ttft = c.metrics.ttftNs;
     if (ttft && ttft.samples.length > 0) push("TTFT", c.id, ttft.summary);
@@ -55,7 +74,7 @@ export function latencyChart(records: ResultRecord[], options: ChartOptions = {}
   const color = colorBy("percentile", "Percentile", ["p50", "p90", "p99"]);
   return topLevel(
     `Latency percentiles: ${labels[index]}`,
-    "p50 / p90 / p99 per case, ms, log scale",
+    `p50 / p90 / p99 per case, ms, log scale; no p99 from fewer than ${MIN_P99_SAMPLES} samples`,
     {
       data: { values },
       facet: {
@@ -73,7 +92,7 @@ export function latencyChart(records: ResultRecord[], options: ChartOptions = {}
         layer: [
           {
             mark: { type: "rule", color: "#999", strokeWidth: 2 },
-            encoding: { x, y: { field: "p50", type: "quantitative" }, y2: { field: "p99" } },
+            encoding: { x, y: { field: "p50", type: "quantitative" }, y2: { field: "top" } },
           },
           {
             transform: [{ fold: ["p50", "p90", "p99"], as: ["percentile", "ms"] }],
@@ -87,7 +106,12 @@ export function latencyChart(records: ResultRecord[], options: ChartOptions = {}
                 scale: { type: "log", nice: false, padding: 12 },
               },
               color,
-              tooltip: [{ field: "case" }, { field: "percentile" }, { field: "ms", format: ".3f" }],
+              tooltip: [
+                { field: "case" },
+                { field: "percentile" },
+                { field: "ms", format: ".3f" },
+                { field: "n" },
+              ],
             },
           },
         ],

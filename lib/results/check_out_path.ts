@@ -36,7 +36,10 @@ export function checkOutPath(path: string, what: string): string {
   try {
     info = Deno.lstatSync(abs);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) fail((e as Error).message);
+    if (e instanceof Deno.errors.NotADirectory) fail("a part of its folder path is a file");
+    if (!(e instanceof Deno.errors.NotFound)) {
+      fail(`it cannot be inspected (${(e as Error).message})`);
+    }
   }
   if (info !== null) {
     if (info.isDirectory) fail("it is a folder, not a file");
