@@ -94,8 +94,20 @@ Deno.test("a prompts run on tiny-qwen2 writes a valid record with fits and the b
     const md = formatRecord(back, "md");
     assert.match(md, /\| Operation +\| Median \(ms\) \| % of total \|/);
     assert.match(md, /TTFT fit:/);
-    breakdownChart([back]);
-    latencyChart([back]);
+    // The charts carry the record's figures, not just any spec.
+    type Values = { data: { values: Record<string, unknown>[] } };
+    const parts = (breakdownChart([back]) as Values).data.values.filter((v) => v.case === "robot");
+    const robot = back.cases[1].metrics;
+    const prefill = parts.find((v) => v.part === "Prefill")!;
+    assert.equal(prefill.ms, robot.prefillNs.summary.median / 1e6);
+    const shareSum = parts.reduce((a, v) => a + (v.share as number), 0);
+    assert.ok(Math.abs(shareSum - 1) < 1e-9, "the parts of one case add up to 100%");
+    const lat = (latencyChart([back]) as Values).data.values;
+    const ttft = lat.find((v) => v.figure === "TTFT" && v.case === "ctx-96")!;
+    assert.equal(ttft.p50, back.cases[4].metrics.ttftNs.summary.p50 / 1e6);
+    assert.equal(ttft.n, 3);
+    assert.equal(ttft.p99, undefined, "three runs give no p99");
+    assert.ok((ttft.p50 as number) > 0 && (ttft.p90 as number) >= (ttft.p50 as number));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

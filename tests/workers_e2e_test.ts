@@ -66,8 +66,45 @@ Deno.test("a workers run on tiny-qwen2 writes a valid record with scaling and la
     const md = formatRecord(back, "md");
     assert.match(md, /\| Workers \| Prompt \| Output \| Total KV/);
     assert.match(md, /Theoretical limits/);
-    workersChart([back]);
-    latencyChart([back]);
+    // Wall-clock figures beside the virtual-clock ones: one per run, one per request (closed).
+    for (const c of back.cases.filter((c) => c.params.load === "closed")) {
+      const n = Number(c.params.workers);
+      assert.equal(c.metrics.wallOverallTps.samples.length, 3);
+      assert.equal(c.metrics.wallTtftNs.samples.length, 3 * 2 * n);
+      c.metrics.wallOverallTps.samples.forEach((wall, i) =>
+        assert.ok(wall <= c.metrics.overallTps.samples[i] * 1.0001, "wall clock adds FFI/JS time")
+      );
+    }
+    assert.equal(
+      open.metrics.wallTtftNs,
+      undefined,
+      "open-loop arrivals are virtual: no wall TTFT",
+    );
+    assert.match(md, /\| Decode fwd t\/s \|/);
+    // n beside every percentile set; 6 TTFT samples give no p99.
+    const w1 = back.cases[0];
+    assert.equal(w1.metrics.ttftNs.summary.n, 6);
+    assert.ok(md.includes(`(n=6)`));
+    assert.match(
+      md,
+      /\| workers-1 +\| closed, 1 in flight +\| [\d.]+ \/ [\d.]+ \/ - \/ [\d.]+ \(n=6\)/,
+    );
+
+    // The charts carry the record's figures, not just any spec.
+    const scalingValues = (workersChart([back]) as { data: { values: Record<string, number>[] } })
+      .data.values;
+    assert.deepEqual(scalingValues.map((v) => v.workers), [1, 2, 4]);
+    scalingValues.forEach((v, i) =>
+      assert.equal(v.tps, back.cases[i].metrics.decodeTps.summary.median)
+    );
+    const lat = (latencyChart([back]) as { data: { values: Record<string, unknown>[] } }).data
+      .values;
+    const ttft4 = lat.find((v) => v.figure === "TTFT" && v.case === "workers-4")!;
+    assert.equal(ttft4.p50, back.cases[2].metrics.ttftNs.summary.p50 / 1e6);
+    assert.equal(ttft4.n, 24);
+    assert.equal(ttft4.p99, back.cases[2].metrics.ttftNs.summary.p99 / 1e6, "24 samples: a p99");
+    const ttft1 = lat.find((v) => v.figure === "TTFT" && v.case === "workers-1")!;
+    assert.equal(ttft1.p99, undefined, "6 samples: no p99");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
