@@ -37,11 +37,13 @@ Options:
                       tiny-qwen2, tiny-llama), synthetic:path/config.json, or a Hugging Face
                       folder (config.json + *.safetensors). Default: the scenario's model, else
                       synthetic:qwen2.5-1.5b on a GPU and a smaller shape on the CPU (printed)
-  --backend NAME      auto | cpu | cuda | metal (default auto)
+  --backend NAME      auto | cpu | cuda (default auto: cuda when built and present, else cpu;
+                      a Mac gets the cpu backend with NEON kernels, there is no Metal backend)
   --executor NAME     eager | graph (default eager)
   --threads N         CPU threads, 0 = all cores (default 0)
   --warmup N          warm-up runs per case, reported apart (default 3)
-  --runs N            measured runs per case (default 5)
+  --runs N            measured runs per case (default 5; a cache sweep: steps per position,
+                      default its scenario's steps, 10)
   --min-runs N        adaptive: at least N runs (default --runs)
   --max-runs N        adaptive: at most N runs
   --min-time-ms MS    adaptive: measure each case at least this long
@@ -49,7 +51,9 @@ Options:
   --interleave        run the cases round-robin to spread drift
   --cooldown-ms MS    pause between runs
   --seed N            seed of the random prompt tokens and synthetic weights (default 0)
-  --out PATH          where to write the record (default results/...)
+  --out PATH          where to write the record (default results/...): a new path or a
+                      regular file, checked before the model loads; an earlier record there
+                      is replaced only by a complete run
   --format FMT        stdout: md (tables, default) | json | csv | jsonl
   --quick             1 warm-up and 2 runs per case (a smoke run, not for publishing)
   --profile           time every kernel/op (GPU utilisation, kernel overhead; adds overhead)
@@ -85,6 +89,17 @@ function oneOf<T extends string>(name: string, v: string, options: readonly T[])
     throw new RangeError(`--${name} must be one of ${options.join(", ")}, got "${v}"`);
   }
   return v as T;
+}
+
+/** --backend: auto, cpu or cuda; "metal" gets its own answer (there is no Metal backend). */
+function backendOf(v: string): BenchArgs["backend"] {
+  if (v === "metal") {
+    throw new RangeError(
+      `--backend metal: lmrig has no Metal backend; on a Mac use --backend cpu (the CPU ` +
+        `backend with its NEON kernels)`,
+    );
+  }
+  return oneOf("backend", v, ["auto", "cpu", "cuda"] as const);
 }
 
 /**
@@ -146,7 +161,7 @@ export function parseBenchArgs(args: string[]): BenchArgs {
   return {
     scenario: positionals[0] ?? "scenarios/s1-s6.ts",
     model: v.model,
-    backend: oneOf("backend", v.backend, ["auto", "cpu", "cuda", "metal"] as const),
+    backend: backendOf(v.backend),
     executor: oneOf("executor", v.executor, ["eager", "graph"] as const),
     threads: int("threads", v.threads, 0),
     warmup: int("warmup", v.warmup, 0),

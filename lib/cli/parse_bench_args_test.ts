@@ -60,7 +60,11 @@ Deno.test("parseBenchArgs names the bad option", () => {
     message: /--threads must be an integer/,
   });
   assert.throws(() => parseBenchArgs(["--backend", "tpu"]), {
-    message: '--backend must be one of auto, cpu, cuda, metal, got "tpu"',
+    message: '--backend must be one of auto, cpu, cuda, got "tpu"',
+  });
+  assert.throws(() => parseBenchArgs(["--backend", "metal"]), {
+    name: "RangeError",
+    message: /^--backend metal: lmrig has no Metal backend; on a Mac use --backend cpu/,
   });
   assert.throws(() => parseBenchArgs(["--format", "xml"]), {
     message: /--format must be one of md, json, csv, jsonl/,

@@ -33,10 +33,15 @@ const DEFINITIONS = [
   ["Decode TPS", "generated tokens after the first / wall time of their decode steps"],
   ["Prefill TPS", "prompt tokens / prefill time"],
   ["Prefill scaling", "least-squares slope of median TTFT over prompt length (ms per token)"],
-  ["Decode TPS CV", "stddev / mean of the cases' median decode TPS"],
+  [
+    "Decode TPS spread (CV)",
+    "stddev / mean of the cases' median decode TPS: how decode speed differs across request " +
+    "shapes, not run-to-run noise",
+  ],
   [
     "Utilisation",
-    "bandwidth limit / measured (limit = measured read bandwidth / bytes read per step)",
+    "measured decode TPS / its bandwidth limit (limit = the record's one read-bandwidth " +
+    "ceiling, the median of its probe passes, / bytes read per step); over 100% is flagged",
   ],
   ["Kernel overhead", "(step wall time - sum of kernel times) / kernels per step"],
   ["Step time at P", "one decode step with the KV cache filled (random data) to position P"],
@@ -127,8 +132,10 @@ export function buildReport(records: ResultRecord[], options: ReportOptions = {}
   records.forEach((r) => {
     const e = r.environment;
     const bw = e.probes.bandwidthBps?.samples.length
-      ? `${formatValue(quantile(e.probes.bandwidthBps.samples, 0.5), "bytes/s")} median, ` +
-        `${formatValue(Math.max(...e.probes.bandwidthBps.samples), "bytes/s")} best (limits)`
+      ? `${formatValue(e.probes.ceilingBps, "bytes/s")} ceiling (every limit; median of ` +
+        `${e.probes.bandwidthBps.samples.length} probe passes, ` +
+        `${formatValue(Math.min(...e.probes.bandwidthBps.samples), "bytes/s")}-` +
+        `${formatValue(Math.max(...e.probes.bandwidthBps.samples), "bytes/s")})`
       : "—";
     const key = JSON.stringify([e.cpu.name, e.gpu?.name, r.tool.gitCommit, r.engine.backend]);
     envRows.set(key, [
@@ -235,7 +242,7 @@ function recordSections(r: ResultRecord, label: string): string[] {
         : "—",
     ],
     [
-      "Decode TPS CV",
+      "Decode TPS spread across cases (CV)",
       v("decodeTpsCv") !== undefined ? formatValue(v("decodeTpsCv"), "ratio") : "—",
     ],
     [
@@ -244,7 +251,12 @@ function recordSections(r: ResultRecord, label: string): string[] {
     ],
     [
       "Bandwidth utilisation (decode)",
-      utils.length ? `${formatValue(quantile(utils, 0.5), "ratio")} (median over cases)` : "—",
+      utils.length
+        ? `${formatValue(quantile(utils, 0.5), "ratio")} (median over cases)` +
+          (utils.some((u) => u > 1)
+            ? `; ${utils.filter((u) => u > 1).length} case(s) over 100%!`
+            : "")
+        : "—",
     ],
     [
       "Kernel overhead",
