@@ -102,3 +102,35 @@ Deno.test("bench runs a tiny grid, prints csv rows and writes the record", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("bench refuses a bad --out in seconds, before any model loads, without a stack trace", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const [out, why] of [
+        [dir, /it is a folder, not a file/],
+        ["", /the path is empty/],
+        [`${dir}/`, /it names a folder, not a file/],
+      ] as const
+    ) {
+      const t0 = performance.now();
+      // The model folder does not exist: had the model been opened first, that would be the error.
+      const r = await bench([
+        "--model",
+        `${dir}/no-model`,
+        "--backend",
+        "cpu",
+        "--quick",
+        "--out",
+        out,
+      ]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`Cannot write --out "[^"]*": ${why.source}`));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+      assert.ok(performance.now() - t0 < 30_000);
+    }
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing written");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
