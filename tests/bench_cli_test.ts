@@ -134,3 +134,67 @@ Deno.test("bench refuses a bad --out in seconds, before any model loads, without
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SIGTERM and SIGHUP stop a bench like Ctrl-C: the record says interrupted", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const scenario = `${dir}/long.ts`;
+    await Deno.writeTextFile(
+      scenario,
+      'export default { kind: "grid", name: "long", cases: [{ id: "A", promptTokens: 8, ' +
+        'decodeTokens: 8 }, { id: "B", promptTokens: 8, decodeTokens: 8 }] };\n',
+    );
+    for (const signal of ["SIGTERM", "SIGHUP"] as const) {
+      const out = `${dir}/${signal}.json`;
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "scripts/bench.ts",
+          scenario,
+          "--model",
+          "synthetic:tiny-qwen2",
+          "--backend",
+          "cpu",
+          "--threads",
+          "1",
+          "--warmup",
+          "0",
+          "--runs",
+          "100000",
+          "--out",
+          out,
+        ],
+        cwd: root,
+        env: { NO_COLOR: "1" },
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      // Signal once the cases have started (the ceiling is logged right before them).
+      let err = "";
+      const dec = new TextDecoder();
+      const reader = child.stderr.getReader();
+      const guard = setTimeout(() => child.kill("SIGKILL"), 60_000); // never hang the suite
+      while (!err.includes("read bandwidth ceiling")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        err += dec.decode(value);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill(signal);
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        err += dec.decode(value);
+      }
+      const status = await child.status;
+      clearTimeout(guard);
+      assert.equal(status.code, 130, `${signal}: ${err}`);
+      const record = JSON.parse(await Deno.readTextFile(out));
+      assert.equal(record.status, "interrupted", signal);
+      assert.deepEqual(record.cases.map((c: { id: string }) => c.id), ["A"]);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
