@@ -37,7 +37,10 @@ function effective(s: WorkersScenario, backend: string): Effective {
  * flight, N x requestsPerWorker requests), `sequential-K` (K requests one at a time, then all
  * at once), and `open-...` per open-loop rate (seeded Poisson arrivals, maxInFlight slots; a
  * rate given as a capacity fraction scales the request throughput measured at maxInFlight).
- * Throughputs are one sample per run; latencies one sample per request (all measured runs).
+ * Every group of cases goes through the one measure loop (repeatRuns) with the runner's
+ * settings, always interleaved, so the fewest-sequences baseline is measured in turns with the
+ * others. Throughputs are one sample per run (virtual clock and wall clock); latencies one
+ * sample per request (all measured runs); an efficiency over 100% gets a warning.
  *
  * @param ctx The bench's open engine, model, probes and record.
  * @param scenario The resolved workers scenario.
