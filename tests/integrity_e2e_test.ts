@@ -179,6 +179,18 @@ Deno.test("a cache-sweep scenario refuses runs: its samples per position are ste
       }, "sweep.ts"),
     /sweep\.ts: runs is not a field of a cache sweep: give "steps"/,
   );
+  // No backend that does not exist is offered: a Mac runs the cpu backend.
+  assert.throws(
+    () =>
+      validateScenario({
+        kind: "cache-sweep",
+        name: "x",
+        positions: [4],
+        maxCacheLen: 64,
+        backends: ["metal"],
+      }, "sweep.ts"),
+    /sweep\.ts: backends\[0\] must be one of/,
+  );
 });
 
 Deno.test("workers and prompts apply --runs, warm-ups and cool-down and interleave cases", async () => {

@@ -132,7 +132,8 @@ function cacheSweep(f: Fields, o: Record<string, unknown>, base: Base): CacheSwe
     f.oneOf(v, `executors[${i}]`, ["eager", "graph"] as const)
   );
   const backends = f.array(o.backends ?? ["cpu"], "backends").map((v, i) =>
-    f.oneOf(v, `backends[${i}]`, ["cpu", "cuda", "metal"] as const)
+    // There is no Metal backend (a Mac runs the cpu backend): not offered here either.
+    f.oneOf(v, `backends[${i}]`, ["cpu", "cuda"] as const)
   );
   if (o.runs !== undefined) {
     throw new TypeError(
