@@ -78,8 +78,12 @@ Deno.test("a small cache sweep writes a record with raw samples under their limi
         assert.equal(c.counters.kvBytesRead, kv);
         const bw = back.environment.probes.ceilingBps; // the record's one ceiling
         assert.ok(Math.abs(step.limit! - (back.model.decodeBytes + kv) / bw * 1e9) < 1e-3);
-        for (const m of [step, tps]) {
-          assert.ok(m.utilisation! > 0 && m.utilisation! <= 1, `${c.id}: under its limit`);
+        // Utilisation against the one ceiling; the tiny model fits in cache and a shared host's
+        // probe is noisy, so a share over 100% can happen: then the record must say so.
+        assert.ok(Math.abs(tps.utilisation! - tps.summary.median / tps.limit!) < 1e-12);
+        assert.ok(Math.abs(step.utilisation! - step.limit! / step.summary.median) < 1e-12);
+        if (tps.utilisation! > 1) {
+          assert.ok(back.warnings.some((w) => w.startsWith(`Case ${c.id}: decodeTps median`)));
         }
       }
     }
