@@ -8,8 +8,11 @@ export interface RepeatPlan {
   ids: readonly string[];
   /** Repetition settings (warm-ups, fixed or adaptive runs, interleave, cool-down). */
   options: RunnerOptions;
-  /** The figure whose CV the adaptive rule (targetCv) watches, e.g. "decodeTps". */
-  key: string;
+  /**
+   * The figure whose CV the adaptive rule (targetCv) watches, e.g. "decodeTps", or a function
+   * giving it per case (by index).
+   */
+  key: string | ((index: number) => string);
   /** True when the user asked to stop; checked before every run. */
   shouldStop?: () => boolean;
   /** Called after every run. */
@@ -148,10 +151,11 @@ export async function repeatRuns(
     return true;
   };
 
-  const finished = (c: CaseRuns): boolean => {
+  const keyOf = (index: number) => typeof plan.key === "string" ? plan.key : plan.key(index);
+  const finished = (c: CaseRuns, index: number): boolean => {
     if (c.runs >= o.maxRuns) return true;
     if (c.runs < o.minRuns || c.measuredMs < o.minTimeMs) return false;
-    const key = c.samples[plan.key] ?? [];
+    const key = c.samples[keyOf(index)] ?? [];
     return o.targetCv === null || (key.length >= 2 && summarize(key).cv <= o.targetCv);
   };
 
@@ -173,7 +177,7 @@ export async function repeatRuns(
           interrupted = true;
           break;
         }
-        c.done = finished(c);
+        c.done = finished(c, i);
       }
       await plan.onCheckpoint?.(cases);
     }
@@ -189,7 +193,7 @@ export async function repeatRuns(
           interrupted = true;
           break;
         }
-        c.done = finished(c);
+        c.done = finished(c, i);
       }
       await plan.onCheckpoint?.(cases);
     }

@@ -34,6 +34,12 @@ Deno.test("repeatRuns: the adaptive rule stops at the target CV, never past maxR
     (_i, _p, run) => Promise.resolve({ x: run * 50 }),
   );
   assert.deepEqual(fixed.cases.map((c) => c.runs), [2, 2]);
+  // A key per case: b watches its steady figure y (its x varies), so it stops as early as a.
+  const perCase = await repeatRuns(
+    { ids, options, key: (i) => (i === 0 ? "x" : "y") },
+    (i, _p, run) => Promise.resolve({ x: i === 0 ? 100 : run * 50, y: 7 }),
+  );
+  assert.deepEqual(perCase.cases.map((c) => c.runs), [2, 2]);
 });
 
 Deno.test("repeatRuns: interleave, cool-down, checkpoints and stop", async () => {

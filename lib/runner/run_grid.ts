@@ -145,7 +145,7 @@ export async function runGrid(
   const out = await repeatRuns({
     ids: states.map((s) => s.spec.id),
     options,
-    key: scenario.cases.every((c) => c.decodeTokens > 1) ? "decodeTps" : "ttftNs",
+    key: (i) => (states[i].spec.decodeTokens > 1 ? "decodeTps" : "ttftNs"),
     shouldStop: hooks.shouldStop,
     onProgress: hooks.onProgress,
     onCheckpoint: async (runs) => await hooks.onCheckpoint?.(build(runs)),
