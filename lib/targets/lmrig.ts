@@ -89,7 +89,7 @@ export async function openLmrigTarget(options: LmrigTargetOptions): Promise<Targ
   const info = s.info();
   const last = () => engine.counters().lastCallNs;
   let closed = false;
-  return {
+  const target: Target = {
     name: "lmrig",
     capabilities: new Set(CAPS),
     maxSeqs: info.maxSeqs,
@@ -163,7 +163,8 @@ export async function openLmrigTarget(options: LmrigTargetOptions): Promise<Targ
       if (ownEngine) engine.close();
     },
     [Symbol.dispose]() {
-      this.close();
+      target.close();
     },
   };
+  return target;
 }
