@@ -51,6 +51,16 @@ const DECODE_STATUS: Record<number, string> = {
   [-1]: "invalid input batch",
 };
 
+/** Bytes per KV element (q8_0: 34 bytes per block of 32). */
+const KV_BYTES: Record<LlamaKvType, number> = { f32: 4, f16: 2, bf16: 2, q8_0: 34 / 32 };
+
+/** A model metadata value as a string ("" when absent). */
+function metaOf(sym: LlamaLibrary["symbols"], model: Deno.PointerValue, key: string): string {
+  const buf = new Uint8Array(256);
+  const n = sym.llama_model_meta_val_str(model, new TextEncoder().encode(key + "\0"), buf, 256n);
+  return n < 0 ? "" : new TextDecoder().decode(buf.subarray(0, buf.indexOf(0)));
+}
+
 function checkInt(name: string, v: number, min: number, max = 1 << 30): void {
   if (!Number.isInteger(v) || v < min || v > max) {
     throw new RangeError(`Invalid ${name}: expected an integer in [${min}, ${max}], got ${v}`);
@@ -99,8 +109,12 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
   const r = lib.release;
   const logStart = lib.log.length;
   const lastError = () => {
-    const errs = lib.log.slice(logStart).filter((e) => e.level >= 3).map((e) => e.text.trim());
-    return errs.at(-1) ?? "no message from llama.cpp";
+    const since = lib.log.slice(logStart);
+    const errs = since.filter((e) => e.level === 4);
+    const lines = (errs.length > 0 ? errs : since.filter((e) => e.level === 3)).map((e) =>
+      e.text.trim()
+    );
+    return lines.length > 0 ? lines.slice(-3).join("; ") : "no message from llama.cpp";
   };
 
   const mp = sym.llama_model_default_params();
@@ -109,6 +123,21 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
   const model = await sym.llama_model_load_from_file(path, mp);
   if (model === null) {
     throw new Error(`Cannot load model "${options.model}": ${lastError()}`);
+  }
+  // Refuse a KV cache larger than the machine's memory before llama.cpp tries to allocate it.
+  const arch = metaOf(sym, model, "general.architecture");
+  const keyLength = Number(metaOf(sym, model, `${arch}.attention.key_length`)) ||
+    sym.llama_model_n_embd(model) / sym.llama_model_n_head(model);
+  const kvBytes = maxCtx * maxSeqs * sym.llama_model_n_layer(model) * 2 *
+    sym.llama_model_n_head_kv(model) * keyLength * KV_BYTES[kvType];
+  const memBytes = Deno.systemMemoryInfo().total;
+  if (kvBytes > memBytes) {
+    sym.llama_model_free(model);
+    throw new Error(
+      `Cannot create a llama.cpp context of ${maxSeqs} x ${maxCtx} tokens on ` +
+        `"${options.model}": its ${kvType} KV cache needs ${(kvBytes / 2 ** 30).toFixed(1)} GiB, ` +
+        `more than the machine's ${(memBytes / 2 ** 30).toFixed(1)} GiB`,
+    );
   }
   const cp = sym.llama_context_default_params();
   const settings = {
@@ -237,11 +266,7 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
       ? FTYPE_NAMES[Number(new TextDecoder().decode(buf.subarray(0, buf.indexOf(0))))] ?? "?"
       : "?";
   })();
-  const meta = (k: string) => {
-    const buf = new Uint8Array(256);
-    const n = sym.llama_model_meta_val_str(model, new TextEncoder().encode(k + "\0"), buf, 256n);
-    return n < 0 ? "" : new TextDecoder().decode(buf.subarray(0, buf.indexOf(0)));
-  };
+  const meta = (k: string) => metaOf(sym, model, k);
 
   const target: Target = {
     name: "llama.cpp",
@@ -295,8 +320,10 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
         source: options.model,
       };
     },
-    prefill: (seq, tokens) => Promise.resolve(prefill(seq, tokens)),
-    decode(seqs, tokens) {
+    // deno-lint-ignore require-await
+    prefill: async (seq, tokens) => prefill(seq, tokens),
+    // deno-lint-ignore require-await
+    async decode(seqs, tokens) {
       const n = seqs.length;
       if (n !== tokens.length) {
         throw new RangeError(`seqs has ${n} entries but tokens has ${tokens.length}`);
@@ -327,7 +354,7 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
         seqLens[seqs[i]] += 1;
         outputRow[seqs[i]] = i;
       }
-      return Promise.resolve(ns);
+      return ns;
     },
     logits: (seq) => logitsView(seq).slice(),
     sample(seq) {
@@ -367,8 +394,9 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
       return {
         prefillNs: Math.round(p.t_p_eval_ms * 1e6),
         decodeNs: Math.round(p.t_eval_ms * 1e6),
-        prefillTokens: p.n_p_eval,
-        decodeTokens: p.n_eval,
+        // llama_perf_context reports max(1, n): a count with no time behind it is 0.
+        prefillTokens: p.t_p_eval_ms === 0 ? 0 : p.n_p_eval,
+        decodeTokens: p.t_eval_ms === 0 ? 0 : p.n_eval,
         peakBytes: null,
       };
     },
@@ -386,5 +414,3 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
   };
   return target;
 }
-
-export type { LlamaLibrary };

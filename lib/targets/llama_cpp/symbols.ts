@@ -8,7 +8,14 @@
 import type { LlamaRelease } from "./releases.ts";
 
 /** libllama's symbols, typed for `r`'s struct layouts. */
-export function llamaSymbols(r: LlamaRelease) {
+export function llamaSymbols(r: LlamaRelease): LlamaSymbolTable {
+  return symbolTable(r);
+}
+
+/** The table's type (every release has the same functions; struct layouts differ). */
+export type LlamaSymbolTable = ReturnType<typeof symbolTable>;
+
+function symbolTable(r: LlamaRelease) {
   return {
     /** const char * llama_version(void) */
     llama_version: { parameters: [], result: "pointer" },
@@ -44,6 +51,10 @@ export function llamaSymbols(r: LlamaRelease) {
     llama_vocab_n_tokens: { parameters: ["pointer"], result: "i32" },
     /** int32_t llama_model_n_layer(const struct llama_model *) */
     llama_model_n_layer: { parameters: ["pointer"], result: "i32" },
+    /** int32_t llama_model_n_head(const struct llama_model *) */
+    llama_model_n_head: { parameters: ["pointer"], result: "i32" },
+    /** int32_t llama_model_n_head_kv(const struct llama_model *) */
+    llama_model_n_head_kv: { parameters: ["pointer"], result: "i32" },
     /** int32_t llama_model_n_embd(const struct llama_model *) */
     llama_model_n_embd: { parameters: ["pointer"], result: "i32" },
     /** uint64_t llama_model_size(const struct llama_model *): bytes of all tensors */
