@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { findLlamaLibrary, type LlamaLibraryLocation } from "./find_llama_library.ts";
 import { type LlamaRelease, releaseOfFileName, RELEASES } from "./releases.ts";
+import { layoutMismatches } from "./layout_mismatches.ts";
 import {
   GGML_BASE_SYMBOLS,
   GGML_SYMBOLS,
@@ -51,29 +52,6 @@ function pickFile(files: string[], re: RegExp, what: string, dir: string): strin
   const f = files.filter((n) => re.test(n)).sort()[0];
   if (!f) throw new Error(`Cannot load llama.cpp from "${dir}": no ${what} library there`);
   return join(dir, f);
-}
-
-/** Compare a default-params struct with the release's expected values; return the mismatches. */
-function layoutMismatches(
-  release: LlamaRelease,
-  name: string,
-  bytes: Uint8Array,
-): string[] {
-  const layout = [release.modelParams, release.contextParams, release.quantizeParams]
-    .find((l) => l.name === name)!;
-  if (bytes.byteLength !== layout.size) {
-    return [`${name} is ${bytes.byteLength} bytes, expected ${layout.size}`];
-  }
-  const got = layout.read(bytes);
-  const out: string[] = [];
-  for (const [k, want] of Object.entries(release.defaults[name])) {
-    const g = got[k];
-    const same = typeof want === "number" && typeof g === "number"
-      ? Math.abs(g - want) < 1e-6
-      : g === want;
-    if (!same) out.push(`${name}.${k} = ${g}, expected ${want}`);
-  }
-  return out;
 }
 
 /**
