@@ -141,7 +141,14 @@ Deno.test({
   assert.equal(md["tokenizer.ggml.eos_token_id"], 151645);
   using t = await openLlamaCppTarget({ model: path, threads: 1, maxCtx: 16 });
   assert.equal(t.model().vocab, 151936);
-  assert.ok(!t.warnings().some((w) => w.includes("dummy tokens")), t.warnings().join("\n"));
+  // Added tokens typed as llama.cpp's converter types them: no "control-looking" <|...|> token.
+  // (It still notes '</s>', a normal token of Qwen's BPE vocabulary, as for its own conversions.)
+  assert.ok(
+    !t.warnings().some((w) =>
+      w.includes("dummy tokens") || (w.includes("control-looking") && w.includes("'<|"))
+    ),
+    t.warnings().join("\n"),
+  );
   await t.prefill(0, [151644, 872, 198]);
   assert.equal(t.logits(0).length, 151936);
 });

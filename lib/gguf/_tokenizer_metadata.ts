@@ -32,7 +32,8 @@ export async function tokenizerMetadata(
       }
       for (const t of json.added_tokens) {
         tokens[t.id] = t.content;
-        types[t.id] = t.special ? CONTROL : USER_DEFINED;
+        // As llama.cpp's converter: special tokens and ones that look like <|...|> are control.
+        types[t.id] = t.special || /^<\|.*\|>$/.test(t.content) ? CONTROL : USER_DEFINED;
       }
       for (let i = 0; i < vocab; i++) {
         if (tokens[i] === undefined) tokens[i] = `[PAD${i}]`, types[i] = UNUSED;
