@@ -152,3 +152,35 @@ Deno.test({
   await t.prefill(0, [151644, 872, 198]);
   assert.equal(t.logits(0).length, 151936);
 });
+
+Deno.test({
+  name: "targets llama.cpp: its log goes to the warnings and a debug file, never the terminal",
+  ignore: noLlama,
+  fn: async () => {
+    const { path } = await modelGguf("tiny-qwen2", { seed: 1, cacheDir: join(work, "cache") });
+    const debug = join(work, "llama.log");
+    const script = join(work, "open.ts");
+    const target = new URL("../lib/targets/llama_cpp.ts", import.meta.url).href;
+    Deno.writeTextFileSync(
+      script,
+      `import { openLlamaCppTarget } from "${target}";\n` +
+        `using t = await openLlamaCppTarget({ model: ${JSON.stringify(path)}, maxCtx: 16, ` +
+        `debugLogPath: ${JSON.stringify(debug)} });\n` +
+        `await t.prefill(0, [1, 2, 3]);\n` +
+        `console.log(JSON.stringify(t.warnings()));\n`,
+    );
+    const config = new URL("../deno.json", import.meta.url).pathname;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", "--config", config, script],
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.ok(out.success, stderr);
+    assert.equal(stderr.trim(), "", "nothing on the terminal's stderr");
+    assert.deepEqual(JSON.parse(stdout), ["load: adding 512 dummy tokens"]);
+    const log = Deno.readTextFileSync(debug);
+    assert.match(log, /load_backend: loaded CPU backend/);
+    assert.match(log, /llama_context: n_ctx/);
+  },
+});

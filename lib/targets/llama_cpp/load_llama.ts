@@ -43,6 +43,8 @@ export interface LlamaLibrary {
 }
 
 let opened: { key: string; lib: LlamaLibrary } | null = null;
+/** Where the log is also appended (the latest loadLlama call that named a file sets it). */
+let debugPath: string | undefined;
 
 function cstr(p: Deno.PointerValue): string {
   return p === null ? "" : Deno.UnsafePointerView.getCString(p);
@@ -58,7 +60,8 @@ function pickFile(files: string[], re: RegExp, what: string, dir: string): strin
  * Open llama.cpp (once; later calls with the same folder return the same library).
  *
  * @param dir A user's build folder; default `$LMRIG_LLAMA_LIB` or the pinned npm package.
- * @param debugLogPath When set, every llama.cpp log line is also appended to this file.
+ * @param debugLogPath When set, every llama.cpp log line is also appended to this file (for the
+ *   whole process, until another call names another file).
  * @returns The library.
  * @throws {Error} On a missing package or library, an unsupported release, a missing symbol or
  *   a struct layout that differs from the release's; each message names what to install.
@@ -71,6 +74,7 @@ function pickFile(files: string[], re: RegExp, what: string, dir: string): strin
  */
 export async function loadLlama(dir?: string, debugLogPath?: string): Promise<LlamaLibrary> {
   const location = await findLlamaLibrary(dir);
+  if (debugLogPath !== undefined) debugPath = debugLogPath;
   if (opened) {
     if (opened.key !== location.dir) {
       throw new Error(
@@ -133,7 +137,7 @@ export async function loadLlama(dir?: string, debugLogPath?: string): Promise<Ll
       const s = cstr(text);
       if (level === 5 && log.length > 0) log[log.length - 1].text += s;
       else log.push({ level, text: s });
-      if (debugLogPath) Deno.writeFileSync(debugLogPath, enc.encode(s), { append: true });
+      if (debugPath) Deno.writeFileSync(debugPath, enc.encode(s), { append: true });
     },
   );
   sink.unref();
