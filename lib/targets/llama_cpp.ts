@@ -3,8 +3,10 @@
  * sequences (one seq id per worker), driven through the C API of the pinned prebuilt library.
  * Every default that changes figures is set explicitly and reported in `facts().settings`.
  */
-import { type LlamaLibrary, loadLlama } from "./llama_cpp/load_llama.ts";
+import { loadLlama } from "./llama_cpp/load_llama.ts";
 import { FTYPE_NAMES, GGML_TYPES } from "./llama_cpp/ggml_types.ts";
+import { nativeBatch } from "./llama_cpp/_native_batch.ts";
+import { checkInt, DECODE_STATUS, KV_BYTES, metaOf } from "./llama_cpp/_context_helpers.ts";
 import type { Capability, Target, TargetCounters, TargetFacts, TargetModelInfo } from "./types.ts";
 
 /** KV cache element types this target accepts. */
@@ -44,28 +46,6 @@ const CAPS: readonly Capability[] = [
   "sampling",
   "logits",
 ];
-
-const DECODE_STATUS: Record<number, string> = {
-  1: "no KV cache slot for the batch (the context does not fit)",
-  2: "aborted",
-  [-1]: "invalid input batch",
-};
-
-/** Bytes per KV element (q8_0: 34 bytes per block of 32). */
-const KV_BYTES: Record<LlamaKvType, number> = { f32: 4, f16: 2, bf16: 2, q8_0: 34 / 32 };
-
-/** A model metadata value as a string ("" when absent). */
-function metaOf(sym: LlamaLibrary["symbols"], model: Deno.PointerValue, key: string): string {
-  const buf = new Uint8Array(256);
-  const n = sym.llama_model_meta_val_str(model, new TextEncoder().encode(key + "\0"), buf, 256n);
-  return n < 0 ? "" : new TextDecoder().decode(buf.subarray(0, buf.indexOf(0)));
-}
-
-function checkInt(name: string, v: number, min: number, max = 1 << 30): void {
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new RangeError(`Invalid ${name}: expected an integer in [${min}, ${max}], got ${v}`);
-  }
-}
 
 /**
  * Open llama.cpp as a target on a GGUF file.
@@ -167,23 +147,9 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
   const mem = sym.llama_get_memory(ctx);
   const vocab = sym.llama_vocab_n_tokens(sym.llama_model_get_vocab(model));
 
-  // Token, position, seq id and output-flag arrays live in native memory (llama_batch_init's
-  // malloc) for the context's lifetime, so nothing llama_decode reads sits on the JS heap.
-  const cap = nBatch;
-  const batch = sym.llama_batch_init(cap, 0, 1);
-  const b = r.batch.read(batch) as Record<string, bigint>;
-  const view = (p: bigint, bytes: number) =>
-    Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(p)!, bytes);
-  const tokenArr = new Int32Array(view(b.token, cap * 4));
-  const posArr = new Int32Array(view(b.pos, cap * 4));
-  const nSeqArr = new Int32Array(view(b.n_seq_id, cap * 4));
-  const outArr = new Int8Array(view(b.logits, cap));
-  const seqPtrs = new BigUint64Array(view(b.seq_id, cap * 8));
-  const seqArr: Int32Array[] = Array.from(
-    { length: cap },
-    (_, i) => new Int32Array(view(seqPtrs[i], 4)),
-  );
-  nSeqArr.fill(1);
+  const nb = nativeBatch(lib, nBatch);
+  const cap = nb.capacity, batch = nb.struct;
+  const tokenArr = nb.token, posArr = nb.pos, seqArr = nb.seqId, outArr = nb.logits;
 
   const seqLens = new Int32Array(maxSeqs);
   // Which output row of the latest llama_decode holds each sequence's logits (-1: none).
@@ -404,7 +370,7 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
     close() {
       if (closed) return;
       closed = true;
-      sym.llama_batch_free(batch);
+      nb.free();
       sym.llama_free(ctx);
       sym.llama_model_free(model);
     },
