@@ -378,3 +378,63 @@ Deno.test(
 );
 
 globalThis.addEventListener("unload", () => Deno.removeSync(work, { recursive: true }));
+
+/** Split `dir`'s model.safetensors into two shards plus an index, in a new folder. */
+function shard(dir: string, out: string): void {
+  const bytes = Deno.readFileSync(join(dir, "model.safetensors"));
+  const hlen = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen)));
+  const names = Object.keys(header).filter((n) => n !== "__metadata__").reverse();
+  const halves = [names.slice(0, names.length >> 1), names.slice(names.length >> 1)];
+  const weightMap: Record<string, string> = {};
+  Deno.mkdirSync(out, { recursive: true });
+  Deno.copyFileSync(join(dir, "config.json"), join(out, "config.json"));
+  halves.forEach((part, i) => {
+    const file = `model-0000${i + 1}-of-00002.safetensors`;
+    const h: Record<string, unknown> = { __metadata__: { format: "pt" } };
+    const chunks: Uint8Array[] = [];
+    let off = 0;
+    for (const n of part) {
+      const [s, e] = header[n].data_offsets;
+      h[n] = { ...header[n], data_offsets: [off, off + e - s] };
+      chunks.push(bytes.subarray(8 + hlen + s, 8 + hlen + e));
+      off += e - s;
+      weightMap[n] = file;
+    }
+    let json = JSON.stringify(h);
+    json += " ".repeat((8 - (json.length % 8)) % 8);
+    const head = new Uint8Array(8);
+    new DataView(head.buffer).setBigUint64(0, BigInt(json.length), true);
+    const parts = [head, new TextEncoder().encode(json), ...chunks];
+    const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+    parts.reduce((o, p) => (all.set(p, o), o + p.length), 0);
+    Deno.writeFileSync(join(out, file), all);
+  });
+  Deno.writeTextFileSync(
+    join(out, "model.safetensors.index.json"),
+    JSON.stringify({ metadata: {}, weight_map: weightMap }),
+  );
+}
+
+Deno.test({
+  name: "targets: a sharded HF folder converts to the same tensors as the single file",
+  ignore: noLlama,
+  fn: async () => {
+    const single = await gguf("qwen2", "f32", { dtype: "f32" });
+    const dir = join(work, "qwen2-sharded");
+    shard(await folder("qwen2"), dir);
+    const sharded = join(work, "sharded.gguf");
+    await hfToGguf(dir, sharded, { dtype: "f32" });
+    const a = readGgufInfo(single), b = readGgufInfo(sharded);
+    assert.deepEqual(b.tensors, a.tensors);
+    const da = Deno.readFileSync(single).subarray(a.dataOffset);
+    const db = Deno.readFileSync(sharded).subarray(b.dataOffset);
+    assert.ok(da.length === db.length && da.every((x, i) => x === db[i]), "tensor data differ");
+    Deno.truncateSync(join(dir, "model-00002-of-00002.safetensors"), 1000);
+    await assert.rejects(hfToGguf(dir, join(work, "bad.gguf")), /is truncated/);
+    assert.ok(
+      ![...Deno.readDirSync(work)].some((e) => e.name.startsWith("bad.gguf")),
+      "no leftovers",
+    );
+  },
+});

@@ -37,6 +37,23 @@ const LAYER_NAMES: Record<string, string> = {
   "mlp.down_proj.weight": "ffn_down.weight",
 };
 
+/** A safetensors header entry. */
+interface StEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+const SUFFIXES = Object.keys(LAYER_NAMES);
+
+/** A file-order key: the embedding, then layer by layer in a fixed order, then the head. */
+function order(name: string): number {
+  if (name === "model.embed_tokens.weight") return -1;
+  const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
+  if (m) return Number(m[1]) * 100 + SUFFIXES.indexOf(m[2]);
+  return name === "model.norm.weight" ? 1e12 : 1e12 + 1;
+}
+
 /** llama.cpp's name for an HF tensor name, or null for one it does not use. */
 function ggufName(name: string): string | null {
   if (name === "model.embed_tokens.weight") return "token_embd.weight";
@@ -105,23 +122,42 @@ export async function hfToGguf(
   const headDim = typeof cfg.head_dim === "number" ? cfg.head_dim : hidden / heads;
   const vocab = n("vocab_size");
 
-  const stPath = join(dir, "model.safetensors");
-  const file = await Deno.open(stPath).catch((e) => fail(`model.safetensors: ${e.message}`));
+  // One file (model.safetensors) or shards named by model.safetensors.index.json.
+  let shards = ["model.safetensors"];
   try {
-    const lenBuf = new Uint8Array(8);
-    await file.read(lenBuf);
-    const hlen = Number(new DataView(lenBuf.buffer).getBigUint64(0, true));
-    const hbuf = new Uint8Array(hlen);
-    if ((await file.read(hbuf)) !== hlen) fail("model.safetensors header is truncated");
-    const header = JSON.parse(new TextDecoder().decode(hbuf)) as Record<
-      string,
-      { dtype: string; shape: number[]; data_offsets: [number, number] }
-    >;
-    const base = 8 + hlen;
+    const index = JSON.parse(Deno.readTextFileSync(join(dir, "model.safetensors.index.json")));
+    shards = [...new Set(Object.values(index.weight_map as Record<string, string>))].sort();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) fail(`model.safetensors.index.json: ${e}`);
+  }
+  const files: Deno.FsFile[] = [];
+  const readFull = async (file: Deno.FsFile, buf: Uint8Array, what: string) => {
+    for (let o = 0; o < buf.length;) {
+      const k = await file.read(buf.subarray(o));
+      if (k === null) fail(`${what} is truncated`);
+      o += k!;
+    }
+  };
+  try {
+    const entries: { name: string; t: StEntry; file: Deno.FsFile; base: number }[] = [];
+    for (const shard of shards) {
+      const file = await Deno.open(join(dir, shard)).catch((e) => fail(`${shard}: ${e.message}`));
+      files.push(file);
+      const lenBuf = new Uint8Array(8);
+      await readFull(file, lenBuf, `${shard} header`);
+      const hlen = Number(new DataView(lenBuf.buffer).getBigUint64(0, true));
+      if (hlen > 100_000_000) fail(`${shard} header length ${hlen} is implausible`);
+      const hbuf = new Uint8Array(hlen);
+      await readFull(file, hbuf, `${shard} header`);
+      const header = JSON.parse(new TextDecoder().decode(hbuf)) as Record<string, StEntry>;
+      for (const [name, t] of Object.entries(header)) {
+        if (name !== "__metadata__") entries.push({ name, t, file, base: 8 + hlen });
+      }
+    }
+    entries.sort((a, b) => order(a.name) - order(b.name));
     let mainType: FloatType | null = null;
     const tensors: GgufTensor[] = [];
-    for (const [name, t] of Object.entries(header)) {
-      if (name === "__metadata__") continue;
+    for (const { name, t, file, base } of entries) {
       const gname = ggufName(name);
       if (!gname) fail(`unexpected tensor "${name}"`);
       if (options.dropQkvBias && /attn_[qkv]\.bias$/.test(gname!)) continue;
@@ -141,11 +177,7 @@ export async function hfToGguf(
         data: async () => {
           const raw = new Uint8Array(e - s);
           await file.seek(base + s, Deno.SeekMode.Start);
-          for (let o = 0; o < raw.length;) {
-            const k = await file.read(raw.subarray(o));
-            if (k === null) fail(`tensor "${name}" is truncated`);
-            o += k!;
-          }
+          await readFull(file, raw, `tensor "${name}"`);
           let d = convertFloats(raw, from, to);
           if (permuteHeads) {
             const rowBytes = t.shape.length === 1
@@ -184,6 +216,6 @@ export async function hfToGguf(
     ];
     return await writeGguf(out, md, tensors);
   } finally {
-    file.close();
+    for (const f of files) f.close();
   }
 }

@@ -156,9 +156,12 @@ export async function writeGguf(
       const pad = Math.ceil(d.byteLength / ALIGN) * ALIGN - d.byteLength;
       if (pad) await put(new Uint8Array(pad));
     }
-  } finally {
+  } catch (e) {
     file.close();
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
   }
+  file.close();
   await Deno.rename(tmp, path);
   return written;
 }
