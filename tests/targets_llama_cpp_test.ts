@@ -438,3 +438,21 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "targets: a prefill longer than n_batch runs in chunks with the same logits",
+  ignore: noLlama,
+  fn: async () => {
+    const path = await gguf("qwen2", "f32", { dtype: "f32" });
+    const last: Float32Array[] = [];
+    for (const nBatch of [64, 16]) {
+      using t = await openLlamaCppTarget({ model: path, maxCtx: 64, nBatch, kvType: "f32" });
+      assert.equal(t.facts().settings.nBatch, nBatch);
+      assert.ok((await t.prefill(0, PROMPT.slice(0, 40))) > 0);
+      assert.equal(t.seqLen(0), 40);
+      last.push(t.logits(0));
+    }
+    const d = last[0].reduce((m, v, j) => Math.max(m, Math.abs(v - last[1][j])), 0);
+    assert.ok(d < F32_TOL, `chunked prefill differs by ${d}`);
+  },
+});
