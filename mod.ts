@@ -25,3 +25,5 @@ export * from "./lib/compare/mod.ts";
 export * from "./lib/charts/mod.ts";
 export * from "./lib/report/mod.ts";
 export * from "./lib/tokenizer/mod.ts";
+export * from "./lib/targets/mod.ts";
+export * from "./lib/gguf/mod.ts";

@@ -1,0 +1,21 @@
+/**
+ * Targets: the engines a scenario runs on, behind one interface. `lmrig` (its own library) and
+ * `llama.cpp` (the C API of the pinned node-llama-cpp prebuilt); runners drive only
+ * {@link Target}.
+ * @module
+ */
+export {
+  CAPABILITIES,
+  type Capability,
+  type Target,
+  type TargetCounters,
+  type TargetFacts,
+  type TargetModelInfo,
+} from "./types.ts";
+export { requireCapabilities } from "./require_capabilities.ts";
+export { type LmrigTargetOptions, openLmrigTarget } from "./lmrig.ts";
+export { type LlamaCppTargetOptions, type LlamaKvType, openLlamaCppTarget } from "./llama_cpp.ts";
+export { type LlamaLibrary, loadLlama } from "./llama_cpp/load_llama.ts";
+export { findLlamaLibrary, type LlamaLibraryLocation } from "./llama_cpp/find_llama_library.ts";
+export { QUANT_NAMES, quantizeGguf, type QuantizeOptions } from "./llama_cpp/quantize_gguf.ts";
+export { RELEASES } from "./llama_cpp/releases.ts";
