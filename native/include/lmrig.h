@@ -2,7 +2,10 @@
  *
  * Rules (see docs/abi.md): every fallible call returns lmr_status (0 ok, < 0 error) and leaves a
  * message for lmr_last_error; results go through out-pointers; the caller allocates every buffer
- * it reads; the library never prints, exits or aborts. Structs carry a `size` field set by their
+ * it reads; the library never prints, exits or aborts. One exception it cannot prevent: loaded
+ * weights are mmap'd in place, so a weights file truncated by another process while a call reads
+ * it raises SIGBUS. Prefill, decode and generate check each file's size and mtime on entry and
+ * return LMR_ERR_IO when it changed since the load; a change during a call is not caught. Structs carry a `size` field set by their
  * *_default() function and hold fixed-width fields only; new fields go at the end. Any change
  * that breaks callers bumps LMR_ABI_VERSION.
  *
@@ -39,6 +42,7 @@ typedef int32_t lmr_status;
 #define LMR_ERR_BACKEND -7        /* the device failed (CUDA error text in the message) */
 #define LMR_ERR_STATE -8          /* call not valid now (e.g. logits of an empty sequence) */
 #define LMR_ERR_BUFFER_TOO_SMALL -9 /* caller's capacity too small; the call reports the need */
+#define LMR_ERR_NONFINITE -10     /* logits to sample hold NaN or infinity (sequence, position named) */
 
 /* Backends (engine params). AUTO picks CUDA, then Metal, then CPU. */
 #define LMR_BACKEND_AUTO 0

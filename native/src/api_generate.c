@@ -42,6 +42,14 @@ static lmr_status sample_run(lmr_session *s, const char *fn, int32_t seq,
     } else {
         const float *row = lmr_logits_host(s, fn, seq, &st);
         if (!row) return st;
+        int32_t first, bad = lmr_logits_nonfinite(row, s->m->info.vocab, &first);
+        if (bad)
+            return lmr_fail(e, LMR_ERR_NONFINITE,
+                            "%s: seq %d position %d: %d of %d logits are not finite (first: token "
+                            "%d = %g) after %d layers; the weights or activations overflowed or "
+                            "hold NaN",
+                            fn, seq, s->seq_len[seq] - 1, bad, s->m->info.vocab, first,
+                            (double)row[first], s->m->info.n_layers);
         *out = lmr_sample_logits(row, s->m->info.vocab, p, r, s->cand);
     }
     uint64_t dt = lmr_now_ns() - t0;
@@ -51,6 +59,8 @@ static lmr_status sample_run(lmr_session *s, const char *fn, int32_t seq,
 }
 
 static lmr_status check_sampler(lmr_session *s, const char *fn, const lmr_sampler_params *p) {
+    if (!p) return lmr_fail(s->e, LMR_ERR_INVALID_ARG, "%s: sampler params are NULL", fn);
+    LMR_CHECK_SIZE(s->e, fn, "sampler params", p, lmr_sampler_params);
     char err[256];
     lmr_status st = lmr_sampler_check(p, err, sizeof err);
     return st == LMR_OK ? st : lmr_fail(s->e, st, "%s: %s", fn, err);
@@ -85,10 +95,7 @@ LMR_API lmr_status lmr_session_generate(lmr_session *s, int32_t seq, const int32
     if (n_prompt <= 0 || n_gen <= 0)
         return lmr_fail(e, LMR_ERR_INVALID_ARG, "%s: %s %d must be > 0", fn,
                         n_prompt <= 0 ? "n_prompt" : "n_gen", n_prompt <= 0 ? n_prompt : n_gen);
-    if (stats && stats->size != sizeof(lmr_generate_stats))
-        return lmr_fail(e, LMR_ERR_INVALID_ARG,
-                        "%s: stats size is %u, expected %zu (use lmr_generate_stats_default)", fn,
-                        stats->size, sizeof(lmr_generate_stats));
+    if (stats) LMR_CHECK_SIZE(e, fn, "stats", stats, lmr_generate_stats);
     lmr_status st;
     if ((st = lmr_check_seq(s, fn, seq)) || (st = check_sampler(s, fn, sp)) ||
         (st = lmr_check_tokens(s, fn, prompt, n_prompt)))

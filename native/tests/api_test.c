@@ -275,6 +275,10 @@ static void sessions(lmr_model *m) {
     sp.top_p = 2.0f;
     CHECK_ERR(lmr_session_sample(s, 0, &sp, &out), LMR_ERR_INVALID_ARG, E, "top_p 2");
     sp = lmr_sampler_params_default();
+    sp.size = 8;
+    CHECK_ERR(lmr_session_sample(s, 0, &sp, &out), LMR_ERR_INVALID_ARG, E,
+              "sampler params size is 8", "lmr_sampler_params_default");
+    sp = lmr_sampler_params_default();
     CHECK_ERR(lmr_session_sample(s, 0, &sp, NULL), LMR_ERR_INVALID_ARG, E, "out_token");
     CHECK(lmr_session_sample(s, 0, &sp, &out) == LMR_OK && out >= 0 && out < 512,
           "greedy sample %d", out);

@@ -142,10 +142,18 @@ int main(void) {
     bad = sp(1, 0, 1.5f, 0);
     CHECK(lmr_sampler_check(&bad, err, sizeof err) == LMR_ERR_INVALID_ARG && strstr(err, "top_p"),
           "top_p 1.5 refused: %s", err);
-    bad = sp(1, 0, 1, 0);
-    bad.size = 8;
-    CHECK(lmr_sampler_check(&bad, err, sizeof err) == LMR_ERR_INVALID_ARG && strstr(err, "size"),
-          "wrong size refused: %s", err);
+
+    /* Non-finite logits are found wherever they are (the samplers assume finite logits). */
+    float fin[37];
+    for (int i = 0; i < 37; i++) fin[i] = (float)i - 18.0f;
+    int32_t first = 99;
+    CHECK(lmr_logits_nonfinite(fin, 37, &first) == 0 && first == -1, "finite logits: none found");
+    fin[36] = INFINITY;
+    CHECK(lmr_logits_nonfinite(fin, 37, &first) == 1 && first == 36, "+inf at the end found");
+    fin[5] = NAN;
+    fin[7] = -INFINITY;
+    CHECK(lmr_logits_nonfinite(fin, 37, &first) == 3 && first == 5, "NaN and -inf counted: %d",
+          first);
     bad = sp(0.7f, 40, 0.9f, 9);
     CHECK(lmr_sampler_check(&bad, err, sizeof err) == LMR_OK, "typical params accepted");
     return check_summary();
