@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "cpu/kernels.h"
 #include "lmr_build_info.h"
+#include "lmr_git_info.h"
 
 static _Thread_local char tls_err[LMR_ERR_CAP];
 
@@ -158,8 +159,8 @@ LMR_API lmr_status lmr_engine_create(const lmr_engine_params *p, lmr_engine **ou
     in->host_memory_bytes = lmr_cpu_physical_memory();
     lmr_cpu_name(in->cpu_name, sizeof in->cpu_name);
     snprintf(in->simd_name, sizeof in->simd_name, "%s", lmr_cpu_simd_name());
-    snprintf(in->build_flags, sizeof in->build_flags, "%s; commit %s", LMR_BUILD_FLAGS,
-             LMR_GIT_COMMIT);
+    snprintf(in->build_flags, sizeof in->build_flags, "%s; commit %s%s", LMR_BUILD_FLAGS,
+             LMR_GIT_COMMIT, LMR_GIT_DIRTY ? "-dirty" : "");
 
     e->pool = lmr_pool_create(in->n_threads);
     if (!e->pool) {
