@@ -11,6 +11,7 @@ import { deriveCacheSweepFigures } from "./derive_cache_sweep_figures.ts";
 import { fitCacheSweepPositions } from "./fit_cache_sweep_positions.ts";
 import { randomTokens } from "./random_tokens.ts";
 import type { KindContext, KindOutcome } from "./run_bench.ts";
+import { availableMemory } from "../env/available_memory.ts";
 
 /** GPU memory kept free beside weights and KV (workspace, graphs, the driver), bytes. */
 const GPU_RESERVE_BYTES = 2 * 2 ** 30;
@@ -77,7 +78,7 @@ export async function runCacheSweep(
   const gpu = backend !== "cpu";
   const available = gpu
     ? info.deviceMemoryBytes - 2 * mi.weightBytes - GPU_RESERVE_BYTES
-    : Deno.systemMemoryInfo().available - mi.weightBytes;
+    : (availableMemory() ?? Deno.systemMemoryInfo().available) - mi.weightBytes;
   const where = gpu
     ? `GPU memory (${(info.deviceMemoryBytes / 2 ** 30).toFixed(1)} GiB less two model copies ` +
       `and ${GPU_RESERVE_BYTES / 2 ** 30} GiB reserve)`
