@@ -260,6 +260,38 @@ static void shard_cases(void) {
     t_rmdir(dir);
 }
 
+/* A Hugging Face hub cache snapshot: the files are symlinks into ../../blobs/. */
+static void snapshot_case(void) {
+    char repo[256], p[600], q[600], err[512] = "";
+    t_tmpdir("hub", repo, sizeof repo);
+    snprintf(p, sizeof p, "%s/blobs", repo);
+    mkdir(p, 0700);
+    snprintf(p, sizeof p, "%s/snapshots", repo);
+    mkdir(p, 0700);
+    snprintf(p, sizeof p, "%s/snapshots/0123abc", repo);
+    mkdir(p, 0700);
+    snprintf(p, sizeof p, "%s/blobs", repo);
+    t_copy(base, p, "config.json");
+    t_copy(base, p, "model.safetensors");
+    const char *names[2] = {"config.json", "model.safetensors"};
+    int ok = 1;
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "../../blobs/%s", names[i]);
+        snprintf(q, sizeof q, "%s/snapshots/0123abc/%s", repo, names[i]);
+        ok &= symlink(p, q) == 0;
+    }
+    snprintf(p, sizeof p, "%s/snapshots/0123abc", repo);
+    lmr_weights w;
+    lmr_status st = ok ? lmr_weights_load(p, &w, err, sizeof err) : LMR_ERR_IO;
+    int same = st == LMR_OK && w.n_tensors == ref.n_tensors;
+    for (int32_t i = 0; same && i < w.n_tensors; i++)
+        same = !memcmp(w.tensors[i].data, ref.tensors[i].data, ref.tensors[i].bytes);
+    CHECK(same, "hub snapshot of symlinks into blobs/ loads, bytes identical %s", err);
+    if (!st) lmr_weights_free(&w);
+    snprintf(q, sizeof q, "rm -rf '%s'", repo);
+    if (system(q) != 0) printf("note: could not remove %s\n", repo);
+}
+
 /* A FIFO must be refused at once, never waited on; the alarm turns a hang into a failure. */
 static void fifo_cases(void) {
     char dir[256], path[300];
@@ -321,6 +353,7 @@ static void changed_file_cases(void) {
                                          "model was loaded") && t_has(err, "SIGBUS"),
           "truncated file reported: %s", err);
     lmr_weights_free(&w);
+    t_rmdir(dir);
 
     case_dir(dir, sizeof dir, NULL, NULL);
     st = lmr_weights_load(dir, &w, err, sizeof err);
@@ -347,6 +380,7 @@ int main(void) {
     header_cases();
     folder_cases();
     shard_cases();
+    snapshot_case();
     fifo_cases();
     loose_cases();
     changed_file_cases();
