@@ -1,7 +1,8 @@
 #!/bin/sh
 # build.sh: build the libFuzzer targets (needs clang) into build-fuzz/ and run each briefly.
 #   native/tests/fuzz/build.sh [seconds per target, default 30]
-# Not part of CI; the seeded mutation test (native/src/models/weights_mutate_test.c) is.
+# CI runs the same targets without clang: native/CMakeLists.txt links each with driver.c (blind
+# seeded mutation, no coverage) and ctest runs them, 20 s each in the sanitizer build.
 set -e
 cd "$(dirname "$0")/../../.."
 out=build-fuzz
