@@ -1,6 +1,6 @@
 /* lmrig.h: the only public header of the lmrig inference engine.
  *
- * Rules (see docs/abi.md): every fallible call returns lmr_status (0 ok, < 0 error) and leaves a
+ * Rules (see docs/engine.md): every fallible call returns lmr_status (0 ok, < 0 error) and leaves a
  * message for lmr_last_error; results go through out-pointers; the caller allocates every buffer
  * it reads; the library never prints, exits or aborts. One exception it cannot prevent: loaded
  * weights are mmap'd in place, so a weights file truncated by another process while a call reads
