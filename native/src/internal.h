@@ -147,7 +147,9 @@ lmr_status lmr_sampler_check(const lmr_sampler_params *p, char *err, size_t errc
 /* Non-finite (NaN or infinite) values in logits[vocab]: the count, and the first one's index in
  * *first (-1 when none). */
 int32_t lmr_logits_nonfinite(const float *logits, int32_t vocab, int32_t *first);
-/* Sample from logits[vocab] as p says (p checked, logits finite). cand: scratch [vocab]. */
+/* Sample from logits[vocab] as p says (p checked). cand: scratch [vocab]. Returns -1 when a
+ * logit is NaN or infinite (no token can be drawn); the caller reports LMR_ERR_NONFINITE. A
+ * backend's own sampler (ops->sample) signals the same with a token outside [0, vocab). */
 int32_t lmr_sample_logits(const float *logits, int32_t vocab, const lmr_sampler_params *p,
                           lmr_rng *rng, lmr_cand *cand);
 

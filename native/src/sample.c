@@ -109,6 +109,8 @@ static int32_t top_k_select(lmr_cand *c, int32_t n, int32_t k) {
 
 int32_t lmr_sample_logits(const float *logits, int32_t vocab, const lmr_sampler_params *p,
                           lmr_rng *rng, lmr_cand *cand) {
+    int32_t first;
+    if (lmr_logits_nonfinite(logits, vocab, &first)) return -1;
     int32_t best = 0;
     for (int32_t i = 1; i < vocab; i++)
         if (logits[i] > logits[best]) best = i;

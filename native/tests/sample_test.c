@@ -154,6 +154,15 @@ int main(void) {
     fin[7] = -INFINITY;
     CHECK(lmr_logits_nonfinite(fin, 37, &first) == 3 && first == 5, "NaN and -inf counted: %d",
           first);
+    lmr_rng rr;
+    lmr_rng_seed(&rr, 1);
+    lmr_cand cc[37];
+    lmr_sampler_params gp = sp(0, 0, 1, 0), tp = sp(0.8f, 10, 0.9f, 0);
+    CHECK(lmr_sample_logits(fin, 37, &gp, &rr, cc) == -1 &&
+              lmr_sample_logits(fin, 37, &tp, &rr, cc) == -1,
+          "greedy and temperature sampling refuse non-finite logits (-1, never token 0)");
+    fin[5] = 0, fin[7] = 0, fin[36] = 0;
+    CHECK(lmr_sample_logits(fin, 37, &gp, &rr, cc) == 35, "negative control: finite again, argmax 35");
     bad = sp(0.7f, 40, 0.9f, 9);
     CHECK(lmr_sampler_check(&bad, err, sizeof err) == LMR_OK, "typical params accepted");
     return check_summary();
