@@ -81,6 +81,33 @@ Deno.test("NaN logits are LMR_ERR_NONFINITE on every sampling path, never token 
   }
 });
 
+Deno.test("weights truncated after the load are an LMR_ERR_IO, not a SIGBUS", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "lmrig-trunc-" });
+  try {
+    using engine = Engine.create({ backend: "cpu", threads: 1 });
+    {
+      using synth = await engine.synthesize("tiny-llama", { seed: 2 });
+      await synth.save(dir);
+    }
+    using model = await engine.load(dir);
+    using session = model.createSession({ maxCtx: 64, maxSeqs: 2 });
+    await session.prefill(0, [1, 2, 3]); // negative control: unchanged files run
+    Deno.truncateSync(`${dir}/model.safetensors`, 4096);
+    await assert.rejects(session.prefill(1, [1, 2, 3]), (e: unknown) => {
+      assert.ok(e instanceof EngineError, String(e));
+      assert.equal(e.code, "LMR_ERR_IO");
+      assert.match(
+        e.nativeMessage,
+        /model\.safetensors: the weights file changed after the model was loaded .*now 4096/,
+      );
+      return true;
+    });
+    await assert.rejects(session.decode([0], [4]), { name: "EngineError", message: /SIGBUS/ });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("closed handles refuse use; closing an engine closes its models and sessions", async () => {
   const engine = Engine.create({ backend: "cpu", threads: 1 });
   const model = await engine.synthesize("tiny-llama", { seed: 1 });
