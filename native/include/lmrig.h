@@ -271,7 +271,8 @@ typedef struct {
 } lmr_sampler_params;
 
 LMR_API lmr_sampler_params lmr_sampler_params_default(void);
-/* Sample seq's next token from its current logits. */
+/* Sample seq's next token from its current logits. LMR_ERR_NONFINITE (no token written) when a
+ * logit is NaN or infinite; the message names the sequence, position and layer count. */
 LMR_API lmr_status lmr_session_sample(lmr_session *s, int32_t seq, const lmr_sampler_params *p,
                                       int32_t *out_token);
 
@@ -290,7 +291,9 @@ typedef struct {
 LMR_API lmr_generate_stats lmr_generate_stats_default(void);
 /* The native generate loop on one sequence: prefill the prompt, sample, then decode and sample
  * until n_gen tokens exist. out_tokens[n_gen] gets the tokens; step_ns[n_gen] (may be NULL) gets
- * step_ns[0] = TTFT and step_ns[i] = time of decode step i (forward + sample) for i >= 1. */
+ * step_ns[0] = TTFT and step_ns[i] = time of decode step i (forward + sample) for i >= 1.
+ * A failure after the prefill (e.g. LMR_ERR_NONFINITE) returns its status with stats filled for
+ * the stats->n_generated tokens written before it. */
 LMR_API lmr_status lmr_session_generate(lmr_session *s, int32_t seq, const int32_t *prompt,
                                         int32_t n_prompt, int32_t n_gen,
                                         const lmr_sampler_params *sp, int32_t *out_tokens,

@@ -135,7 +135,10 @@ LMR_API lmr_status lmr_session_generate(lmr_session *s, int32_t seq, const int32
     if ((st = lmr_prefill_run(s, fn, seq, prompt, n_prompt))) return st;
     uint64_t t1 = lmr_now_ns();
     g.prefill_ns = t1 - t0;
-    if ((st = sample_run(s, fn, seq, sp, &out_tokens[0], &g.sample_ns))) return st;
+    if ((st = sample_run(s, fn, seq, sp, &out_tokens[0], &g.sample_ns))) {
+        if (stats) *stats = g; /* n_generated 0: the prompt ran, no token came out */
+        return st;
+    }
     uint64_t prev = lmr_now_ns();
     g.ttft_ns = prev - t0;
     if (step_ns) step_ns[0] = g.ttft_ns;

@@ -89,8 +89,12 @@ static void nonfinite(void) {
     CHECK_ERR(lmr_session_sample(s, 0, &greedy, &out), LMR_ERR_NONFINITE, E, "seq 0 position 3",
               "2 layers");
     lmr_generate_stats gs = lmr_generate_stats_default();
+    gs.n_generated = 99;
     CHECK_ERR(lmr_session_generate(s, 1, tok, 3, 4, &greedy, gen, NULL, &gs), LMR_ERR_NONFINITE, E,
               "lmr_session_generate: seq 1 position 2", "after 2 layers");
+    CHECK(gs.n_generated == 0 && gs.n_prompt == 3 && gs.prefill_ns > 0,
+          "generate's stats say the prompt ran and no token came out (%d generated)",
+          gs.n_generated);
     lmr_session_destroy(s);
     lmr_model_destroy(m);
     remove_model(dir);
