@@ -2,7 +2,9 @@
  * `deno task test`: the one test command. Builds native/ (Release) with CMake, runs ctest, runs
  * `deno test -A --doc` over the TypeScript folders (every test file, and every JSDoc and markdown
  * example type-checked and run), and with CI=true or --sanitize also builds with ASan+UBSan
- * (build-asan/) and runs ctest there. Ends with `tests: N passed, M failed`.
+ * (build-asan/) and runs ctest there. Ends with `tests: N passed, M failed, K skipped`: tests that
+ * could not run here (a CUDA test without a GPU: ctest's SKIP_RETURN_CODE; an ignored Deno test)
+ * are counted apart, never as passed.
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -16,6 +18,7 @@ interface Stage {
   name: string;
   passed: number;
   failed: number;
+  skipped: number;
   ok: boolean;
   note?: string;
 }
@@ -53,7 +56,14 @@ async function nativeStages(sanitize: boolean): Promise<Stage[]> {
     dir = await buildNative({ sanitize, quiet: true });
   } catch (e) {
     console.error((e as Error).message);
-    return [{ name: `build ${label}`, passed: 0, failed: 1, ok: false, note: "build failed" }];
+    return [{
+      name: `build ${label}`,
+      passed: 0,
+      failed: 1,
+      skipped: 0,
+      ok: false,
+      note: "build failed",
+    }];
   }
   console.log(`== ctest ${label}`);
   const env: Record<string, string> = sanitize
@@ -65,7 +75,14 @@ async function nativeStages(sanitize: boolean): Promise<Stage[]> {
   const r = await tee("ctest", ["--test-dir", dir, "--output-on-failure", "-j", "2"], env);
   const counts = parseCtestSummary(r.text);
   if (counts === null) {
-    return [{ name: `ctest ${label}`, passed: 0, failed: 1, ok: false, note: "no ctest summary" }];
+    return [{
+      name: `ctest ${label}`,
+      passed: 0,
+      failed: 1,
+      skipped: 0,
+      ok: false,
+      note: "no ctest summary",
+    }];
   }
   return [{ name: `ctest ${label}`, ...counts, ok: r.ok && counts.failed === 0 }];
 }
@@ -92,6 +109,7 @@ async function denoStage(): Promise<Stage> {
       name: "deno test",
       passed: 0,
       failed: 1,
+      skipped: 0,
       ok: false,
       note: "did not run (see errors above)",
     };
@@ -127,12 +145,15 @@ async function main(): Promise<number> {
   for (const s of stages) {
     const status = s.ok ? "ok" : "FAILED";
     console.log(
-      `${s.name}: ${status}, ${s.passed} passed, ${s.failed} failed${s.note ? ` (${s.note})` : ""}`,
+      `${s.name}: ${status}, ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped${
+        s.note ? ` (${s.note})` : ""
+      }`,
     );
   }
   const passed = stages.reduce((a, s) => a + s.passed, 0);
   const failed = stages.reduce((a, s) => a + s.failed, 0);
-  console.log(`tests: ${passed} passed, ${failed} failed`);
+  const skipped = stages.reduce((a, s) => a + s.skipped, 0);
+  console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
   return stages.every((s) => s.ok) && failed === 0 ? 0 : 1;
 }
 
@@ -141,7 +162,7 @@ if (import.meta.main) {
     Deno.exit(await main());
   } catch (e) {
     console.error((e as Error).message);
-    console.log("tests: 0 passed, 1 failed");
+    console.log("tests: 0 passed, 1 failed, 0 skipped");
     Deno.exit(1);
   }
 }

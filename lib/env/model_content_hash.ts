@@ -7,9 +7,18 @@ const isModelFile = (name: string) =>
   name === "config.json" || name.endsWith(".safetensors") ||
   name === "model.safetensors.index.json";
 
+const statOrNull = (path: string): Deno.FileInfo | null => {
+  try {
+    return Deno.statSync(path);
+  } catch {
+    return null; // a dangling link
+  }
+};
+
 /**
  * SHA-256 over the folder's config.json, model.safetensors.index.json and *.safetensors files, in
- * name order, each contributing its name, its byte length and its bytes (streamed, so a 3 GB model
+ * name order (symlinks followed, as in a Hugging Face hub cache snapshot), each contributing its
+ * name, its byte length and its bytes (streamed, so a 3 GB model
  * takes a few seconds; call it after timing the load so the hash does not warm the page cache
  * first).
  *
@@ -26,8 +35,11 @@ const isModelFile = (name: string) =>
  * ```
  */
 export async function modelContentHash(dir: string): Promise<string> {
+  // A Hugging Face hub snapshot holds symlinks into ../../blobs/: follow them (statSync does),
+  // keeping only what leads to a regular file (never a FIFO, which would block the read).
   const names = [...Deno.readDirSync(dir)]
-    .filter((e) => e.isFile && isModelFile(e.name))
+    .filter((e) => (e.isFile || e.isSymlink) && isModelFile(e.name))
+    .filter((e) => e.isFile || statOrNull(join(dir, e.name))?.isFile === true)
     .map((e) => e.name)
     .sort();
   if (!names.some((n) => n.endsWith(".safetensors"))) {

@@ -21,3 +21,22 @@ Deno.test("modelContentHash refuses a folder without weights", async () => {
   Deno.writeTextFileSync(`${dir}/config.json`, "{}");
   await assert.rejects(() => modelContentHash(dir), /no \.safetensors file/);
 });
+
+Deno.test("modelContentHash follows a hub snapshot's symlinks into blobs/ and skips FIFOs", async () => {
+  const plain = folder(new Uint8Array([9, 8, 7, 6]));
+  const want = await modelContentHash(plain);
+  // models--org--name/{blobs/<sha>, snapshots/<rev>/{config.json,model.safetensors} -> blobs}
+  const repo = Deno.makeTempDirSync();
+  Deno.mkdirSync(`${repo}/blobs`);
+  Deno.mkdirSync(`${repo}/snapshots/abc`, { recursive: true });
+  Deno.copyFileSync(`${plain}/config.json`, `${repo}/blobs/1111`);
+  Deno.copyFileSync(`${plain}/model.safetensors`, `${repo}/blobs/2222`);
+  Deno.symlinkSync("../../blobs/1111", `${repo}/snapshots/abc/config.json`);
+  Deno.symlinkSync("../../blobs/2222", `${repo}/snapshots/abc/model.safetensors`);
+  assert.equal(await modelContentHash(`${repo}/snapshots/abc`), want);
+  // A dangling link or a FIFO with a model file's name is left out, never read.
+  Deno.symlinkSync("../../blobs/missing", `${repo}/snapshots/abc/extra.safetensors`);
+  const mk = new Deno.Command("mkfifo", { args: [`${repo}/snapshots/abc/x.safetensors`] });
+  assert.ok((await mk.output()).success);
+  assert.equal(await modelContentHash(`${repo}/snapshots/abc`), want);
+});

@@ -12,6 +12,7 @@ export const STATUS_NAMES: Record<number, string> = {
   [-7]: "LMR_ERR_BACKEND",
   [-8]: "LMR_ERR_STATE",
   [-9]: "LMR_ERR_BUFFER_TOO_SMALL",
+  [-10]: "LMR_ERR_NONFINITE",
 };
 
 /** Backend names accepted by the toolkit. */

@@ -3,7 +3,6 @@ import { check } from "./check.ts";
 import {
   type BackendName,
   BACKENDS,
-  type DtypeOption,
   DTYPES,
   type ExecutorName,
   EXECUTORS,
@@ -14,70 +13,14 @@ import { assertOpen, checkInt, cString, outPointer, readPointer } from "./_handl
 import { type Library, loadLibrary } from "./load_library.ts";
 import { Model } from "./model.ts";
 import { COUNTERS, ENGINE_INFO, ENGINE_PARAMS, MODEL_PARAMS } from "./structs.ts";
+import type { Counters, EngineInfo, EngineOptions, ModelOptions } from "./types.ts";
+export type { Counters, EngineInfo, EngineOptions, ModelOptions } from "./types.ts";
 
-/** Options of {@link Engine.create}. */
-export interface EngineOptions {
-  backend?: BackendName;
-  /** CPU worker threads; 0 = all online cores. */
-  threads?: number;
-  /** GPU ordinal. */
-  device?: number;
-  executor?: ExecutorName;
-  /** Time every kernel/op for the counters (adds overhead). */
-  profile?: boolean;
-  /** The library to use; default {@link loadLibrary}(). */
-  library?: Library;
-}
-
-/** lmr_engine_info in camelCase. */
-export interface EngineInfo {
-  backend: BackendName;
-  executor: ExecutorName;
-  threads: number;
-  cores: number;
-  simd: string[];
-  simdUsed: string[];
-  simdName: string;
-  smCount: number;
-  computeCapability: number;
-  clockKhz: number;
-  memClockKhz: number;
-  memBusBits: number;
-  driverVersion: number;
-  runtimeVersion: number;
-  hostMemoryBytes: number;
-  deviceMemoryBytes: number;
-  cpuName: string;
-  deviceName: string;
-  buildFlags: string;
-}
-
-/** lmr_counters in camelCase (since create or the last reset). */
-export interface Counters {
-  prefillNs: number;
-  decodeNs: number;
-  sampleNs: number;
-  prefillTokens: number;
-  decodeSteps: number;
-  decodeTokens: number;
-  kernels: number;
-  kernelsLastStep: number;
-  kernelNs: number;
-  lastCallNs: number;
-  graphCaptureNs: number;
-  peakBytes: number;
-  currentBytes: number;
-}
-
-/** Options of model synthesis and loading. */
-export interface ModelOptions {
-  /** Synthesize only: weight dtype (default bf16). */
-  dtype?: DtypeOption;
-  /** Synthesize only: the seed of the random weights. */
-  seed?: number;
-  /** Synthesize only: override the layer count (0 = as configured). */
-  layers?: number;
-}
+/** The commit stamped at the end of build_flags ("...; commit <sha>[-dirty]"). */
+const buildCommit = (flags: string): { commit: string | null; dirty: boolean | null } => {
+  const m = flags.match(/; commit ([0-9a-f]{7,40})(-dirty)?$/);
+  return m ? { commit: m[1], dirty: m[2] !== undefined } : { commit: null, dirty: null };
+};
 
 const bits = (flags: number) => Object.keys(SIMD_BITS).filter((k) => flags & SIMD_BITS[k]);
 
@@ -168,6 +111,7 @@ export class Engine {
       cpuName: v.cpu_name,
       deviceName: v.device_name,
       buildFlags: v.build_flags,
+      ...buildCommit(v.build_flags),
     };
   }
 

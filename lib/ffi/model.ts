@@ -1,51 +1,12 @@
 /** The Model wrapper: one lmr_model handle, its facts, saving and session creation. */
 import { check } from "./check.ts";
-import { type DtypeOption, DTYPES } from "./constants.ts";
+import { DTYPES } from "./constants.ts";
 import { nameOf } from "./_name_of.ts";
 import { assertOpen, checkInt, cString, outPointer, readPointer } from "./_handles.ts";
-import type { Engine } from "./engine.ts";
 import { Session } from "./session.ts";
 import { MODEL_INFO, SESSION_PARAMS } from "./structs.ts";
-
-/** lmr_model_info in camelCase. */
-export interface ModelInfo {
-  layers: number;
-  hidden: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  ffn: number;
-  vocab: number;
-  maxPositions: number;
-  tieEmbeddings: boolean;
-  dtype: string;
-  synthetic: boolean;
-  ropeTheta: number;
-  rmsEps: number;
-  params: number;
-  weightBytes: number;
-  /** Weight bytes one decode step reads (embedding row excluded). */
-  decodeBytes: number;
-  /** KV bytes per token at the engine's default KV dtype. */
-  kvBytesPerToken: number;
-  seed: number;
-  loadNs: number;
-  arch: string;
-  name: string;
-}
-
-/** Options of {@link Model.createSession}. */
-export interface SessionOptions {
-  /** Sequences live at once (default 1). */
-  maxSeqs?: number;
-  /** Tokens per sequence (default min(model max positions, 4096)). */
-  maxCtx?: number;
-  kvDtype?: DtypeOption;
-  /** Tokens per prefill chunk; 0 = backend default. */
-  prefillChunk?: number;
-  /** KV block size in tokens; 0 = default. */
-  blockTokens?: number;
-}
+import type { EngineOwner, ModelInfo, SessionOptions } from "./types.ts";
+export type { ModelInfo, SessionOptions } from "./types.ts";
 
 /**
  * Weights owned by an engine; created by {@link Engine.synthesize} or {@link Engine.load}.
@@ -61,12 +22,12 @@ export interface SessionOptions {
  */
 export class Model {
   #ptr: Deno.PointerValue;
-  readonly engine: Engine;
+  readonly engine: EngineOwner;
   readonly #onClose: () => void;
   readonly #sessions = new Set<Session>();
 
   /** @internal Use Engine.synthesize or Engine.load. */
-  constructor(engine: Engine, ptr: Deno.PointerValue, onClose: () => void) {
+  constructor(engine: EngineOwner, ptr: Deno.PointerValue, onClose: () => void) {
     this.engine = engine;
     this.#ptr = ptr;
     this.#onClose = onClose;

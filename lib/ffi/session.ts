@@ -3,51 +3,9 @@ import { check } from "./check.ts";
 import { DTYPES } from "./constants.ts";
 import { nameOf } from "./_name_of.ts";
 import { assertOpen, checkInt } from "./_handles.ts";
-import type { Model } from "./model.ts";
 import { GENERATE_STATS, SAMPLER_PARAMS, SESSION_INFO } from "./structs.ts";
-
-/** Sampling settings; the defaults are greedy. */
-export interface SamplerOptions {
-  /** 0 = greedy. */
-  temperature?: number;
-  /** 0 = off. */
-  topK?: number;
-  /** 1 = off. */
-  topP?: number;
-  seed?: number;
-}
-
-/** lmr_session_info in camelCase. */
-export interface SessionInfo {
-  maxSeqs: number;
-  maxCtx: number;
-  kvDtype: string;
-  blockTokens: number;
-  blocks: number;
-  freeBlocks: number;
-  prefillChunk: number;
-  kvBytes: number;
-  kvBytesPerToken: number;
-}
-
-/** Engine-timed figures of one generate call (lmr_generate_stats). */
-export interface GenerateStats {
-  ttftNs: number;
-  prefillNs: number;
-  decodeNs: number;
-  sampleNs: number;
-  totalNs: number;
-  promptTokens: number;
-  generatedTokens: number;
-}
-
-/** What {@link Session.generate} returns. */
-export interface GenerateResult {
-  tokens: number[];
-  /** stepNs[0] = TTFT, stepNs[i] = decode step i (forward + sample). */
-  stepNs: number[];
-  stats: GenerateStats;
-}
+import type { GenerateResult, ModelOwner, SamplerOptions, SessionInfo } from "./types.ts";
+export type { GenerateResult, GenerateStats, SamplerOptions, SessionInfo } from "./types.ts";
 
 type Tokens = Int32Array | readonly number[];
 
@@ -76,11 +34,11 @@ function tokenBuffer(name: string, tokens: Tokens): Int32Array<ArrayBuffer> {
  */
 export class Session {
   #ptr: Deno.PointerValue;
-  readonly model: Model;
+  readonly model: ModelOwner;
   readonly #onClose: () => void;
 
   /** @internal Use Model.createSession. */
-  constructor(model: Model, ptr: Deno.PointerValue, onClose: () => void) {
+  constructor(model: ModelOwner, ptr: Deno.PointerValue, onClose: () => void) {
     this.model = model;
     this.#ptr = ptr;
     this.#onClose = onClose;

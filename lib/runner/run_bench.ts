@@ -1,6 +1,7 @@
 /** A whole bench run: engine, model, probes, runner, record checkpoints, final record. */
 import { captureEnvironment } from "../env/capture_environment.ts";
 import { gitState } from "../env/git_state.ts";
+import { engineCommitWarning } from "../env/engine_commit_warning.ts";
 import { modelContentHash } from "../env/model_content_hash.ts";
 import type { ExecutorName } from "../ffi/constants.ts";
 import { Engine } from "../ffi/engine.ts";
@@ -274,7 +275,7 @@ export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord;
     runner: runnerInfo(o.runner),
     cases: [],
     derived: {},
-    warnings: [],
+    warnings: [engineCommitWarning(info, git)].filter((w): w is string => w !== null),
   };
   if (info.executor !== o.executor) {
     record.warnings.push(

@@ -10,6 +10,7 @@ import { decodeLimitTps } from "./decode_limit_tps.ts";
 import { deriveCacheSweepFigures } from "./derive_cache_sweep_figures.ts";
 import { fitCacheSweepPositions } from "./fit_cache_sweep_positions.ts";
 import { randomTokens } from "./random_tokens.ts";
+import { availableMemory } from "../env/available_memory.ts";
 import { type CaseRuns, repeatRuns } from "./repeat_runs.ts";
 import type { KindContext, KindOutcome } from "./types.ts";
 
@@ -80,7 +81,7 @@ export async function runCacheSweep(
   const gpu = backend !== "cpu";
   const available = gpu
     ? info.deviceMemoryBytes - 2 * mi.weightBytes - GPU_RESERVE_BYTES
-    : Deno.systemMemoryInfo().available - mi.weightBytes;
+    : (availableMemory() ?? Deno.systemMemoryInfo().available) - mi.weightBytes;
   const where = gpu
     ? `GPU memory (${(info.deviceMemoryBytes / 2 ** 30).toFixed(1)} GiB less two model copies ` +
       `and ${GPU_RESERVE_BYTES / 2 ** 30} GiB reserve)`

@@ -1,8 +1,11 @@
 /* lmrig.h: the only public header of the lmrig inference engine.
  *
- * Rules (see docs/abi.md): every fallible call returns lmr_status (0 ok, < 0 error) and leaves a
+ * Rules (see docs/engine.md): every fallible call returns lmr_status (0 ok, < 0 error) and leaves a
  * message for lmr_last_error; results go through out-pointers; the caller allocates every buffer
- * it reads; the library never prints, exits or aborts. Structs carry a `size` field set by their
+ * it reads; the library never prints, exits or aborts. One exception it cannot prevent: loaded
+ * weights are mmap'd in place, so a weights file truncated by another process while a call reads
+ * it raises SIGBUS. Prefill, decode and generate check each file's size and mtime on entry and
+ * return LMR_ERR_IO when it changed since the load; a change during a call is not caught. Structs carry a `size` field set by their
  * *_default() function and hold fixed-width fields only; new fields go at the end. Any change
  * that breaks callers bumps LMR_ABI_VERSION.
  *
@@ -39,6 +42,7 @@ typedef int32_t lmr_status;
 #define LMR_ERR_BACKEND -7        /* the device failed (CUDA error text in the message) */
 #define LMR_ERR_STATE -8          /* call not valid now (e.g. logits of an empty sequence) */
 #define LMR_ERR_BUFFER_TOO_SMALL -9 /* caller's capacity too small; the call reports the need */
+#define LMR_ERR_NONFINITE -10     /* logits to sample hold NaN or infinity (sequence, position named) */
 
 /* Backends (engine params). AUTO picks CUDA, then Metal, then CPU. */
 #define LMR_BACKEND_AUTO 0
@@ -267,7 +271,8 @@ typedef struct {
 } lmr_sampler_params;
 
 LMR_API lmr_sampler_params lmr_sampler_params_default(void);
-/* Sample seq's next token from its current logits. */
+/* Sample seq's next token from its current logits. LMR_ERR_NONFINITE (no token written) when a
+ * logit is NaN or infinite; the message names the sequence, position and layer count. */
 LMR_API lmr_status lmr_session_sample(lmr_session *s, int32_t seq, const lmr_sampler_params *p,
                                       int32_t *out_token);
 
@@ -286,7 +291,9 @@ typedef struct {
 LMR_API lmr_generate_stats lmr_generate_stats_default(void);
 /* The native generate loop on one sequence: prefill the prompt, sample, then decode and sample
  * until n_gen tokens exist. out_tokens[n_gen] gets the tokens; step_ns[n_gen] (may be NULL) gets
- * step_ns[0] = TTFT and step_ns[i] = time of decode step i (forward + sample) for i >= 1. */
+ * step_ns[0] = TTFT and step_ns[i] = time of decode step i (forward + sample) for i >= 1.
+ * A failure after the prefill (e.g. LMR_ERR_NONFINITE) returns its status with stats filled for
+ * the stats->n_generated tokens written before it. */
 LMR_API lmr_status lmr_session_generate(lmr_session *s, int32_t seq, const int32_t *prompt,
                                         int32_t n_prompt, int32_t n_gen,
                                         const lmr_sampler_params *sp, int32_t *out_tokens,

@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "cpu/kernels.h"
 #include "lmr_build_info.h"
+#include "lmr_git_info.h"
 
 static _Thread_local char tls_err[LMR_ERR_CAP];
 
@@ -114,10 +115,7 @@ LMR_API lmr_status lmr_engine_create(const lmr_engine_params *p, lmr_engine **ou
     if (!out) return lmr_fail(NULL, LMR_ERR_INVALID_ARG, "%s: out is NULL", fn);
     *out = NULL;
     if (!p) return lmr_fail(NULL, LMR_ERR_INVALID_ARG, "%s: params are NULL", fn);
-    if (p->size != sizeof(lmr_engine_params))
-        return lmr_fail(NULL, LMR_ERR_INVALID_ARG,
-                        "%s: params size is %u, expected %zu (use lmr_engine_params_default)", fn,
-                        p->size, sizeof(lmr_engine_params));
+    LMR_CHECK_SIZE(NULL, fn, "params", p, lmr_engine_params);
     if (p->backend < LMR_BACKEND_AUTO || p->backend > LMR_BACKEND_METAL)
         return lmr_fail(NULL, LMR_ERR_INVALID_ARG, "%s: backend %d is not a LMR_BACKEND_* value",
                         fn, p->backend);
@@ -161,8 +159,8 @@ LMR_API lmr_status lmr_engine_create(const lmr_engine_params *p, lmr_engine **ou
     in->host_memory_bytes = lmr_cpu_physical_memory();
     lmr_cpu_name(in->cpu_name, sizeof in->cpu_name);
     snprintf(in->simd_name, sizeof in->simd_name, "%s", lmr_cpu_simd_name());
-    snprintf(in->build_flags, sizeof in->build_flags, "%s; commit %s", LMR_BUILD_FLAGS,
-             LMR_GIT_COMMIT);
+    snprintf(in->build_flags, sizeof in->build_flags, "%s; commit %s%s", LMR_BUILD_FLAGS,
+             LMR_GIT_COMMIT, LMR_GIT_DIRTY ? "-dirty" : "");
 
     e->pool = lmr_pool_create(in->n_threads);
     if (!e->pool) {
@@ -208,11 +206,7 @@ LMR_API lmr_engine_info lmr_engine_info_default(void) {
 LMR_API lmr_status lmr_engine_info_get(lmr_engine *e, lmr_engine_info *out) {
     if (!e) return lmr_fail(NULL, LMR_ERR_INVALID_ARG, "lmr_engine_info_get: engine is NULL");
     if (!out) return lmr_fail(e, LMR_ERR_INVALID_ARG, "lmr_engine_info_get: out is NULL");
-    if (out->size != sizeof(lmr_engine_info))
-        return lmr_fail(e, LMR_ERR_INVALID_ARG,
-                        "lmr_engine_info_get: out size is %u, expected %zu "
-                        "(use lmr_engine_info_default)",
-                        out->size, sizeof(lmr_engine_info));
+    LMR_CHECK_SIZE(e, "lmr_engine_info_get", "out", out, lmr_engine_info);
     *out = e->info;
     return LMR_OK;
 }
@@ -253,10 +247,7 @@ LMR_API lmr_counters lmr_counters_default(void) {
 LMR_API lmr_status lmr_counters_get(lmr_engine *e, lmr_counters *out) {
     if (!e) return lmr_fail(NULL, LMR_ERR_INVALID_ARG, "lmr_counters_get: engine is NULL");
     if (!out) return lmr_fail(e, LMR_ERR_INVALID_ARG, "lmr_counters_get: out is NULL");
-    if (out->size != sizeof(lmr_counters))
-        return lmr_fail(e, LMR_ERR_INVALID_ARG,
-                        "lmr_counters_get: out size is %u, expected %zu (use lmr_counters_default)",
-                        out->size, sizeof(lmr_counters));
+    LMR_CHECK_SIZE(e, "lmr_counters_get", "out", out, lmr_counters);
     *out = e->counters;
     return LMR_OK;
 }

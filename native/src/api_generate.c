@@ -24,6 +24,25 @@ LMR_API lmr_generate_stats lmr_generate_stats_default(void) {
     return g;
 }
 
+/* No token could be drawn from seq's logits (a sampler returned `token`, outside the vocab):
+ * LMR_ERR_NONFINITE naming the sequence, position, layer count and the bad logits. */
+static lmr_status nonfinite(lmr_session *s, const char *fn, int32_t seq, int32_t token) {
+    lmr_engine *e = s->e;
+    int32_t vocab = s->m->info.vocab;
+    lmr_status st = LMR_OK;
+    const float *row = lmr_logits_host(s, fn, seq, &st);
+    if (!row) return st;
+    int32_t first, bad = lmr_logits_nonfinite(row, vocab, &first);
+    if (!bad)
+        return lmr_fail(e, LMR_ERR_BACKEND, "%s: seq %d: the sampler returned token %d outside "
+                        "[0, %d) from finite logits", fn, seq, token, vocab);
+    return lmr_fail(e, LMR_ERR_NONFINITE,
+                    "%s: seq %d position %d: %d of %d logits are not finite (first: token %d = "
+                    "%g) after %d layers; the weights or activations overflowed or hold NaN",
+                    fn, seq, s->seq_len[seq] - 1, bad, vocab, first, (double)row[first],
+                    s->m->info.n_layers);
+}
+
 /* Sample seq's next token (arguments checked, logits present); adds its time to *ns. */
 static lmr_status sample_run(lmr_session *s, const char *fn, int32_t seq,
                              const lmr_sampler_params *p, int32_t *out, uint64_t *ns) {
@@ -32,8 +51,9 @@ static lmr_status sample_run(lmr_session *s, const char *fn, int32_t seq,
     lmr_rng *r = &s->rng[seq];
     if (!r->seeded || r->seed != p->seed) lmr_rng_seed(r, p->seed);
     lmr_status st = LMR_OK;
+    int32_t tok = -1;
     if (e->ops->sample) {
-        st = e->ops->sample(s, seq, p, out);
+        st = e->ops->sample(s, seq, p, &tok);
         if (st != LMR_OK) {
             char why[LMR_ERR_CAP];
             snprintf(why, sizeof why, "%s", e->err);
@@ -42,8 +62,10 @@ static lmr_status sample_run(lmr_session *s, const char *fn, int32_t seq,
     } else {
         const float *row = lmr_logits_host(s, fn, seq, &st);
         if (!row) return st;
-        *out = lmr_sample_logits(row, s->m->info.vocab, p, r, s->cand);
+        tok = lmr_sample_logits(row, s->m->info.vocab, p, r, s->cand);
     }
+    if (tok < 0 || tok >= s->m->info.vocab) return nonfinite(s, fn, seq, tok);
+    *out = tok;
     uint64_t dt = lmr_now_ns() - t0;
     e->counters.sample_ns += dt;
     *ns += dt;
@@ -51,6 +73,8 @@ static lmr_status sample_run(lmr_session *s, const char *fn, int32_t seq,
 }
 
 static lmr_status check_sampler(lmr_session *s, const char *fn, const lmr_sampler_params *p) {
+    if (!p) return lmr_fail(s->e, LMR_ERR_INVALID_ARG, "%s: sampler params are NULL", fn);
+    LMR_CHECK_SIZE(s->e, fn, "sampler params", p, lmr_sampler_params);
     char err[256];
     lmr_status st = lmr_sampler_check(p, err, sizeof err);
     return st == LMR_OK ? st : lmr_fail(s->e, st, "%s: %s", fn, err);
@@ -85,10 +109,7 @@ LMR_API lmr_status lmr_session_generate(lmr_session *s, int32_t seq, const int32
     if (n_prompt <= 0 || n_gen <= 0)
         return lmr_fail(e, LMR_ERR_INVALID_ARG, "%s: %s %d must be > 0", fn,
                         n_prompt <= 0 ? "n_prompt" : "n_gen", n_prompt <= 0 ? n_prompt : n_gen);
-    if (stats && stats->size != sizeof(lmr_generate_stats))
-        return lmr_fail(e, LMR_ERR_INVALID_ARG,
-                        "%s: stats size is %u, expected %zu (use lmr_generate_stats_default)", fn,
-                        stats->size, sizeof(lmr_generate_stats));
+    if (stats) LMR_CHECK_SIZE(e, fn, "stats", stats, lmr_generate_stats);
     lmr_status st;
     if ((st = lmr_check_seq(s, fn, seq)) || (st = check_sampler(s, fn, sp)) ||
         (st = lmr_check_tokens(s, fn, prompt, n_prompt)))
@@ -114,7 +135,10 @@ LMR_API lmr_status lmr_session_generate(lmr_session *s, int32_t seq, const int32
     if ((st = lmr_prefill_run(s, fn, seq, prompt, n_prompt))) return st;
     uint64_t t1 = lmr_now_ns();
     g.prefill_ns = t1 - t0;
-    if ((st = sample_run(s, fn, seq, sp, &out_tokens[0], &g.sample_ns))) return st;
+    if ((st = sample_run(s, fn, seq, sp, &out_tokens[0], &g.sample_ns))) {
+        if (stats) *stats = g; /* n_generated 0: the prompt ran, no token came out */
+        return st;
+    }
     uint64_t prev = lmr_now_ns();
     g.ttft_ns = prev - t0;
     if (step_ns) step_ns[0] = g.ttft_ns;

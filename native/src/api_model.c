@@ -154,10 +154,7 @@ LMR_API lmr_status lmr_model_load(lmr_engine *e, const char *dir, const lmr_mode
         return lmr_fail(e, LMR_ERR_INVALID_ARG, "%s: %s is NULL", fn,
                         !out ? "out" : !dir ? "dir" : "params");
     *out = NULL;
-    if (p->size != sizeof(lmr_model_params))
-        return lmr_fail(e, LMR_ERR_INVALID_ARG,
-                        "%s: params size is %u, expected %zu (use lmr_model_params_default)", fn,
-                        p->size, sizeof(lmr_model_params));
+    LMR_CHECK_SIZE(e, fn, "params", p, lmr_model_params);
     if (p->dtype != LMR_DTYPE_DEFAULT)
         return lmr_fail(e, LMR_ERR_UNSUPPORTED,
                         "%s: dtype %d asked, but loading keeps the stored dtype (use DEFAULT)", fn,
@@ -187,10 +184,7 @@ LMR_API lmr_status lmr_model_synthesize(lmr_engine *e, const char *spec,
         return lmr_fail(e, LMR_ERR_INVALID_ARG, "%s: %s is NULL", fn,
                         !out ? "out" : !spec ? "spec" : "params");
     *out = NULL;
-    if (p->size != sizeof(lmr_model_params))
-        return lmr_fail(e, LMR_ERR_INVALID_ARG,
-                        "%s: params size is %u, expected %zu (use lmr_model_params_default)", fn,
-                        p->size, sizeof(lmr_model_params));
+    LMR_CHECK_SIZE(e, fn, "params", p, lmr_model_params);
     int32_t dtype = p->dtype == LMR_DTYPE_DEFAULT ? LMR_DTYPE_BF16 : p->dtype;
     if (lmr_dtype_bytes(dtype) == 0)
         return lmr_fail(e, LMR_ERR_UNSUPPORTED,
@@ -247,11 +241,7 @@ LMR_API lmr_status lmr_model_presets(char *buf, uint64_t cap, uint64_t *needed) 
 LMR_API lmr_status lmr_model_info_get(lmr_model *m, lmr_model_info *out) {
     if (!m) return lmr_fail(NULL, LMR_ERR_INVALID_ARG, "lmr_model_info_get: model is NULL");
     if (!out) return lmr_fail(m->e, LMR_ERR_INVALID_ARG, "lmr_model_info_get: out is NULL");
-    if (out->size != sizeof(lmr_model_info))
-        return lmr_fail(m->e, LMR_ERR_INVALID_ARG,
-                        "lmr_model_info_get: out size is %u, expected %zu "
-                        "(use lmr_model_info_default)",
-                        out->size, sizeof(lmr_model_info));
+    LMR_CHECK_SIZE(m->e, "lmr_model_info_get", "out", out, lmr_model_info);
     *out = m->info;
     return LMR_OK;
 }

@@ -85,10 +85,7 @@ LMR_API lmr_status lmr_session_create(lmr_model *m, const lmr_session_params *p,
     if (!p || !out)
         return lmr_fail(e, LMR_ERR_INVALID_ARG, "%s: %s is NULL", fn, !p ? "params" : "out");
     *out = NULL;
-    if (p->size != sizeof(lmr_session_params))
-        return lmr_fail(e, LMR_ERR_INVALID_ARG,
-                        "%s: params size is %u, expected %zu (use lmr_session_params_default)", fn,
-                        p->size, sizeof(lmr_session_params));
+    LMR_CHECK_SIZE(e, fn, "params", p, lmr_session_params);
     lmr_session_params r;
     lmr_status st = resolve(m, p, &r);
     if (st != LMR_OK) return st;
@@ -157,11 +154,7 @@ LMR_API void lmr_session_destroy(lmr_session *s) {
 LMR_API lmr_status lmr_session_info_get(lmr_session *s, lmr_session_info *out) {
     if (!s) return lmr_fail(NULL, LMR_ERR_INVALID_ARG, "lmr_session_info_get: session is NULL");
     if (!out) return lmr_fail(s->e, LMR_ERR_INVALID_ARG, "lmr_session_info_get: out is NULL");
-    if (out->size != sizeof(lmr_session_info))
-        return lmr_fail(s->e, LMR_ERR_INVALID_ARG,
-                        "lmr_session_info_get: out size is %u, expected %zu "
-                        "(use lmr_session_info_default)",
-                        out->size, sizeof(lmr_session_info));
+    LMR_CHECK_SIZE(s->e, "lmr_session_info_get", "out", out, lmr_session_info);
     lmr_session_info i = lmr_session_info_default();
     i.max_seqs = s->params.max_seqs;
     i.max_ctx = s->params.max_ctx;
@@ -200,9 +193,19 @@ static lmr_status out_of_blocks(lmr_session *s, const char *fn, int32_t seq, int
                     fn, seq, need, s->kv.n_free, s->kv.n_blocks, s->params.block_tokens);
 }
 
+/* The model's files as loaded: a file truncated under its mmap would raise SIGBUS mid-forward. */
+static lmr_status files_unchanged(lmr_session *s, const char *fn) {
+    if (!s->m->w.n_files) return LMR_OK;
+    char why[600];
+    lmr_status st = lmr_weights_check_files(&s->m->w, why, sizeof why);
+    return st ? lmr_fail(s->e, st, "%s: %s", fn, why) : LMR_OK;
+}
+
 lmr_status lmr_prefill_run(lmr_session *s, const char *fn, int32_t seq, const int32_t *tokens,
                            int32_t n) {
     lmr_engine *e = s->e;
+    lmr_status fst = files_unchanged(s, fn);
+    if (fst) return fst;
     int32_t len = s->seq_len[seq];
     if ((int64_t)len + n > s->params.max_ctx)
         return lmr_fail(e, LMR_ERR_OUT_OF_RANGE,
@@ -247,6 +250,8 @@ LMR_API lmr_status lmr_session_prefill(lmr_session *s, int32_t seq, const int32_
 lmr_status lmr_decode_run(lmr_session *s, const char *fn, const int32_t *seqs,
                           const int32_t *tokens, int32_t n) {
     lmr_engine *e = s->e;
+    lmr_status fst = files_unchanged(s, fn);
+    if (fst) return fst;
     for (int32_t i = 0; i < n; i++) {
         int32_t q = seqs[i];
         if (s->seq_len[q] >= s->params.max_ctx)

@@ -103,6 +103,16 @@ typedef struct lmr_batch_entry {
 /* Format a message into e's error buffer (or this thread's when e is NULL); returns st. */
 lmr_status lmr_fail(lmr_engine *e, lmr_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Return LMR_ERR_INVALID_ARG from the calling function, with the message on e (this thread's
+ * when NULL), when the caller's struct *ptr has a size field other than sizeof(type):
+ * "fn: what size is N, expected M (use type_default)". The one struct-size check of the ABI. */
+#define LMR_CHECK_SIZE(e, fn, what, ptr, type) \
+    do { \
+        if ((ptr)->size != sizeof(type)) \
+            return lmr_fail((e), LMR_ERR_INVALID_ARG, \
+                            "%s: %s size is %u, expected %zu (use " #type "_default)", (fn), \
+                            (what), (unsigned)(ptr)->size, sizeof(type)); \
+    } while (0)
 /* Buffer for the message of calls without an engine. */
 char *lmr_tls_error(void);
 /* Account delta bytes (negative on free) to e's current/peak counters. */
@@ -131,9 +141,15 @@ const float *lmr_logits_host(lmr_session *s, const char *fn, int32_t seq, lmr_st
 void lmr_rng_seed(lmr_rng *r, uint64_t seed);
 uint64_t lmr_rng_next(lmr_rng *r);
 double lmr_rng_uniform(lmr_rng *r); /* [0, 1) with 53 bits */
-/* Check a sampler params struct; writes the problem to err. */
+/* Check the values of a sampler params struct (not NULL, size checked); writes the problem to
+ * err. */
 lmr_status lmr_sampler_check(const lmr_sampler_params *p, char *err, size_t errcap);
-/* Sample from logits[vocab] as p says (p checked). cand: scratch [vocab]. */
+/* Non-finite (NaN or infinite) values in logits[vocab]: the count, and the first one's index in
+ * *first (-1 when none). */
+int32_t lmr_logits_nonfinite(const float *logits, int32_t vocab, int32_t *first);
+/* Sample from logits[vocab] as p says (p checked). cand: scratch [vocab]. Returns -1 when a
+ * logit is NaN or infinite (no token can be drawn); the caller reports LMR_ERR_NONFINITE. A
+ * backend's own sampler (ops->sample) signals the same with a token outside [0, vocab). */
 int32_t lmr_sample_logits(const float *logits, int32_t vocab, const lmr_sampler_params *p,
                           lmr_rng *rng, lmr_cand *cand);
 

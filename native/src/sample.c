@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -40,12 +41,6 @@ uint64_t lmr_rng_next(lmr_rng *r) {
 double lmr_rng_uniform(lmr_rng *r) { return (double)(lmr_rng_next(r) >> 11) * 0x1.0p-53; }
 
 lmr_status lmr_sampler_check(const lmr_sampler_params *p, char *err, size_t errcap) {
-    if (!p) return snprintf(err, errcap, "sampler params are NULL"), LMR_ERR_INVALID_ARG;
-    if (p->size != sizeof(lmr_sampler_params))
-        return snprintf(err, errcap,
-                        "sampler params size is %u, expected %zu (use lmr_sampler_params_default)",
-                        p->size, sizeof(lmr_sampler_params)),
-               LMR_ERR_INVALID_ARG;
     if (!(p->temperature >= 0.0f) || isinf(p->temperature))
         return snprintf(err, errcap, "sampler temperature %g must be finite and >= 0",
                         (double)p->temperature),
@@ -58,6 +53,23 @@ lmr_status lmr_sampler_check(const lmr_sampler_params *p, char *err, size_t errc
                         (double)p->top_p),
                LMR_ERR_INVALID_ARG;
     return LMR_OK;
+}
+
+int32_t lmr_logits_nonfinite(const float *logits, int32_t vocab, int32_t *first) {
+    /* Exponent bits all ones: NaN or infinity. Branch-free so the compiler vectorises it. */
+    int32_t n = 0;
+    for (int32_t i = 0; i < vocab; i++) {
+        uint32_t b;
+        memcpy(&b, &logits[i], sizeof b);
+        n += (b & 0x7f800000u) == 0x7f800000u;
+    }
+    *first = -1;
+    for (int32_t i = 0; n && i < vocab; i++)
+        if (!isfinite(logits[i])) {
+            *first = i;
+            break;
+        }
+    return n;
 }
 
 /* Order: higher probability first, lower id first among equals. */
@@ -97,6 +109,8 @@ static int32_t top_k_select(lmr_cand *c, int32_t n, int32_t k) {
 
 int32_t lmr_sample_logits(const float *logits, int32_t vocab, const lmr_sampler_params *p,
                           lmr_rng *rng, lmr_cand *cand) {
+    int32_t first;
+    if (lmr_logits_nonfinite(logits, vocab, &first)) return -1;
     int32_t best = 0;
     for (int32_t i = 1; i < vocab; i++)
         if (logits[i] > logits[best]) best = i;

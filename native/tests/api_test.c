@@ -1,6 +1,9 @@
 /* api_test.c: the public API's argument checks and error paths: every refused call returns the
  * named status, leaves a message with the key words, and changes nothing in the session; plus
  * the facts the API reports (engine, model, session info) on the tiny presets. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* mkdtemp */
+#endif
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -92,12 +95,18 @@ static void library_and_engine(void) {
     CHECK_ERR(lmr_probe_bandwidth(E, 1 << 22, 3, NULL), LMR_ERR_INVALID_ARG, E, "samples_bps");
     CHECK_ERR(lmr_probe_bandwidth(E, 1ull << 50, 1, bps), LMR_ERR_OUT_OF_MEMORY, E,
               "1125899906842624", "available");
-    CHECK(lmr_probe_bandwidth(E, 1 << 22, 3, bps) == LMR_OK && bps[0] > 1e8 && bps[2] > 1e8,
+    /* Loose bounds on purpose: under `ctest -j` on a loaded machine a worker thread can be
+     * descheduled for tens of ms mid-probe (seen: 1.2 ms mean per dispatch with 4 api_tests on
+     * 2 cores, which failed a 1 ms bound one run in four). They still catch a probe that returns
+     * nothing, garbage or hangs. */
+    CHECK(lmr_probe_bandwidth(E, 1 << 22, 3, bps) == LMR_OK && bps[0] > 1e6 && bps[2] > 1e6 &&
+              bps[2] < 1e14,
           "bandwidth probe: %.2f GB/s", bps[2] / 1e9);
     CHECK_ERR(lmr_probe_launch(E, 0, &eager, &graph), LMR_ERR_INVALID_ARG, E, "n 0");
     CHECK_ERR(lmr_probe_launch(E, 10, NULL, &graph), LMR_ERR_INVALID_ARG, E, "eager_ns");
-    CHECK(lmr_probe_launch(E, 1000, &eager, &graph) == LMR_OK && eager > 0 && eager < 1e6,
-          "launch probe: %.0f ns per dispatch", eager);
+    CHECK(lmr_probe_launch(E, 1000, &eager, &graph) == LMR_OK && eager > 0 && eager < 1e8 &&
+              graph > 0 && graph < 1e8,
+          "launch probe: %.0f ns per dispatch (graph %.0f)", eager, graph);
 }
 
 static void models(void) {
@@ -275,6 +284,10 @@ static void sessions(lmr_model *m) {
     sp.top_p = 2.0f;
     CHECK_ERR(lmr_session_sample(s, 0, &sp, &out), LMR_ERR_INVALID_ARG, E, "top_p 2");
     sp = lmr_sampler_params_default();
+    sp.size = 8;
+    CHECK_ERR(lmr_session_sample(s, 0, &sp, &out), LMR_ERR_INVALID_ARG, E,
+              "sampler params size is 8", "lmr_sampler_params_default");
+    sp = lmr_sampler_params_default();
     CHECK_ERR(lmr_session_sample(s, 0, &sp, NULL), LMR_ERR_INVALID_ARG, E, "out_token");
     CHECK(lmr_session_sample(s, 0, &sp, &out) == LMR_OK && out >= 0 && out < 512,
           "greedy sample %d", out);
@@ -321,13 +334,14 @@ static void sessions(lmr_model *m) {
     lmr_session_destroy(s);
 }
 
-/* A config whose KV pool can't fit in any host: refused before allocating, naming the bytes. */
+/* A config whose KV pool can't fit in any host: refused before allocating, naming the bytes.
+ * The folder is this run's own: concurrent runs (ctest -j, two build folders, other checkouts)
+ * must not rewrite each other's config.json mid-read. */
 static void too_big(void) {
-    const char *dir = "/tmp/lmrig_api_test_cfg";
-    char path[256];
-    snprintf(path, sizeof path, "mkdir -p %s", dir);
-    if (system(path) != 0) {
-        CHECK(0, "mkdir %s", dir);
+    char dir[64], path[256];
+    snprintf(dir, sizeof dir, "/tmp/lmrig_api_test_cfg_XXXXXX");
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp %s", dir);
         return;
     }
     snprintf(path, sizeof path, "%s/config.json", dir);
@@ -355,6 +369,8 @@ static void too_big(void) {
     CHECK(s == NULL && c1.peak_bytes == c0.peak_bytes, "nothing allocated (peak %llu bytes)",
           (unsigned long long)c1.peak_bytes);
     lmr_model_destroy(m);
+    unlink(path);
+    rmdir(dir);
 }
 
 /* Save a synthetic model, load the folder back: same facts, bit-identical logits. */

@@ -8,7 +8,7 @@
  * comparison, graph executor: TTFT with the flash-decoding prefill attention
  * (LMR_CUDA_PREFILL_ATTENTION=split) and batches 32/64 without split-K (LMR_CUDA_SPLITK=0).
  * Prints one line per figure; fails only on errors (figures are benchmarks, not tests). Without
- * a device it prints a SKIP line and passes. */
+ * a device it prints a SKIP line and returns 77 (LMR_TEST_SKIP), which ctest counts as skipped. */
 #define _GNU_SOURCE /* setenv */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +18,8 @@
 #ifdef LMR_HAVE_CUDA
 #include "cuda/cuda_backend.h"
 #endif
+
+#define LMR_TEST_SKIP 77 /* as tests/check.h (not included: this file has its own CHECK) */
 
 #define FAIL(what, e)                                                                            \
     do {                                                                                         \
@@ -33,12 +35,12 @@ static int cmp_u64(const void *a, const void *b) {
 int main(int argc, char **argv) {
 #ifndef LMR_HAVE_CUDA
     printf("SKIP cuda: the CUDA backend is not compiled into this build\n");
-    return 0;
+    return LMR_TEST_SKIP;
 #else
     const char *why = lmr_cuda_no_device_reason();
     if (why) {
         printf("SKIP cuda: no CUDA device (%s)\n", why);
-        return 0;
+        return LMR_TEST_SKIP;
     }
     const char *preset = "tiny-qwen2";
     int full = 0;

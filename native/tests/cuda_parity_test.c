@@ -1,6 +1,6 @@
 /* cuda_parity_test.c: the CUDA backend against the CPU backend (the specification) and against
  * itself. Without a device (or without CUDA in the build) it checks that the library says so
- * cleanly, prints a SKIP line and passes. With one:
+ * cleanly, prints a SKIP line and returns the skip code (ctest: skipped). With one:
  * - kernels: linear (GEMV, tensor-core GEMM with and without split-K, SIMT; every epilogue) vs
  *   a host reference; attention vs lmr_cpu_attention_ref: the flash-decoding kernel (decode
  *   with several splits, prefill) and the fused prefill kernel (tol 5e-3: FP16 tensor cores);
@@ -421,7 +421,7 @@ static void check_profile(void) {
 int main(void) {
 #ifndef LMR_HAVE_CUDA
     printf("SKIP cuda: the CUDA backend is not compiled into this build\n");
-    return 0;
+    return LMR_TEST_SKIP;
 #else
     const char *why = lmr_cuda_no_device_reason();
     if (why) {
@@ -440,7 +440,7 @@ int main(void) {
         CHECK(st == LMR_OK && in.backend == LMR_BACKEND_CPU, "no device: AUTO picks the CPU");
         lmr_engine_destroy(e);
         printf("SKIP cuda: no CUDA device (%s)\n", why);
-        return check_summary();
+        return check_skip();
     }
     for (int d = 0; d < 3; d++) {
         int dt = d == 0 ? LMR_DTYPE_BF16 : d == 1 ? LMR_DTYPE_F16 : LMR_DTYPE_F32;

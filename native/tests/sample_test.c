@@ -142,10 +142,27 @@ int main(void) {
     bad = sp(1, 0, 1.5f, 0);
     CHECK(lmr_sampler_check(&bad, err, sizeof err) == LMR_ERR_INVALID_ARG && strstr(err, "top_p"),
           "top_p 1.5 refused: %s", err);
-    bad = sp(1, 0, 1, 0);
-    bad.size = 8;
-    CHECK(lmr_sampler_check(&bad, err, sizeof err) == LMR_ERR_INVALID_ARG && strstr(err, "size"),
-          "wrong size refused: %s", err);
+
+    /* Non-finite logits are found wherever they are (the samplers assume finite logits). */
+    float fin[37];
+    for (int i = 0; i < 37; i++) fin[i] = (float)i - 18.0f;
+    int32_t first = 99;
+    CHECK(lmr_logits_nonfinite(fin, 37, &first) == 0 && first == -1, "finite logits: none found");
+    fin[36] = INFINITY;
+    CHECK(lmr_logits_nonfinite(fin, 37, &first) == 1 && first == 36, "+inf at the end found");
+    fin[5] = NAN;
+    fin[7] = -INFINITY;
+    CHECK(lmr_logits_nonfinite(fin, 37, &first) == 3 && first == 5, "NaN and -inf counted: %d",
+          first);
+    lmr_rng rr;
+    lmr_rng_seed(&rr, 1);
+    lmr_cand cc[37];
+    lmr_sampler_params gp = sp(0, 0, 1, 0), tp = sp(0.8f, 10, 0.9f, 0);
+    CHECK(lmr_sample_logits(fin, 37, &gp, &rr, cc) == -1 &&
+              lmr_sample_logits(fin, 37, &tp, &rr, cc) == -1,
+          "greedy and temperature sampling refuse non-finite logits (-1, never token 0)");
+    fin[5] = 0, fin[7] = 0, fin[36] = 0;
+    CHECK(lmr_sample_logits(fin, 37, &gp, &rr, cc) == 35, "negative control: finite again, argmax 35");
     bad = sp(0.7f, 40, 0.9f, 9);
     CHECK(lmr_sampler_check(&bad, err, sizeof err) == LMR_OK, "typical params accepted");
     return check_summary();

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "../../include/lmrig.h"
+#include "../host_memory.h"
 #include "simd.h"
 
 #if LMR_X86
@@ -160,19 +161,8 @@ uint64_t lmr_cpu_physical_memory(void) {
 }
 
 uint64_t lmr_cpu_available_memory(void) {
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (f) {
-        char line[256];
-        unsigned long long kb = 0;
-        int found = 0;
-        while (fgets(line, sizeof line, f))
-            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
-                found = 1;
-                break;
-            }
-        fclose(f);
-        if (found) return (uint64_t)kb * 1024u;
-    }
+    uint64_t avail = lmr_host_available_memory_at(""); /* MemAvailable and the cgroup limit */
+    if (avail) return avail;
 #if defined(_SC_AVPHYS_PAGES)
     long pages = sysconf(_SC_AVPHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
     if (pages > 0 && psz > 0) return (uint64_t)pages * (uint64_t)psz;

@@ -18,7 +18,7 @@ lmr_status lmr_read_file(const char *path, size_t max, char **buf, size_t *len, 
                          size_t errcap) {
     *buf = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
     if (fd < 0) {
         snprintf(err, errcap, "%s: cannot open: %s", path, strerror(errno));
         return LMR_ERR_IO;
@@ -110,8 +110,36 @@ const lmr_tensor *lmr_weights_find(const lmr_weights *w, const char *name) {
     return NULL;
 }
 
+lmr_status lmr_weights_check_files(const lmr_weights *w, char *err, size_t errcap) {
+    for (int32_t i = 0; i < w->n_files; i++) {
+        struct stat sb;
+        if (fstat(w->fds[i], &sb)) {
+            snprintf(err, errcap, "%s: cannot check the weights file: %s", w->file_names[i],
+                     strerror(errno));
+            return LMR_ERR_IO;
+        }
+        int64_t mt = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+        if ((uint64_t)sb.st_size != w->file_sizes[i] || mt != w->file_mtimes_ns[i]) {
+            snprintf(err, errcap,
+                     "%s: the weights file changed after the model was loaded (%llu bytes, now "
+                     "%llu%s); reading it could crash the process (SIGBUS): load the model again",
+                     w->file_names[i], (unsigned long long)w->file_sizes[i],
+                     (unsigned long long)sb.st_size,
+                     mt != w->file_mtimes_ns[i] ? ", modified since" : "");
+            return LMR_ERR_IO;
+        }
+    }
+    return LMR_OK;
+}
+
 void lmr_weights_free(lmr_weights *w) {
     if (!w) return;
+    for (int32_t i = 0; w->fds && i < w->n_files; i++)
+        if (w->fds[i] >= 0) close(w->fds[i]);
+    free(w->fds);
+    free(w->file_sizes);
+    free(w->file_mtimes_ns);
+    free(w->file_names);
     for (int32_t i = 0; w->maps && i < w->n_maps; i++)
         if (w->maps[i]) munmap(w->maps[i], w->map_sizes[i]);
     free(w->maps);

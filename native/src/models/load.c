@@ -93,6 +93,7 @@ static lmr_status open_shards(loader *L) {
         snprintf(L->err, L->errcap, "%s: out of memory", L->dir);
         return LMR_ERR_OUT_OF_MEMORY;
     }
+    for (int32_t i = 0; i < L->n_files; i++) L->files[i].fd = -1;
     for (int32_t i = 0; i < L->n_files; i++) {
         lmr_status st = lmr_path_join(L->dir, L->names[i], L->labels[i], sizeof L->labels[i], L->err, L->errcap);
         if (st) return st;
@@ -172,6 +173,47 @@ static lmr_status bind(loader *L, lmr_weights *w, lmr_tensor *t) {
     return LMR_OK;
 }
 
+/* Tensors the engine may leave unread: rotary tables it recomputes and a tied model's copy of
+ * the embedding. */
+static int ignorable(const lmr_config *cfg, const char *name, uint32_t len) {
+    static const char inv[] = "rotary_emb.inv_freq";
+    size_t k = sizeof inv - 1;
+    if (len >= k && !memcmp(name + len - k, inv, k)) return 1;
+    return cfg->tie_embeddings && len == 14 && !memcmp(name, "lm_head.weight", 14);
+}
+
+/* Every tensor of the files is bound or ignorable: a config with fewer layers (or without the
+ * biases) the files hold would otherwise drop weights without a word. Names the first few. */
+static lmr_status unused(loader *L, const lmr_weights *w) {
+    int32_t count = 0;
+    size_t k = 0;
+    char names[600] = "";
+    for (int32_t i = 0; i < L->n_files; i++) {
+        const lmr_st_file *f = &L->files[i];
+        for (int32_t j = 0; j < f->n; j++) {
+            const lmr_st_entry *x = &f->entries[j];
+            if (ignorable(&w->cfg, x->name, x->name_len)) continue;
+            int bound = 0;
+            for (int32_t t = 0; !bound && t < w->n_tensors; t++)
+                bound = strlen(w->tensors[t].name) == x->name_len &&
+                        !memcmp(w->tensors[t].name, x->name, x->name_len);
+            if (bound) continue;
+            if (count++ < 4 && k < sizeof names) {
+                char nb[112];
+                k += (size_t)snprintf(names + k, sizeof names - k, "%s\"%s\"", k ? ", " : "",
+                                      lmr_json_show(x->name, x->name_len, nb, sizeof nb));
+            }
+        }
+    }
+    if (!count) return LMR_OK;
+    snprintf(L->err, L->errcap,
+             "%s: %d tensor%s in the weights %s not used by config.json (num_hidden_layers %d): "
+             "%s%s; the config and the weights disagree",
+             L->dir, count, count == 1 ? "" : "s", count == 1 ? "is" : "are", w->cfg.n_layers,
+             names, count > 4 ? ", ..." : "");
+    return LMR_ERR_FORMAT;
+}
+
 static lmr_status load(loader *L, lmr_weights *w) {
     char path[4352];
     lmr_status st;
@@ -212,14 +254,29 @@ static lmr_status load(loader *L, lmr_weights *w) {
         return LMR_ERR_OUT_OF_MEMORY;
     }
     w->n_tensors = lmr_config_tensors(&w->cfg, w->tensors, n);
-    for (int32_t i = 0; i < L->n_files; i++) /* the weights own the maps from here on */
+    w->fds = calloc((size_t)L->n_files, sizeof *w->fds);
+    w->file_sizes = calloc((size_t)L->n_files, sizeof *w->file_sizes);
+    w->file_mtimes_ns = calloc((size_t)L->n_files, sizeof *w->file_mtimes_ns);
+    w->file_names = calloc((size_t)L->n_files, sizeof *w->file_names);
+    if (!w->fds || !w->file_sizes || !w->file_mtimes_ns || !w->file_names) {
+        snprintf(L->err, L->errcap, "%s: out of memory for %d files", L->dir, L->n_files);
+        return LMR_ERR_OUT_OF_MEMORY;
+    }
+    for (int32_t i = 0; i < L->n_files; i++) { /* the weights own the maps and fds from here on */
         lmr_weights_add_map(w, (void *)L->files[i].map, L->files[i].size);
+        w->fds[i] = L->files[i].fd;
+        L->files[i].fd = -1;
+        w->file_sizes[i] = L->files[i].size;
+        w->file_mtimes_ns[i] = L->files[i].mtime_ns;
+        snprintf(w->file_names[i], sizeof w->file_names[i], "%.63s", L->names[i]);
+        w->n_files = i + 1;
+    }
     L->maps_handed = 1;
     for (int32_t i = 0; i < n; i++) {
         if ((st = bind(L, w, &w->tensors[i]))) return st;
         w->total_bytes += w->tensors[i].bytes;
     }
-    return LMR_OK;
+    return unused(L, w);
 }
 
 lmr_status lmr_weights_load(const char *dir, lmr_weights *out, char *err, size_t errcap) {

@@ -50,6 +50,12 @@ typedef struct {
     void **maps;
     uint64_t *map_sizes;
     int32_t n_maps;
+    /* the mapped files, watched for changes (lmr_weights_check_files); none when synthesized */
+    int32_t n_files;
+    int *fds;            /* open, closed by lmr_weights_free */
+    uint64_t *file_sizes;
+    int64_t *file_mtimes_ns;
+    char (*file_names)[64]; /* base names for messages */
 } lmr_weights;
 
 /* Parse config.json text. `where` names the file in messages. Unknown architectures (anything
@@ -75,5 +81,8 @@ lmr_status lmr_weights_synthesize(const char *spec, int32_t dtype, uint64_t seed
 lmr_status lmr_weights_save(const lmr_weights *w, const char *dir, char *err, size_t errcap);
 const lmr_tensor *lmr_weights_find(const lmr_weights *w, const char *name);
 void lmr_weights_free(lmr_weights *w); /* safe on a zeroed or partly filled struct */
+/* LMR_ERR_IO when a mapped file shrank or was modified since the load (reading its pages could
+ * raise SIGBUS or give other weights); one fstat per file, cheap enough for every call. */
+lmr_status lmr_weights_check_files(const lmr_weights *w, char *err, size_t errcap);
 
 #endif /* LMR_MODEL_IO_H */

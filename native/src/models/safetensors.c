@@ -72,6 +72,7 @@ static lmr_status parse_entry(const lmr_st_file *f, const lmr_json *m, uint64_t 
     const lmr_json *dt = lmr_json_get(m, "dtype"), *sh = lmr_json_get(m, "shape"),
                    *off = lmr_json_get(m, "data_offsets");
     if (!dt || dt->type != LMR_JSON_STRING) BAD("has no \"dtype\" string");
+    if (strlen(dt->u.str) != dt->n) BAD("has a dtype string with an embedded NUL");
     if (!sh || sh->type != LMR_JSON_ARRAY) BAD("has no \"shape\" array");
     if (!off || off->type != LMR_JSON_ARRAY || off->n != 2) BAD("has no \"data_offsets\" [begin, end] array");
     if (sh->n > LMR_ST_MAX_DIMS) BAD("has %u dimensions (at most %d supported)", sh->n, LMR_ST_MAX_DIMS);
@@ -171,7 +172,8 @@ lmr_status lmr_st_open(const char *path, const char *label, lmr_st_file *f, char
                        size_t errcap) {
     memset(f, 0, sizeof *f);
     f->label = label;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    f->fd = -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
     if (fd < 0) {
         snprintf(err, errcap, "%s: cannot open: %s", label, strerror(errno));
         return LMR_ERR_IO;
@@ -183,6 +185,7 @@ lmr_status lmr_st_open(const char *path, const char *label, lmr_st_file *f, char
         return LMR_ERR_IO;
     }
     f->size = (uint64_t)sb.st_size;
+    f->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
     if (f->size < 8) {
         snprintf(err, errcap, "%s: file is %llu bytes, too short for the 8-byte header length",
                  label, (unsigned long long)f->size);
@@ -191,12 +194,13 @@ lmr_status lmr_st_open(const char *path, const char *label, lmr_st_file *f, char
     }
     void *map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
-    close(fd);
     if (map == MAP_FAILED) {
+        close(fd);
         snprintf(err, errcap, "%s: cannot mmap %llu bytes: %s", label, (unsigned long long)f->size, strerror(e));
         return LMR_ERR_IO;
     }
     f->map = map;
+    f->fd = fd; /* kept so the weights can see the file change under the map */
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = hlen << 8 | f->map[i];
     lmr_status st = LMR_ERR_FORMAT;
@@ -234,7 +238,9 @@ void lmr_st_close(lmr_st_file *f, int unmap) {
     free(f->entries);
     free(f->by_name);
     if (unmap && f->map) munmap((void *)f->map, f->size);
+    if (unmap && f->map && f->fd >= 0) close(f->fd);
     const char *label = f->label;
     memset(f, 0, sizeof *f);
     f->label = label;
+    f->fd = -1;
 }

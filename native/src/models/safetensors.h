@@ -33,6 +33,8 @@ typedef struct {
     lmr_st_entry *entries; /* sorted by begin */
     const lmr_st_entry **by_name; /* entries sorted by name, for lmr_st_find */
     int32_t n;
+    int fd;             /* the open file (-1 when closed or handed to the weights) */
+    int64_t mtime_ns;   /* modification time at open */
 } lmr_st_file;
 
 /* mmap path and validate the header: length sane, JSON well formed, every tensor with a dtype
@@ -43,7 +45,7 @@ lmr_status lmr_st_open(const char *path, const char *label, lmr_st_file *f, char
                        size_t errcap);
 /* Entry with exactly this name, or NULL. */
 const lmr_st_entry *lmr_st_find(const lmr_st_file *f, const char *name);
-/* Free the header tree; with unmap, also unmap the file. */
+/* Free the header tree; with unmap, also unmap the file and close its fd (if still held). */
 void lmr_st_close(lmr_st_file *f, int unmap);
 
 #endif /* LMR_SAFETENSORS_H */

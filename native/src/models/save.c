@@ -123,7 +123,15 @@ static lmr_status write_file(const char *dir, const char *name, const void *head
     lmr_status st = lmr_path_join(dir, name, path, sizeof path, err, errcap);
     if (st) return st;
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* Replace only a regular file (or nothing): never a FIFO, device or folder of that name. */
+    struct stat sb;
+    if (!lstat(path, &sb) && !S_ISREG(sb.st_mode) && !(S_ISLNK(sb.st_mode) && !stat(path, &sb) &&
+                                                        S_ISREG(sb.st_mode))) {
+        snprintf(err, errcap, "%s: exists and is not a regular file; refusing to replace it", path);
+        return LMR_ERR_IO;
+    }
+    /* O_NONBLOCK: a FIFO left at the temporary name fails (no reader) instead of hanging. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
     if (fd < 0) {
         snprintf(err, errcap, "%s: cannot create: %s", tmp, strerror(errno));
         return LMR_ERR_IO;

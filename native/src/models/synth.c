@@ -34,6 +34,7 @@
 
 #include "models/io_util.h"
 #include "models/model_io.h"
+#include "host_memory.h"
 
 #define TAB 65536
 #define CHUNK_ELEMS (1u << 18) /* elements per work item (512 KiB of BF16) */
@@ -161,16 +162,10 @@ static void scale_of(const lmr_config *c, const char *name, double *mean, double
     }
 }
 
+/* MemAvailable, or less inside a cgroup memory limit; UINT64_MAX when unknown. */
 static uint64_t mem_available(void) {
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    unsigned long long kb = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
-    if (f) fclose(f);
-    if (kb) return (uint64_t)kb * 1024;
-    long pages = sysconf(_SC_AVPHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-    return pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : UINT64_MAX;
+    uint64_t b = lmr_host_available_memory();
+    return b ? b : UINT64_MAX;
 }
 
 /* One anonymous mapping of *bytes (rounded up to 2 MiB when large, for huge pages). */

@@ -5,6 +5,10 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "models/model_io.h"
 #include "models/test_util.h"
 
@@ -256,6 +260,113 @@ static void shard_cases(void) {
     t_rmdir(dir);
 }
 
+/* A Hugging Face hub cache snapshot: the files are symlinks into ../../blobs/. */
+static void snapshot_case(void) {
+    char repo[256], p[600], q[600], err[512] = "";
+    t_tmpdir("hub", repo, sizeof repo);
+    snprintf(p, sizeof p, "%s/blobs", repo);
+    mkdir(p, 0700);
+    snprintf(p, sizeof p, "%s/snapshots", repo);
+    mkdir(p, 0700);
+    snprintf(p, sizeof p, "%s/snapshots/0123abc", repo);
+    mkdir(p, 0700);
+    snprintf(p, sizeof p, "%s/blobs", repo);
+    t_copy(base, p, "config.json");
+    t_copy(base, p, "model.safetensors");
+    const char *names[2] = {"config.json", "model.safetensors"};
+    int ok = 1;
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "../../blobs/%s", names[i]);
+        snprintf(q, sizeof q, "%s/snapshots/0123abc/%s", repo, names[i]);
+        ok &= symlink(p, q) == 0;
+    }
+    snprintf(p, sizeof p, "%s/snapshots/0123abc", repo);
+    lmr_weights w;
+    lmr_status st = ok ? lmr_weights_load(p, &w, err, sizeof err) : LMR_ERR_IO;
+    int same = st == LMR_OK && w.n_tensors == ref.n_tensors;
+    for (int32_t i = 0; same && i < w.n_tensors; i++)
+        same = !memcmp(w.tensors[i].data, ref.tensors[i].data, ref.tensors[i].bytes);
+    CHECK(same, "hub snapshot of symlinks into blobs/ loads, bytes identical %s", err);
+    if (!st) lmr_weights_free(&w);
+    snprintf(q, sizeof q, "rm -rf '%s'", repo);
+    if (system(q) != 0) printf("note: could not remove %s\n", repo);
+}
+
+/* A FIFO must be refused at once, never waited on; the alarm turns a hang into a failure. */
+static void fifo_cases(void) {
+    char dir[256], path[300];
+    alarm(30);
+    t_tmpdir("fifo", dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    CHECK(mkfifo(path, 0600) == 0, "mkfifo %s", path);
+    expect(dir, LMR_ERR_IO, "config.json: not a regular file", "a FIFO named config.json");
+    unlink(path);
+    t_copy(base, dir, "config.json");
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    CHECK(mkfifo(path, 0600) == 0, "mkfifo %s", path);
+    expect(dir, LMR_ERR_IO, "model.safetensors: not a regular file", "a FIFO named model.safetensors");
+    alarm(0);
+    t_rmdir(dir);
+}
+
+/* Loose inputs: a dtype with an embedded NUL, and a config with fewer layers than the file. */
+static void loose_cases(void) {
+    char dir[256];
+    case_dir(dir, sizeof dir, "\"dtype\":\"BF16\"", "\"dtype\":\"BF16\\u0000\"");
+    expect(dir, LMR_ERR_FORMAT, "has a dtype string with an embedded NUL", "dtype \"BF16\\u0000\"");
+    case_dir(dir, sizeof dir, "\"dtype\":\"BF16\"", "\"dtype\":\"BF16\\u0000x\"");
+    expect(dir, LMR_ERR_FORMAT, "embedded NUL", "dtype \"BF16\\u0000x\"");
+    t_rmdir(dir);
+
+    size_t n;
+    char *cfg = t_read(base, "config.json", &n);
+    char *at = strstr(cfg, "\"num_hidden_layers\":2");
+    CHECK(at != NULL, "fixture config names 2 layers");
+    if (!at) return;
+    at[strlen("\"num_hidden_layers\":")] = '1';
+    t_tmpdir("layers", dir, sizeof dir);
+    t_write(dir, "config.json", cfg, n);
+    t_copy(base, dir, "model.safetensors");
+    expect(dir, LMR_ERR_FORMAT,
+           "9 tensors in the weights are not used by config.json (num_hidden_layers 1): "
+           "\"model.layers.1.",
+           "config with 1 layer over a 2-layer checkpoint: unused tensors named");
+    free(cfg);
+    t_rmdir(dir);
+}
+
+/* The mapped files are watched: truncation or a rewrite after the load is reported. */
+static void changed_file_cases(void) {
+    char dir[256], path[300], err[512] = "";
+    case_dir(dir, sizeof dir, NULL, NULL);
+    lmr_weights w;
+    lmr_status st = lmr_weights_load(dir, &w, err, sizeof err);
+    CHECK(st == LMR_OK && w.n_files == 1 && lmr_weights_check_files(&w, err, sizeof err) == LMR_OK,
+          "loaded folder: one watched file, unchanged %s", err);
+    if (st) return;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    struct stat sb;
+    stat(path, &sb);
+    CHECK(truncate(path, sb.st_size / 2) == 0, "truncate the weights to half");
+    st = lmr_weights_check_files(&w, err, sizeof err);
+    CHECK(st == LMR_ERR_IO && t_has(err, "model.safetensors: the weights file changed after the "
+                                         "model was loaded") && t_has(err, "SIGBUS"),
+          "truncated file reported: %s", err);
+    lmr_weights_free(&w);
+    t_rmdir(dir);
+
+    case_dir(dir, sizeof dir, NULL, NULL);
+    st = lmr_weights_load(dir, &w, err, sizeof err);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    struct timespec ts[2] = {{0, UTIME_OMIT}, {1000000, 0}};
+    CHECK(st == LMR_OK && utimensat(AT_FDCWD, path, ts, 0) == 0, "set the mtime back");
+    st = lmr_weights_check_files(&w, err, sizeof err);
+    CHECK(st == LMR_ERR_IO && t_has(err, "modified since"), "same size, new mtime reported: %s",
+          err);
+    if (w.n_files) lmr_weights_free(&w);
+    t_rmdir(dir);
+}
+
 int main(void) {
     char err[512];
     if (lmr_weights_synthesize("tiny-llama", LMR_DTYPE_BF16, 3, 0, 2, &ref, err, sizeof err)) {
@@ -269,6 +380,10 @@ int main(void) {
     header_cases();
     folder_cases();
     shard_cases();
+    snapshot_case();
+    fifo_cases();
+    loose_cases();
+    changed_file_cases();
     t_rmdir(base);
     lmr_weights_free(&ref);
     return t_done();

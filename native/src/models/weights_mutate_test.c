@@ -19,6 +19,15 @@ static const char *MICRO =
     "\"num_attention_heads\":2,\"num_key_value_heads\":1,\"vocab_size\":64,\"tie_word_embeddings\":false}";
 
 static uint64_t rng;
+
+/* splitmix64 of s, never 0. */
+static uint64_t mix_seed(uint64_t s) {
+    uint64_t z = s + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return z ? z : 0x9e3779b97f4a7c15ull;
+}
 static uint64_t next(void) { /* xorshift64* */
     rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
     return rng * 0x2545f4914f6cdd1dull;
@@ -142,7 +151,10 @@ int main(void) {
     char base[256], dir[256], sdir[256], err[1024], path[300];
     const char *env = getenv("LMR_MUTATE_ITERS");
     long iters = env ? atol(env) : 15000;
-    rng = getenv("LMR_MUTATE_SEED") ? strtoull(getenv("LMR_MUTATE_SEED"), NULL, 10) | 1 : 0x9e3779b97f4a7c15ull;
+    /* Every seed its own run: mixed by splitmix64 (an OR with 1 made seeds 2k and 2k+1 equal);
+     * xorshift needs a non-zero state. */
+    uint64_t seed = getenv("LMR_MUTATE_SEED") ? strtoull(getenv("LMR_MUTATE_SEED"), NULL, 10) : 0;
+    rng = getenv("LMR_MUTATE_SEED") ? mix_seed(seed) : 0x9e3779b97f4a7c15ull;
     alarm(120); /* a hang fails the test */
     t_tmpdir("mutbase", base, sizeof base);
     snprintf(dir, sizeof dir, "/dev/shm/lmr-mut-XXXXXX"); /* RAM-backed when there is one */
