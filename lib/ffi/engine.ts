@@ -67,6 +67,10 @@ export interface Counters {
   graphCaptureNs: number;
   peakBytes: number;
   currentBytes: number;
+  /** Device energy (mJ) over energyNs of wall time since create/reset (NVML; 0: no figure). */
+  energyMj: number;
+  /** Wall time the energy covers; 0 when the device has no energy reading. */
+  energyNs: number;
 }
 
 /** Options of model synthesis and loading. */
@@ -218,6 +222,8 @@ export class Engine {
       graphCaptureNs: v.graph_capture_ns,
       peakBytes: v.peak_bytes,
       currentBytes: v.current_bytes,
+      energyMj: v.energy_mj,
+      energyNs: v.energy_ns,
     };
   }
 

@@ -257,6 +257,7 @@ LMR_API lmr_status lmr_counters_get(lmr_engine *e, lmr_counters *out) {
         return lmr_fail(e, LMR_ERR_INVALID_ARG,
                         "lmr_counters_get: out size is %u, expected %zu (use lmr_counters_default)",
                         out->size, sizeof(lmr_counters));
+    if (e->ops->energy) e->ops->energy(e, 0);
     *out = e->counters;
     return LMR_OK;
 }
@@ -267,5 +268,6 @@ LMR_API lmr_status lmr_counters_reset(lmr_engine *e) {
     e->counters = lmr_counters_default();
     e->counters.current_bytes = cur;
     e->counters.peak_bytes = cur;
+    if (e->ops->energy) e->ops->energy(e, 1);
     return LMR_OK;
 }
