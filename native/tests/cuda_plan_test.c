@@ -130,6 +130,21 @@ static void gemv_geometry(int sms) {
                          (whole ? g.kt == sh[i].in && (int64_t)nb * sh[i].in <= LMR_CUDA_GEMV_SMEM_FLOATS
                                 : g.kt % (32 * v) == 0 && g.passes == 1 &&
                                       (int64_t)nb * sh[i].in > LMR_CUDA_GEMV_SMEM_FLOATS);
+                /* the kernel's row mapping: block b, warp w, pass p own rows r0, r0 + 1 with
+                 * r0 = b 2 W P + 2 (w + W p); every row exactly once */
+                if (sh[i].out <= 20000) {
+                    static unsigned char seen[20000];
+                    memset(seen, 0, sizeof seen);
+                    for (int b = 0; b < g.blocks; b++)
+                        for (int w = 0; w < g.warps; w++)
+                            for (int p = 0; p < g.passes; p++) {
+                                const int r0 = b * 2 * g.warps * g.passes + 2 * (w + g.warps * p);
+                                if (r0 >= sh[i].out) continue;
+                                seen[r0]++;
+                                if (r0 + 1 < sh[i].out) seen[r0 + 1]++;
+                            }
+                    for (int r = 0; r < sh[i].out; r++) ok &= seen[r] == 1;
+                }
                 /* tiles start at multiples of 32 vectors: element k -> lane (k / v) % 32 */
                 for (int k0 = 0; k0 < sh[i].in && !whole; k0 += g.kt) ok &= k0 % (32 * v) == 0;
                 if (!ok) snprintf(worst, sizeof worst, "%s nb %d v %d", sh[i].name, nb, v);
