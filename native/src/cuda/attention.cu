@@ -81,12 +81,15 @@ __global__ void __launch_bounds__(ATT_WARPS * 32) attention_kernel(cu_attention 
 #pragma unroll
                     for (int o = LPK / 2; o > 0; o >>= 1) d += __shfl_xor_sync(0xFFFFFFFFu, d, o);
                     if (!have) continue;
-                    float mn = fmaxf(m[j], d);
-                    float cf = expf(m[j] - mn), ef = expf(d - mn);
+                    /* one expf per key: with mn = max(m, d) one of exp(m - mn), exp(d - mn) is
+                     * exp(0) = 1 exactly, so this equals the two-expf form bit for bit */
+                    const bool up = d > m[j];
+                    const float ex = expf(up ? m[j] - d : d - m[j]);
+                    const float cf = up ? ex : 1.0f, ef = up ? 1.0f : ex;
                     l[j] = l[j] * cf + ef;
 #pragma unroll
                     for (int e = 0; e < EPL; e++) acc[j][e] = fmaf(acc[j][e], cf, ef * vf[u][e]);
-                    m[j] = mn;
+                    m[j] = up ? d : m[j];
                 }
             }
         }
