@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """hf_parity.py: lmrig's logits against Hugging Face transformers (an FP32 torch reference).
 
-Builds a small Qwen2ForCausalLM and LlamaForCausalLM with random weights (no download), rounds
-the weights to BF16, saves them with save_pretrained(safe_serialization=True) into a temporary
-folder, loads that folder in lmrig through ctypes on the CPU backend and (when a device is
+Builds small Qwen2ForCausalLM and LlamaForCausalLM models with random weights (no download; one
+with the Qwen2.5-1.5B attention shape: head_dim 128, 6 query heads per KV head), rounds the
+weights to BF16, saves them with save_pretrained (safetensors) into a temporary folder, loads that folder in lmrig through ctypes on the CPU backend and (when a device is
 present) the CUDA backend, and compares the logits of the last token after a prefill and after
 each of 8 greedy decode steps with torch's (FP32 math on the same BF16-rounded weights).
 
@@ -13,6 +13,7 @@ Difference = max |lmrig - torch| / max |torch| over the vocabulary. Tolerances:
   cuda (F32 KV)                                      2e-2
 
   python3 scripts/hf_parity.py [--lib build-gpu/liblmrig.so] [--backends cpu,cuda]
+Works with transformers 4.4x and 5.x (no deprecated arguments: see build()).
 Exit status 0 when every comparison is within its tolerance (or torch is missing: SKIP), else 1.
 """
 import argparse
@@ -118,10 +119,17 @@ def rel(a, b):
     return d / max(max(abs(y) for y in b), 1e-30)
 
 
-def build(arch, folder, torch, transformers):
-    common = dict(vocab_size=1000, hidden_size=256, intermediate_size=512, num_hidden_layers=2,
-                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                  rms_norm_eps=1e-6, torch_dtype="bfloat16")
+def build(arch, folder, torch, transformers, shape):
+    """A random-weight model of `shape` saved as BF16 safetensors; returns the FP32 reference.
+
+    Written for transformers 4.4x and 5.x: the dtype is set by converting the model (no
+    torch_dtype/dtype argument: renamed in 5), RoPE through rope_theta (5 stores it as
+    rope_parameters in config.json, which lmrig reads too), eager attention chosen at
+    construction (attn_implementation), save_pretrained writes safetensors by default in both."""
+    hidden, heads, kv, ffn = shape
+    common = dict(vocab_size=1000, hidden_size=hidden, intermediate_size=ffn, num_hidden_layers=2,
+                  num_attention_heads=heads, num_key_value_heads=kv, max_position_embeddings=512,
+                  rms_norm_eps=1e-6, attn_implementation="eager")
     if arch == "qwen2":
         cfg = transformers.Qwen2Config(rope_theta=1e6, tie_word_embeddings=True, **common)
         model = transformers.Qwen2ForCausalLM(cfg)
@@ -135,9 +143,8 @@ def build(arch, folder, torch, transformers):
             elif "bias" in name:
                 p.copy_(0.1 * torch.randn_like(p))
     model = model.to(torch.bfloat16)
-    model.save_pretrained(folder, safe_serialization=True)
+    model.save_pretrained(folder)
     ref = model.to(torch.float32).eval()  # FP32 math on the BF16-rounded weights
-    ref.config._attn_implementation = "eager"
     return ref, cfg.vocab_size
 
 
@@ -160,17 +167,22 @@ def main():
             runs += [("cuda", "bf16", 3e-2), ("cuda", "f32", 2e-2)]
         else:
             print("note: CUDA backend unavailable in this library or machine; CPU only")
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}")
     failed = 0
-    for arch in ("qwen2", "llama"):
+    # (arch, (hidden, heads, kv heads, ffn)): head_dim 64 group 2; head_dim 128 group 6 (the
+    # Qwen2.5-1.5B attention shape)
+    for arch, shape in (("qwen2", (256, 4, 2, 512)), ("llama", (256, 4, 2, 512)),
+                        ("qwen2", (768, 6, 1, 1024))):
         with tempfile.TemporaryDirectory() as folder:
-            ref, vocab = build(arch, folder, torch, transformers)
+            ref, vocab = build(arch, folder, torch, transformers, shape)
+            arch_name = f"{arch} h{shape[0]}/{shape[1]}q{shape[2]}kv"
             g = torch.Generator().manual_seed(1)
             prompt = torch.randint(0, vocab, (24,), generator=g).tolist()
             for backend, kv, tol in runs:
                 try:
                     eng = Lmrig(lib, folder, backend, kv, vocab)
                 except RuntimeError as ex:
-                    print(f"FAIL {arch} {backend}: {ex}")
+                    print(f"FAIL {arch_name} {backend}: {ex}")
                     failed += 1
                     continue
                 seq, worst = list(prompt), 0.0
@@ -187,7 +199,7 @@ def main():
                 eng.close()
                 ok = worst <= tol
                 failed += not ok
-                print(f"{'ok  ' if ok else 'FAIL'} {arch} {backend} KV {kv}: prefill + 8 decode "
+                print(f"{'ok  ' if ok else 'FAIL'} {arch_name} {backend} KV {kv}: prefill + 8 decode "
                       f"steps, max rel diff {worst:.2e} <= {tol:.0e}")
     print(f"hf_parity: {'all within tolerance' if not failed else f'{failed} failed'}")
     return 1 if failed else 0

@@ -162,6 +162,8 @@ export class Engine {
       graphCaptureNs: v.graph_capture_ns,
       peakBytes: v.peak_bytes,
       currentBytes: v.current_bytes,
+      energyMj: v.energy_mj,
+      energyNs: v.energy_ns,
     };
   }
 

@@ -42,7 +42,7 @@ export const ENGINE_INFO: StructLayout = defineStruct("lmr_engine_info", [
   ["build_flags", { chars: 256 }],
 ]);
 
-/** lmr_counters (112 bytes). */
+/** lmr_counters (128 bytes). */
 export const COUNTERS: StructLayout = defineStruct("lmr_counters", [
   ["size", "u32"],
   ["reserved", "u32"],
@@ -59,6 +59,8 @@ export const COUNTERS: StructLayout = defineStruct("lmr_counters", [
   ["graph_capture_ns", "u64"],
   ["peak_bytes", "u64"],
   ["current_bytes", "u64"],
+  ["energy_mj", "u64"],
+  ["energy_ns", "u64"],
 ]);
 
 /** lmr_model_params (24 bytes). */

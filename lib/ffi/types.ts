@@ -80,6 +80,10 @@ export interface Counters {
   graphCaptureNs: number;
   peakBytes: number;
   currentBytes: number;
+  /** Device energy (mJ) over energyNs of wall time since create/reset (NVML; 0: no figure). */
+  energyMj: number;
+  /** Wall time the energy covers; 0 when the device has no energy reading. */
+  energyNs: number;
 }
 
 /** Options of model synthesis and loading. */

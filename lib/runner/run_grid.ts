@@ -136,6 +136,11 @@ export async function runGrid(
       k.kernelsPerStep = c.kernelsLastStep;
       k.peakBytes = Math.max(k.peakBytes ?? 0, c.peakBytes);
       k.graphCaptureNs = (k.graphCaptureNs ?? 0) + c.graphCaptureNs;
+      if (c.energyNs > 0) { // the device reads its energy (NVML): the run's share
+        k.energyMj = (k.energyMj ?? 0) + c.energyMj;
+        k.energyNs = (k.energyNs ?? 0) + c.energyNs;
+        k.energyTokens = (k.energyTokens ?? 0) + r.stats.generatedTokens;
+      }
     }
     return gridRunMetrics({ ...r.stats, stepNs: r.stepNs });
   };
@@ -191,6 +196,10 @@ function toCase(s: CaseState, runs: CaseRuns, ctx: GridContext): Case {
     metrics[key] = makeMetric(unit, better, samples, limit);
   }
   const counters = { ...s.counters };
+  if (counters.energyNs > 0 && counters.energyTokens > 0) {
+    counters.joulesPerToken = counters.energyMj / 1e3 / counters.energyTokens;
+    counters.avgWatts = counters.energyMj * 1e6 / counters.energyNs;
+  }
   if (counters.kernelNs > 0) {
     const busyNs = counters.prefillNs + counters.decodeNs;
     counters.gpuUtilisation = counters.kernelNs / busyNs;

@@ -151,6 +151,13 @@ typedef struct {
     uint64_t graph_capture_ns;/* total time spent capturing/instantiating graphs */
     uint64_t peak_bytes;      /* peak bytes allocated by the engine (device on GPUs) */
     uint64_t current_bytes;   /* bytes allocated now */
+    /* Device energy (GPU backends with NVML, read through dlopen of the driver's library):
+     * millijoules the device consumed over energy_ns of wall time, since create or the last
+     * reset, up to the last lmr_counters_get. energy_ns 0: no figure (no NVML, no energy
+     * counter, CPU backend); never an error. Joules per token = energy_mj / 1000 / tokens of
+     * the window; average watts = energy_mj * 1e6 / energy_ns. */
+    uint64_t energy_mj;
+    uint64_t energy_ns;
 } lmr_counters;
 
 LMR_API lmr_counters lmr_counters_default(void);

@@ -248,6 +248,7 @@ LMR_API lmr_status lmr_counters_get(lmr_engine *e, lmr_counters *out) {
     if (!e) return lmr_fail(NULL, LMR_ERR_INVALID_ARG, "lmr_counters_get: engine is NULL");
     if (!out) return lmr_fail(e, LMR_ERR_INVALID_ARG, "lmr_counters_get: out is NULL");
     LMR_CHECK_SIZE(e, "lmr_counters_get", "out", out, lmr_counters);
+    if (e->ops->energy) e->ops->energy(e, 0);
     *out = e->counters;
     return LMR_OK;
 }
@@ -258,5 +259,6 @@ LMR_API lmr_status lmr_counters_reset(lmr_engine *e) {
     e->counters = lmr_counters_default();
     e->counters.current_bytes = cur;
     e->counters.peak_bytes = cur;
+    if (e->ops->energy) e->ops->energy(e, 1);
     return LMR_OK;
 }

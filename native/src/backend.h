@@ -82,6 +82,11 @@ struct lmr_backend_ops {
     /* Required with logits_on_device: copy seq's logits of the last forward to out[vocab] (host
      * FP32), synchronized. Must not change session state. */
     lmr_status (*fetch_logits)(lmr_session *s, int32_t seq, float *out);
+
+    /* Optional (NULL: no energy figure). reset 1: start a new energy window now (counters
+     * reset); 0: set e->counters.energy_mj / energy_ns to the window so far (counters read).
+     * Leaves both 0 when the device has no energy reading; never fails. */
+    void (*energy)(lmr_engine *e, int reset);
 };
 
 extern const lmr_backend_ops lmr_cpu_backend;

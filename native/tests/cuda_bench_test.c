@@ -7,6 +7,8 @@
  * 16, 32 and 64 sequences (targets 90% at 8, 70% at 64); then the kernel variants kept for
  * comparison, graph executor: TTFT with the flash-decoding prefill attention
  * (LMR_CUDA_PREFILL_ATTENTION=split) and batches 32/64 without split-K (LMR_CUDA_SPLITK=0).
+ * The graph run also measures energy per token and average watts (NVML, when the driver has an
+ * energy counter) over ~2 s of decode at batch 1 and at max_seqs.
  * Prints one line per figure; fails only on errors (figures are benchmarks, not tests). Without
  * a device it prints a SKIP line and returns 77 (LMR_TEST_SKIP), which ctest counts as skipped. */
 #define _GNU_SOURCE /* setenv */
@@ -147,6 +149,40 @@ int main(int argc, char **argv) {
             }
             at[0] = best;
         }
+        /* energy per token (NVML) over ~2 s of decode (smoke: 0.3 s), graph executor: batch 1
+         * and the largest batch */
+        for (int k = 0; k < 2 && x == 1; k++) {
+            const int B = k == 0 ? 1 : sp.max_seqs;
+            int32_t seqs[64], tok[64];
+            for (int i = 0; i < B; i++) {
+                seqs[i] = i, tok[i] = 3 + i;
+                lmr_session_reset(s, i);
+                if (lmr_session_prefill(s, i, prompt, 16) != LMR_OK) FAIL("prefill", e);
+            }
+            lmr_counters_reset(e);
+            const uint64_t window = full ? 2000000000ull : 300000000ull;
+            int steps = 0;
+            do {
+                if (steps > 0 && steps % 400 == 0) /* stay inside max_ctx (>= 512) */
+                    for (int i = 0; i < B; i++) {
+                        lmr_session_reset(s, i);
+                        if (lmr_session_prefill(s, i, prompt, 16) != LMR_OK) FAIL("prefill", e);
+                    }
+                if (lmr_session_decode(s, seqs, tok, B) != LMR_OK) FAIL("energy decode", e);
+                steps++;
+                lmr_counters_get(e, &c);
+            } while (c.decode_ns < window);
+            if (c.energy_ns == 0)
+                printf("%s %s: energy batch %d: absent (no NVML energy counter)\n", preset,
+                       names[x], B);
+            else
+                printf("%s %s: energy batch %d: %.3f J/token, %.0f W average (%.1f J over %.2f s, "
+                       "%llu tokens)\n",
+                       preset, names[x], B, c.energy_mj / 1e3 / (double)c.decode_tokens,
+                       c.energy_mj * 1e6 / (double)c.energy_ns, c.energy_mj / 1e3,
+                       c.energy_ns / 1e9, (unsigned long long)c.decode_tokens);
+        }
+
         int bs[4] = {8, 16, 32, 64}, nbs = full ? 4 : 1;
         for (int k = x == 2 ? nbs : 0; k < nbs && sp.max_seqs >= bs[k]; k++) {
             int B = bs[k];

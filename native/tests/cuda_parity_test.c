@@ -4,14 +4,16 @@
  * - kernels: linear (GEMV, tensor-core GEMM with and without split-K, SIMT; every epilogue) vs
  *   a host reference; attention vs lmr_cpu_attention_ref: the flash-decoding kernel (decode
  *   with several splits, prefill) and the fused prefill kernel (tol 5e-3: FP16 tensor cores);
- * - models (tiny-qwen2, tiny-llama, qwen2.5-0.5b cut to 2 layers: head_dim 16 and 64, biases,
- *   tied and untied): prefill logits, greedy tokens for 64 steps (a mismatch is accepted only at
+ * - models (tiny-qwen2, tiny-llama, qwen2.5-0.5b and qwen2.5-1.5b cut to 2 layers: head_dim 16,
+ *   64 and 128, GQA groups 2, 7 and 6, biases, tied and untied): prefill logits, greedy tokens for 64 steps (a mismatch is accepted only at
  *   a near-tie of the CPU's top two logits), batched decode == single decode, graph == eager
  *   bit for bit, fill_kv then decode up to max_ctx - 1, generate (device greedy, logits never
  *   copied) == step-by-step argmax of the fetched logits, profile counters;
  * - long and chunked prefill with both prefill attention kernels (LMR_CUDA_PREFILL_ATTENTION);
  * - batched decode of 33 and 20 sequences (split-K GEMM, graph buckets 64 and 32): vs the CPU,
  *   graph == eager bit for bit, one capture per bucket, split-K == unsplit (LMR_CUDA_SPLITK=0).
+ * - energy: an NVML figure, when the machine has one, is plausible (5-2000 W) and resets.
+ * Without a device the test exits 77 (CTest's skip code) after its no-device checks.
  * Differences are max |a - b| / max |b| over the logits. Tolerances: prefill goes through the
  * tensor-core GEMM (activations rounded to BF16) -> 3e-2 with BF16 KV, 2e-2 with F32 KV; decode
  * through the GEMV (FP32 activations) -> 2e-2 / 1e-2 (the KV cache is the rest). */
@@ -416,9 +418,54 @@ static void check_profile(void) {
     lmr_model_destroy(m);
     lmr_engine_destroy(e);
 }
+
+/* Energy (NVML): absent is allowed (no figure), a figure must be plausible for the work done,
+ * and a reset starts a new window. */
+static void check_energy(void) {
+    lmr_engine *e = engine(LMR_BACKEND_CUDA, LMR_EXECUTOR_GRAPH, 0);
+    lmr_model *m = e ? synth(e, "qwen2.5-0.5b", 4) : NULL;
+    lmr_session *s = m ? session(m, 1, LMR_DTYPE_DEFAULT) : NULL;
+    if (!s) {
+        CHECK(0, "energy: engine, model and session");
+        goto done;
+    }
+    {
+        int32_t prompt[8] = {1, 2, 3, 4, 5, 6, 7, 8}, tok = 5;
+        lmr_session_prefill(s, 0, prompt, 8);
+        lmr_counters_reset(e);
+        lmr_counters c = lmr_counters_default();
+        uint64_t steps = 0;
+        do { /* about a second of decode: the driver's counter moves in steps of milliseconds */
+            if (lmr_session_decode(s, (int32_t[]){0}, &tok, 1) != LMR_OK) break;
+            if (++steps % 500 == 0) lmr_session_reset(s, 0), lmr_session_prefill(s, 0, prompt, 8);
+            lmr_counters_get(e, &c);
+        } while (c.decode_ns + c.prefill_ns < 1000000000ull && steps < 200000);
+        if (c.energy_ns == 0) {
+            printf("SKIP energy: no NVML energy counter on this machine (figure absent)\n");
+            CHECK(c.energy_mj == 0, "energy: absent figure is 0 mJ over 0 ns");
+        } else {
+            double w = (double)c.energy_mj * 1e6 / (double)c.energy_ns;
+            CHECK(w > 5 && w < 2000 && c.energy_ns >= c.decode_ns,
+                  "energy: %.1f J over %.2f s of %llu steps: %.0f W, %.2f mJ per token",
+                  c.energy_mj / 1e3, c.energy_ns / 1e9, (unsigned long long)steps, w,
+                  (double)c.energy_mj / (double)c.decode_tokens);
+            lmr_counters_reset(e);
+            lmr_counters_get(e, &c);
+            CHECK(c.energy_ns < 100000000ull, "energy: a reset starts a new window (%llu ns)",
+                  (unsigned long long)c.energy_ns);
+        }
+    }
+done:
+    lmr_session_destroy(s);
+    lmr_model_destroy(m);
+    lmr_engine_destroy(e);
+}
 #endif
 
-int main(void) {
+/* --quick: a small subset (every kernel family once, tiny-qwen2) for compute-sanitizer runs */
+int main(int argc, char **argv) {
+    int quick = argc > 1 && !strcmp(argv[1], "--quick");
+    (void)quick;
 #ifndef LMR_HAVE_CUDA
     printf("SKIP cuda: the CUDA backend is not compiled into this build\n");
     return LMR_TEST_SKIP;
@@ -439,8 +486,34 @@ int main(void) {
         if (st == LMR_OK) lmr_engine_info_get(e, &in);
         CHECK(st == LMR_OK && in.backend == LMR_BACKEND_CPU, "no device: AUTO picks the CPU");
         lmr_engine_destroy(e);
+        /* no energy figure without a device, and the counters' layout has the energy fields */
+        lmr_counters c = lmr_counters_default();
+        st = lmr_engine_create(&p, &e);
+        CHECK(st == LMR_OK && lmr_counters_get(e, &c) == LMR_OK && c.energy_mj == 0 &&
+                  c.energy_ns == 0 && c.size == sizeof c,
+              "no device: the CPU engine reports no energy figure (0 mJ over 0 ns)");
+        lmr_engine_destroy(e);
         printf("SKIP cuda: no CUDA device (%s)\n", why);
         return check_skip();
+    }
+    if (quick) {
+        for (int mode = 0; mode < 3; mode++) {
+            check_linear(LMR_DTYPE_BF16, 1, 256, 96, mode, mode == 2, 1, 1e-4);
+            check_linear(LMR_DTYPE_BF16, 3, 1536, 200, mode, 1, 1, 1e-4);
+            check_linear(LMR_DTYPE_BF16, 16, 8960 / 4, 64, mode, 0, 1, 1e-4);
+            check_linear(LMR_DTYPE_BF16, 40, 512, 160, mode, mode != 1, 1, 1.5e-2);
+            check_linear(LMR_DTYPE_BF16, 200, 256, 300, mode, 1, 1, 1.5e-2);
+            check_linear(LMR_DTYPE_F32, 200, 256, 300, mode, 1, 1, 1e-4);
+            check_linear(LMR_DTYPE_BF16, 1, 256, 17000, mode, 1, 1, 1e-4);
+            check_linear(LMR_DTYPE_BF16, 2, 8960, 1536, mode, mode == 2, 1, 1e-4);
+            check_linear(LMR_DTYPE_BF16, 384, 256, 12288, mode, 1, 1, 1.5e-2);
+        }
+        check_attention(LMR_DTYPE_BF16, 1, 700, 12, 2, 128, 256, 0);
+        check_attention(LMR_DTYPE_BF16, 130, 390, 14, 2, 64, 0, 1);
+        check_model("tiny-qwen2", 0, LMR_DTYPE_BF16);
+        check_long_prefill("tiny-qwen2", 0, LMR_DTYPE_BF16);
+        check_batched("tiny-qwen2", 0, LMR_DTYPE_BF16);
+        return check_summary();
     }
     for (int d = 0; d < 3; d++) {
         int dt = d == 0 ? LMR_DTYPE_BF16 : d == 1 ? LMR_DTYPE_F16 : LMR_DTYPE_F32;
@@ -449,12 +522,18 @@ int main(void) {
             check_linear(dt, 1, 256, 96, mode, mode == 2, 1, 1e-4);
             check_linear(dt, 3, 1536, 200, mode, 1, 1, 1e-4);
             check_linear(dt, 16, 8960 / 4, 64, mode, 0, 1, 1e-4);
+            /* GEMV geometry (plan.h): several row passes per block with a partial last block;
+             * x in tiles (2 tokens of 8960 exceed the whole-x budget) */
+            check_linear(dt, 1, 256, 17000, mode, 1, 1, 1e-4);
+            check_linear(dt, 2, 8960, 1536, mode, mode == 2, 1, 1e-4);
             for (int sk = 0; sk < 2; sk++) { /* split-K on 132 SMs: 4, 16 and 4 ranges */
                 check_linear(dt, 40, 512, 160, mode, mode != 1, sk, gemm_tol);
                 check_linear(dt, 17, 4096, 96, mode, 1, sk, gemm_tol);
                 check_linear(dt, 64, 1024, 1536, mode, 0, sk, gemm_tol);
             }
-            check_linear(dt, 200, 256, 300, mode, 1, 1, gemm_tol);
+            check_linear(dt, 200, 256, 300, mode, 1, 1, gemm_tol); /* 64 x 64 tiles, 4 rows */
+            /* 128 x 128 tiles (>= 2 blocks per SM up to 144 SMs: lmr_cuda_gemm_big_tiles) */
+            if (dt == LMR_DTYPE_BF16) check_linear(dt, 384, 256, 12288, mode, 1, 1, gemm_tol);
         }
     }
     int kvs[3] = {LMR_DTYPE_F32, LMR_DTYPE_BF16, LMR_DTYPE_F16};
@@ -474,12 +553,16 @@ int main(void) {
     check_model("tiny-qwen2", 0, LMR_DTYPE_F32);
     check_model("tiny-llama", 0, LMR_DTYPE_BF16);
     check_model("qwen2.5-0.5b", 2, LMR_DTYPE_BF16);
+    /* the Qwen2.5-1.5B shape: head_dim 128, 6 query heads per KV head, hidden 1536, ffn 8960 */
+    check_model("qwen2.5-1.5b", 2, LMR_DTYPE_BF16);
     check_long_prefill("tiny-qwen2", 0, LMR_DTYPE_BF16);
     check_long_prefill("tiny-llama", 0, LMR_DTYPE_F32);
     check_long_prefill("qwen2.5-0.5b", 2, LMR_DTYPE_BF16);
     check_batched("tiny-qwen2", 0, LMR_DTYPE_BF16);
     check_batched("qwen2.5-0.5b", 2, LMR_DTYPE_BF16);
+    check_batched("qwen2.5-1.5b", 2, LMR_DTYPE_BF16);
     check_profile();
+    check_energy();
     return check_summary();
 #endif
 }

@@ -5,6 +5,9 @@
  * group (q in shared memory, scaled), with an online FP32 softmax per head in registers; the
  * warps' states are merged in shared memory and the block writes (max, sum, acc[head_dim]) per
  * query head to part. The combine kernel merges the splits of each (token, query head).
+ * With a->blocks set (decode, lmr_cuda_att_blocks in plan.h) the grid has that many blocks per
+ * (KV head, token), each looping over splits blockIdx.x, + gridDim.x, ... up to the token's
+ * length read on the device, so the grid does not scale with max_ctx x batch.
  * HD = head_dim (16, 32, 64, 128); a lane holds EPL = HD / 32 elements (1 for HD 16: then two
  * keys per warp step, 16 lanes each). */
 #include <math.h>
@@ -24,11 +27,9 @@ __global__ void __launch_bounds__(ATT_WARPS * 32) attention_kernel(cu_attention 
     __shared__ __align__(16) float qs[G][HD];
     __shared__ float red[NS][G][HD + 2];
 
-    const int s = blockIdx.x, h = blockIdx.y, t = blockIdx.z;
+    const int h = blockIdx.y, t = blockIdx.z;
     const int len = a.pos[t] + 1;
-    const int p0 = s * a.split;
-    if (p0 >= len) return;
-    const int p1 = min(p0 + a.split, len);
+    if ((int64_t)blockIdx.x * a.split >= len) return; /* block-uniform: no split for this block */
     const int g = a.n_heads / a.n_kv;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int lg = lane / LPK, li = lane % LPK;
@@ -39,75 +40,85 @@ __global__ void __launch_bounds__(ATT_WARPS * 32) attention_kernel(cu_attention 
     __syncthreads();
 
     const int32_t *table = a.tables + (int64_t)a.tokseq[t] * a.mbs;
-    float m[G], l[G], acc[G][EPL];
-#pragma unroll
-    for (int j = 0; j < G; j++) {
-        m[j] = -INFINITY;
-        l[j] = 0.0f;
-#pragma unroll
-        for (int e = 0; e < EPL; e++) acc[j][e] = 0.0f;
-    }
     const int stride = ATT_WARPS * KPI;
-    /* the loop bound is the same for the whole warp (shuffles need every lane) */
-    for (int pw = p0 + warp * KPI; pw < p1; pw += stride * ATT_UNROLL) {
-        const int pb = pw + lg;
-        float kf[ATT_UNROLL][EPL], vf[ATT_UNROLL][EPL];
+    /* splits s = blockIdx.x, + gridDim.x, ... of this token (the condition is block-uniform) */
+    for (int s = blockIdx.x; (int64_t)s * a.split < len; s += gridDim.x) {
+        const int p0 = s * a.split;
+        const int p1 = min(p0 + a.split, len);
+        float m[G], l[G], acc[G][EPL];
 #pragma unroll
-        for (int u = 0; u < ATT_UNROLL; u++) {
-            int p = pb + u * stride;
-            if (p < p1) {
-                int64_t off = (((int64_t)table[p / a.bt] * a.bt + p % a.bt) * a.n_kv + h) * HD +
-                              li * EPL;
-                ld_vec<KT, EPL>(a.k_pool, off, kf[u]);
-                ld_vec<KT, EPL>(a.v_pool, off, vf[u]);
+        for (int j = 0; j < G; j++) {
+            m[j] = -INFINITY;
+            l[j] = 0.0f;
+#pragma unroll
+            for (int e = 0; e < EPL; e++) acc[j][e] = 0.0f;
+        }
+        /* the loop bound is the same for the whole warp (shuffles need every lane) */
+        for (int pw = p0 + warp * KPI; pw < p1; pw += stride * ATT_UNROLL) {
+            const int pb = pw + lg;
+            float kf[ATT_UNROLL][EPL], vf[ATT_UNROLL][EPL];
+#pragma unroll
+            for (int u = 0; u < ATT_UNROLL; u++) {
+                int p = pb + u * stride;
+                if (p < p1) {
+                    int64_t off =
+                        (((int64_t)table[p / a.bt] * a.bt + p % a.bt) * a.n_kv + h) * HD + li * EPL;
+                    ld_vec<KT, EPL>(a.k_pool, off, kf[u]);
+                    ld_vec<KT, EPL>(a.v_pool, off, vf[u]);
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < ATT_UNROLL; u++) {
+                /* every lane of the warp runs the shuffles; lanes without a key mask their result */
+                const bool have = pb + u * stride < p1;
+#pragma unroll
+                for (int j = 0; j < G; j++) {
+                    if (j >= g) break;
+                    float d = 0.0f;
+#pragma unroll
+                    for (int e = 0; e < EPL; e++)
+                        d = fmaf(qs[j][li * EPL + e], have ? kf[u][e] : 0.0f, d);
+#pragma unroll
+                    for (int o = LPK / 2; o > 0; o >>= 1) d += __shfl_xor_sync(0xFFFFFFFFu, d, o);
+                    if (!have) continue;
+                    /* one expf per key: with mn = max(m, d) one of exp(m - mn), exp(d - mn) is
+                     * exp(0) = 1 exactly, so this equals the two-expf form bit for bit */
+                    const bool up = d > m[j];
+                    const float ex = expf(up ? m[j] - d : d - m[j]);
+                    const float cf = up ? ex : 1.0f, ef = up ? 1.0f : ex;
+                    l[j] = l[j] * cf + ef;
+#pragma unroll
+                    for (int e = 0; e < EPL; e++) acc[j][e] = fmaf(acc[j][e], cf, ef * vf[u][e]);
+                    m[j] = up ? d : m[j];
+                }
             }
         }
+        const int sidx = warp * KPI + lg;
 #pragma unroll
-        for (int u = 0; u < ATT_UNROLL; u++) {
-            /* every lane of the warp runs the shuffles; lanes without a key mask their result */
-            const bool have = pb + u * stride < p1;
+        for (int j = 0; j < G; j++) {
+            if (j >= g) break;
 #pragma unroll
-            for (int j = 0; j < G; j++) {
-                if (j >= g) break;
-                float d = 0.0f;
-#pragma unroll
-                for (int e = 0; e < EPL; e++) d = fmaf(qs[j][li * EPL + e], have ? kf[u][e] : 0.0f, d);
-#pragma unroll
-                for (int o = LPK / 2; o > 0; o >>= 1) d += __shfl_xor_sync(0xFFFFFFFFu, d, o);
-                if (!have) continue;
-                float mn = fmaxf(m[j], d);
-                float cf = expf(m[j] - mn), ef = expf(d - mn);
-                l[j] = l[j] * cf + ef;
-#pragma unroll
-                for (int e = 0; e < EPL; e++) acc[j][e] = fmaf(acc[j][e], cf, ef * vf[u][e]);
-                m[j] = mn;
+            for (int e = 0; e < EPL; e++) red[sidx][j][2 + li * EPL + e] = acc[j][e];
+            if (li == 0) red[sidx][j][0] = m[j], red[sidx][j][1] = l[j];
+        }
+        __syncthreads();
+        float *dst = a.part + ((((int64_t)t * a.n_kv + h) * a.n_splits + s) * g) * (HD + 2);
+        for (int i = threadIdx.x; i < g * HD; i += blockDim.x) {
+            int j = i / HD, d = i % HD;
+            float M = -INFINITY;
+            for (int k = 0; k < NS; k++) M = fmaxf(M, red[k][j][0]);
+            float L = 0.0f, A = 0.0f;
+            for (int k = 0; k < NS; k++) {
+                float mk = red[k][j][0];
+                if (mk == -INFINITY) continue; /* a state that saw no key */
+                float w = expf(mk - M);
+                L += red[k][j][1] * w;
+                A += red[k][j][2 + d] * w;
             }
+            dst[(int64_t)j * (HD + 2) + 2 + d] = A;
+            if (d == 0) dst[(int64_t)j * (HD + 2)] = M, dst[(int64_t)j * (HD + 2) + 1] = L;
         }
-    }
-    const int sidx = warp * KPI + lg;
-#pragma unroll
-    for (int j = 0; j < G; j++) {
-        if (j >= g) break;
-#pragma unroll
-        for (int e = 0; e < EPL; e++) red[sidx][j][2 + li * EPL + e] = acc[j][e];
-        if (li == 0) red[sidx][j][0] = m[j], red[sidx][j][1] = l[j];
-    }
-    __syncthreads();
-    float *dst = a.part + ((((int64_t)t * a.n_kv + h) * a.n_splits + s) * g) * (HD + 2);
-    for (int i = threadIdx.x; i < g * HD; i += blockDim.x) {
-        int j = i / HD, d = i % HD;
-        float M = -INFINITY;
-        for (int k = 0; k < NS; k++) M = fmaxf(M, red[k][j][0]);
-        float L = 0.0f, A = 0.0f;
-        for (int k = 0; k < NS; k++) {
-            float mk = red[k][j][0];
-            if (mk == -INFINITY) continue; /* a state that saw no key */
-            float w = expf(mk - M);
-            L += red[k][j][1] * w;
-            A += red[k][j][2 + d] * w;
-        }
-        dst[(int64_t)j * (HD + 2) + 2 + d] = A;
-        if (d == 0) dst[(int64_t)j * (HD + 2)] = M, dst[(int64_t)j * (HD + 2) + 1] = L;
+        __syncthreads(); /* red is read before the next split overwrites it */
     }
 }
 
@@ -134,7 +145,9 @@ __global__ void attention_combine_kernel(cu_attention a) {
 }
 
 template <int KT, int HD> static void launch(cu_ctx *c, const cu_attention *a) {
-    dim3 grid(a->n_splits, a->n_kv, a->n_tok);
+    /* a->blocks > 0: that many blocks per (KV head, token) loop over the splits (decode) */
+    const int bx = a->blocks > 0 && a->blocks < a->n_splits ? a->blocks : a->n_splits;
+    dim3 grid(bx, a->n_kv, a->n_tok);
     attention_kernel<KT, HD><<<grid, ATT_WARPS * 32, 0, c->st>>>(*a);
 }
 

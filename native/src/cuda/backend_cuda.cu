@@ -133,6 +133,8 @@ static lmr_status engine_init(lmr_engine *e_) {
     v = getenv("LMR_CUDA_SPLITK");
     ce->splitk = !(v && strcmp(v, "0") == 0);
     snprintf(in->device_name, sizeof in->device_name, "%.127s", p.name);
+    ce->nvml = lmr_cuda_nvml_device(dev); /* NULL: no energy figures */
+    lmr_cuda_energy(e_, 1);
     return LMR_OK;
 }
 
@@ -168,8 +170,12 @@ static lmr_status model_init(lmr_model *m) {
     const size_t hid = (size_t)mi->hidden, ffn = (size_t)mi->ffn, hd = (size_t)mi->head_dim;
     const size_t qd = (size_t)mi->n_heads * hd, kd = (size_t)mi->n_kv_heads * hd, qkv = qd + 2 * kd;
     const int tied = m->lm_head == m->embed || m->lm_head->data == m->embed->data;
-    if (hd % 2 || hd > 512)
-        return lmr_fail(e_, LMR_ERR_UNSUPPORTED, "head_dim %zu (the CUDA backend needs even, <= 512)", hd);
+    {
+        char why[256];
+        if (lmr_cuda_shape_check(mi->hidden, mi->ffn, mi->n_heads, mi->n_kv_heads, mi->head_dim,
+                                 wdt, why, sizeof why))
+            return lmr_fail(e_, LMR_ERR_UNSUPPORTED, "%s", why);
+    }
     /* every matrix in one dtype: the fused q/k/v and gate/up matrices and the kernels assume it */
     const lmr_tensor *mats[] = {m->embed, m->lm_head};
     for (int i = 0; i < 2; i++)
@@ -463,4 +469,5 @@ extern "C" const lmr_backend_ops lmr_cuda_backend = {
     sample,
     1, /* logits_on_device */
     fetch_logits,
+    lmr_cuda_energy,
 };

@@ -106,6 +106,8 @@ extern "C" lmr_status lmr_cuda_check_attention(const float *q, int n_tok, int po
     a.k_pool = dev_put(&b, k_pool, pool, &err);
     a.v_pool = dev_put(&b, v_pool, pool, &err);
     a.kv_dtype = kv_dtype, a.split = split, a.n_splits = n_splits;
+    /* fewer blocks than splits, so blocks loop over splits as in decode (plan.h) */
+    a.blocks = !fused && n_splits > 1 ? (n_splits + 1) / 2 : 0;
     a.part = (float *)dev_put(&b, NULL,
                               sizeof(float) * (size_t)n_tok * n_kv_heads * n_splits * g *
                                   (head_dim + 2),

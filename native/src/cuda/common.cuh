@@ -28,6 +28,11 @@ typedef struct {
      * tensor-core one; LMR_CUDA_SPLITK=0: no split-K for 17..64-token GEMMs. */
     int prefill_fused;
     int splitk;
+    /* energy (energy.cu): NVML device handle or NULL, counter and time at the window start */
+    void *nvml;
+    unsigned long long energy_mj0;
+    uint64_t energy_t0;
+    int energy_ok;
 } cu_engine;
 
 typedef struct {
@@ -272,6 +277,8 @@ typedef struct {
     int split, n_splits;  /* positions per block, blocks per (token, KV head) */
     float *part;          /* [n_tok, n_kv, n_splits, group, head_dim + 2] */
     float *out;           /* [n_tok, n_heads * head_dim] */
+    int blocks;           /* lmr_cuda_attention: blocks per (KV head, token), looping over the
+                             splits; 0 (or >= n_splits): one block per split */
 } cu_attention;
 lmr_status lmr_cuda_attention(cu_ctx *c, const cu_attention *a);
 /* attention_prefill.cu: fused causal attention of n_tok > 1 tokens of ONE sequence (tokseq[0])
@@ -282,11 +289,16 @@ lmr_status lmr_cuda_attention_prefill(cu_ctx *c, const cu_attention *a);
 #define LMR_CUDA_ATT_SPLIT 256  /* decode: positions per block */
 #define LMR_CUDA_ATT_PREFILL_SPLITS 8 /* prefill: at most this many blocks per query token */
 #define LMR_CUDA_MAX_GROUP 8    /* query heads per KV head */
+static_assert(LMR_CUDA_MAX_GROUP == LMR_CUDA_MAX_GROUP_PLAN, "plan.h shape check");
 #define LMR_CUDA_GATHER_MAX 4096 /* entries wanting logits in a mixed batch (api: max_seqs) */
 
 /* probe.cu */
 lmr_status lmr_cuda_probe_bandwidth(lmr_engine *e, uint64_t bytes, int32_t reps, double *samples);
 lmr_status lmr_cuda_probe_launch(lmr_engine *e, int32_t n, double *eager_ns, double *graph_ns);
+
+/* energy.cu: NVML handle of CUDA device dev (NULL: no energy figure); the backend.h energy op */
+void *lmr_cuda_nvml_device(int dev);
+void lmr_cuda_energy(lmr_engine *e, int reset);
 
 /* forward.cu */
 lmr_status lmr_cuda_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n_en);

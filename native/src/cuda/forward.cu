@@ -31,6 +31,7 @@ typedef struct {
     const int32_t *gather; /* host: h rows to copy into x first, or NULL */
     int split, n_splits;   /* attention (flash-decoding) */
     int fused_att;         /* 1: attention_prefill (one entry of n > 1 tokens) */
+    int att_blocks;        /* decode: blocks per (KV head, token) looping over the splits */
 } step_plan;
 
 static cu_hdr_view hdr_view(int32_t *base, int max_tok) {
@@ -70,7 +71,8 @@ static lmr_status body(lmr_session *s, cu_ctx *c, const step_plan *pl) {
         TRY(lmr_cuda_rope_cache(c, cs->qkv, T, nh, nkv, hd, cm->inv_freq, hv.pos, hv.tokseq,
                                 cs->tables, mbs, bt, kp, vp, kvdt));
         cu_attention at = {cs->qkv, qd + 2 * kd, T, nh, nkv, hd, hv.pos, hv.tokseq, cs->tables,
-                           mbs, bt, kp, vp, kvdt, pl->split, pl->n_splits, cs->part, cs->att};
+                           mbs, bt, kp, vp, kvdt, pl->split, pl->n_splits, cs->part, cs->att,
+                           pl->att_blocks};
         TRY(pl->fused_att ? lmr_cuda_attention_prefill(c, &at) : lmr_cuda_attention(c, &at));
         cu_linear o = {cs->att, qd, T, qd, L->o, wdt, hid, NULL, cs->h, hid, NULL, LIN_ACC, NULL,
                        eps, cs->xa, cs->xf, ws, wsf};
@@ -180,9 +182,10 @@ lmr_status lmr_cuda_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n
                            cudaMemcpyHostToDevice, ce->stream),
            "forward: upload of the step header");
 
-    step_plan pl = {T, n_out, cs->h, NULL, LMR_CUDA_ATT_SPLIT, 0, 0};
+    step_plan pl = {T, n_out, cs->h, NULL, LMR_CUDA_ATT_SPLIT, 0, 0, 0};
     if (decode) {
         pl.n_splits = (s->params.max_ctx + LMR_CUDA_ATT_SPLIT - 1) / LMR_CUDA_ATT_SPLIT;
+        pl.att_blocks = lmr_cuda_att_blocks(pl.n_splits, mi->n_kv_heads, T, ce->sms);
     } else {
         int per = (maxlen + LMR_CUDA_ATT_PREFILL_SPLITS - 1) / LMR_CUDA_ATT_PREFILL_SPLITS;
         pl.split = per > LMR_CUDA_ATT_SPLIT ? per : LMR_CUDA_ATT_SPLIT;

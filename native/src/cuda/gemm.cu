@@ -215,10 +215,16 @@ int lmr_cuda_sms(void) {
 }
 
 template <typename T> static lmr_status launch_tc(cu_ctx *c, const cu_linear *a) {
-    if (a->n > 64) {
+    if (a->n > 64 && lmr_cuda_gemm_big_tiles(a->n, a->out, lmr_cuda_sms())) {
         dim3 grid((a->out + 127) / 128, (a->n + 127) / 128);
         lmr_cuda_pre(c);
         gemm_tc_kernel<T, 128, 128, 2, 4, false><<<grid, 256, 0, c->st>>>(*a, a->in);
+        return lmr_cuda_post(c, "gemm_tc");
+    }
+    if (a->n > 64) { /* big tiles would leave SMs idle (plan.h): 64 x 64 tiles */
+        dim3 grid((a->out + 63) / 64, (a->n + 63) / 64);
+        lmr_cuda_pre(c);
+        gemm_tc_kernel<T, 64, 64, 2, 2, false><<<grid, 128, 0, c->st>>>(*a, a->in);
         return lmr_cuda_post(c, "gemm_tc");
     }
     const lmr_cuda_splitk sp =

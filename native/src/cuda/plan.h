@@ -4,7 +4,9 @@
 #ifndef LMR_CUDA_PLAN_H
 #define LMR_CUDA_PLAN_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Graph buckets 1, 2, 4, ..., 4096 (lmr_session_create caps max_seqs at 4096): a decode batch
  * is padded with masked rows (position -1) to its bucket, so at most 7 graphs serve 1..64. */
@@ -64,6 +66,121 @@ static inline lmr_cuda_splitk lmr_cuda_splitk_plan(int n, int out, int K, int sm
  * (2 sms + tiles - 1) * 64 < 4 sms * 64 while tiles < 2 sms, for 64 rows. */
 static inline int64_t lmr_cuda_splitk_ws_floats(int sms) {
     return (int64_t)4 * sms * LMR_CUDA_SPLITK_TILE * LMR_CUDA_SPLITK_MAX_N;
+}
+
+
+/* ---- model shapes the kernels take (checked at model load, not at the first forward) ---- */
+
+#define LMR_CUDA_MAX_GROUP_PLAN 8 /* query heads per KV head of the decode attention kernel */
+
+/* 0 when the CUDA kernels support the shape, else -1 with "what failed: why" in err:
+ * head_dim in 16/32/64/128 (attention kernels, RoPE frequencies), n_heads a multiple of
+ * n_kv_heads with at most 8 query heads per KV head (decode attention keeps one state per query
+ * head of the group in registers), weights BF16, F16 or F32 (dtype: LMR_DTYPE_* value 0 F32,
+ * 1 F16, 2 BF16, as lmrig.h), hidden and ffn positive. */
+static inline int lmr_cuda_shape_check(int hidden, int ffn, int n_heads, int n_kv_heads,
+                                       int head_dim, int wdtype, char *err, size_t cap) {
+    if (head_dim != 16 && head_dim != 32 && head_dim != 64 && head_dim != 128) {
+        snprintf(err, cap,
+                 "CUDA backend: head_dim %d is not supported (the attention kernels take 16, 32, "
+                 "64 or 128)",
+                 head_dim);
+        return -1;
+    }
+    if (n_kv_heads < 1 || n_heads < 1 || n_heads % n_kv_heads != 0) {
+        snprintf(err, cap,
+                 "CUDA backend: %d query heads over %d KV heads is not supported (a whole number "
+                 "of query heads per KV head is needed)",
+                 n_heads, n_kv_heads);
+        return -1;
+    }
+    if (n_heads / n_kv_heads > LMR_CUDA_MAX_GROUP_PLAN) {
+        snprintf(err, cap,
+                 "CUDA backend: %d query heads per KV head is not supported (the decode attention "
+                 "kernel takes at most %d)",
+                 n_heads / n_kv_heads, LMR_CUDA_MAX_GROUP_PLAN);
+        return -1;
+    }
+    if (wdtype != 0 && wdtype != 1 && wdtype != 2) {
+        snprintf(err, cap,
+                 "CUDA backend: weight dtype %d is not supported (BF16, F16 or F32 weights)",
+                 wdtype);
+        return -1;
+    }
+    if (hidden < 1 || ffn < 1) {
+        snprintf(err, cap, "CUDA backend: hidden %d, ffn %d: both must be positive", hidden, ffn);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- decode attention: a fixed number of blocks per (KV head, token) ---- */
+
+/* Blocks per (KV head, token) of the flash-decoding kernel: each loops over the splits its
+ * token needs (split s, s + blocks, ...: ceil(len / split) from the device-side position), so
+ * the grid is about 4 blocks per SM in all instead of n_splits (max_ctx / split) per pair, and
+ * stays valid for every length (graphs). At most n_splits, at least 1. Every split is computed
+ * the same way whoever runs it, so the result does not depend on the block count. */
+static inline int lmr_cuda_att_blocks(int n_splits, int n_kv, int n_tok, int sms) {
+    if (n_splits < 1) return 1;
+    const int64_t pairs = (int64_t)(n_kv > 0 ? n_kv : 1) * (n_tok > 0 ? n_tok : 1);
+    int64_t want = (4 * (int64_t)(sms > 0 ? sms : 1) + pairs - 1) / pairs;
+    if (want > n_splits) want = n_splits;
+    return want < 1 ? 1 : (int)want;
+}
+
+/* ---- prefill GEMM tiles ---- */
+
+/* 1: 128 x 128 tiles (8 warps); 0: 64 x 64 tiles (4 warps). More than 64 tokens take the big
+ * tiles only when they give at least two blocks per SM: at 1024 tokens q/k/v (2048 outputs),
+ * o and down (1536) of Qwen2.5-1.5B give 128 and 96 big tiles on 132 SMs, under one wave, and
+ * take 512 and 384 small ones. */
+static inline int lmr_cuda_gemm_big_tiles(int n, int out, int sms) {
+    if (n <= 64) return 0;
+    const int64_t blocks = (int64_t)((out + 127) / 128) * ((n + 127) / 128);
+    return blocks >= 2 * (int64_t)sms;
+}
+
+/* ---- GEMV launch geometry (1..16 tokens) ---- */
+
+#define LMR_CUDA_GEMV_SMEM_FLOATS 12160 /* x tile budget: 47.5 KiB, under the 48 KiB default */
+#define LMR_CUDA_GEMV_MAX_ROWS 64       /* rows per block at most */
+
+typedef struct {
+    int warps;  /* warps per block (2 rows each per pass) */
+    int passes; /* row pairs per warp (whole-x blocks only; 1 when x is tiled) */
+    int kt;     /* x elements per token staged at once: in (whole) or a multiple of 32 v */
+    int smem;   /* dynamic shared memory bytes: nb * kt floats */
+    int blocks; /* grid size */
+} lmr_cuda_gemv_geom;
+
+/* nb: the kernel's token bucket (1, 2, 4, 8, 16); v: weights per 16-byte vector (8 BF16/F16,
+ * 4 F32). x (nb tokens) is staged whole when it fits the budget, else in tiles of kt, a
+ * multiple of 32 v so element k of a row always goes to the same lane (batched == single).
+ * 4 warps per block, 2 when 8-row blocks would give fewer than 2 blocks per SM (o and down
+ * of Qwen2.5-1.5B: 1536 rows -> 384 blocks of 4 rows on 132 SMs). A whole-x block takes
+ * several passes of row pairs (up to 64 rows) while that still leaves 4 blocks per SM, so the
+ * staging of x (and the norm) is shared by more weight rows (lm_head, gate/up). */
+static inline lmr_cuda_gemv_geom lmr_cuda_gemv_plan(int nb, int in, int out, int v, int sms) {
+    lmr_cuda_gemv_geom g = {4, 1, in, 0, 1};
+    if (nb < 1) nb = 1;
+    if (sms < 1) sms = 1;
+    if ((int64_t)nb * in > LMR_CUDA_GEMV_SMEM_FLOATS) {
+        const int q = 32 * v;
+        g.kt = LMR_CUDA_GEMV_SMEM_FLOATS / nb / q * q;
+        if (g.kt < q) g.kt = q;
+    }
+    if ((out + 7) / 8 < 2 * sms) g.warps = 2;
+    const int rpp = 2 * g.warps;
+    if (g.kt >= in) {
+        int p = out / (rpp * 4 * sms);
+        const int pmax = LMR_CUDA_GEMV_MAX_ROWS / rpp;
+        g.passes = p < 1 ? 1 : p > pmax ? pmax : p;
+    }
+    g.smem = (int)((int64_t)nb * g.kt * 4);
+    const int rpb = rpp * g.passes;
+    g.blocks = (out + rpb - 1) / rpb;
+    return g;
 }
 
 #endif /* LMR_CUDA_PLAN_H */

@@ -234,6 +234,26 @@ static lmr_status parse_root(ctx *c, lmr_config *cfg) {
         get_double(c, "rms_norm_eps", 1e-6, 0, 1, &cfg->rms_eps) ||
         get_bool(c, "tie_word_embeddings", 0, &cfg->tie_embeddings))
         return LMR_ERR_FORMAT;
+    /* transformers 5 writes RoPE settings as "rope_parameters": {"rope_theta", "rope_type"} */
+    const lmr_json *rp = field(c, "rope_parameters");
+    if (rp) {
+        const lmr_json *th = lmr_json_get(rp, "rope_theta"), *ty = lmr_json_get(rp, "rope_type");
+        char got[96];
+        describe(rp, got, sizeof got);
+        if (rp->type != LMR_JSON_OBJECT)
+            return fail(c, LMR_ERR_FORMAT, "\"%s\" must be null or an object, got %s",
+                        "rope_parameters", got);
+        if (ty && (ty->type != LMR_JSON_STRING || strcmp(ty->u.str, "default")))
+            return fail(c, LMR_ERR_UNSUPPORTED, "\"%s\" rope_type %s",
+                        "rope_parameters", "is not supported (only plain RoPE: \"default\")");
+        if (th && !field(c, "rope_theta")) {
+            describe(th, got, sizeof got);
+            if (th->type != LMR_JSON_NUMBER || !(lmr_json_num(th) > 0 && lmr_json_num(th) < 1e300))
+                return fail(c, LMR_ERR_FORMAT, "\"%s\" rope_theta is out of range: %s",
+                            "rope_parameters", got);
+            cfg->rope_theta = lmr_json_num(th);
+        }
+    }
     char buf[96];
     if (cfg->head_dim == 0) {
         if (cfg->hidden % cfg->n_heads) {

@@ -57,6 +57,25 @@ static void real_configs(void) {
     CHECK(c.rms_eps == 1e-5 && c.tie_embeddings == 0 && c.attn_bias == 0, "tinyllama: eps 1e-5, untied, no bias");
 }
 
+static void reject(const char *json, lmr_status want, const char *msg);
+
+/* transformers 5 saves RoPE as "rope_parameters" (no top-level rope_theta) */
+static void rope_parameters(void) {
+    char err[512] = "";
+    lmr_config c;
+    lmr_status st = parse("{" BASE ",\"rope_parameters\":{\"rope_theta\":1000000.0,\"rope_type\":\"default\"},"
+                          "\"dtype\":\"bfloat16\"}", &c, err, sizeof err);
+    CHECK(st == LMR_OK && c.rope_theta == 1e6 && c.dtype == LMR_DTYPE_BF16,
+          "transformers 5 config: rope_parameters.rope_theta 1e6 and dtype bfloat16 are read %s", err);
+    st = parse("{" BASE ",\"rope_theta\":5e5,\"rope_parameters\":{\"rope_theta\":1e6}}", &c, err, sizeof err);
+    CHECK(st == LMR_OK && c.rope_theta == 5e5, "a top-level rope_theta wins over rope_parameters %s", err);
+    reject("{" BASE ",\"rope_parameters\":{\"rope_theta\":1e6,\"rope_type\":\"yarn\"}}", LMR_ERR_UNSUPPORTED,
+           "\"rope_parameters\" rope_type is not supported");
+    reject("{" BASE ",\"rope_parameters\":{\"rope_theta\":-1}}", LMR_ERR_FORMAT,
+           "\"rope_parameters\" rope_theta is out of range: -1");
+    reject("{" BASE ",\"rope_parameters\":3}", LMR_ERR_FORMAT, "\"rope_parameters\" must be null or an object");
+}
+
 static void defaults(void) {
     char err[512] = "";
     lmr_config c;
@@ -189,6 +208,7 @@ static void presets_and_tensors(void) {
 int main(void) {
     real_configs();
     defaults();
+    rope_parameters();
     rejections();
     presets_and_tensors();
     return t_done();
