@@ -5,9 +5,10 @@
  * it reads; the library never prints, exits or aborts. One exception it cannot prevent: loaded
  * weights are mmap'd in place, so a weights file truncated by another process while a call reads
  * it raises SIGBUS. Prefill, decode and generate check each file's size and mtime on entry and
- * return LMR_ERR_IO when it changed since the load; a change during a call is not caught. Structs carry a `size` field set by their
- * *_default() function and hold fixed-width fields only; new fields go at the end. Any change
- * that breaks callers bumps LMR_ABI_VERSION.
+ * return LMR_ERR_IO when it changed since the load; a change during a call is not caught.
+ * Structs carry a `size` field set by their *_default() function and hold fixed-width fields
+ * only; new fields go at the end. Any change that breaks callers bumps LMR_ABI_VERSION
+ * (2: lmr_counters grew energy_mj and energy_ns, so a caller built for 1 is refused by size).
  *
  * Threading: one engine and everything under it is used by one thread at a time.
  * Timing: every duration is in nanoseconds from a monotonic clock, read after the device has
@@ -27,7 +28,7 @@ extern "C" {
 #define LMR_API __attribute__((visibility("default")))
 #endif
 
-#define LMR_ABI_VERSION 1u
+#define LMR_ABI_VERSION 2u
 
 typedef int32_t lmr_status;
 

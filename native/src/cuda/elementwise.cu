@@ -168,17 +168,21 @@ lmr_status lmr_cuda_fill_kv(cu_ctx *c, void *kv, size_t layer_bytes, int n_layer
     return lmr_cuda_post(c, "fill_kv");
 }
 
-/* ---- greedy sampling: one block, lowest index among the maxima; NaN never wins ---- */
+/* ---- greedy sampling: one block, lowest index among the maxima; any non-finite logit (NaN or
+ * +-Inf) writes -1, which the generic layer reports as LMR_ERR_NONFINITE ---- */
 
 __global__ void __launch_bounds__(1024) argmax_kernel(const float *x, int n, int32_t *out) {
     __shared__ float bv[32];
     __shared__ int bi[32];
     float v = -INFINITY;
     int idx = n; /* "none yet": larger than every index */
+    int bad = 0;
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
         float f = x[i];
+        if (!isfinite(f)) bad = 1;
         if (f > v || (idx == n && f == v)) v = f, idx = i;
     }
+    bad = __syncthreads_or(bad);
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) {
         float ov = __shfl_xor_sync(0xFFFFFFFFu, v, o);
@@ -196,7 +200,7 @@ __global__ void __launch_bounds__(1024) argmax_kernel(const float *x, int n, int
             int oi = __shfl_xor_sync(0xFFFFFFFFu, idx, o);
             if (ov > v || (ov == v && oi < idx)) v = ov, idx = oi;
         }
-        if (threadIdx.x == 0) *out = idx < n ? idx : 0;
+        if (threadIdx.x == 0) *out = bad ? -1 : idx < n ? idx : 0;
     }
 }
 
