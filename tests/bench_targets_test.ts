@@ -242,3 +242,48 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "bench CLI --target lmrig,llama.cpp --quick: one table with both targets and their ratio",
+  ignore: noLlama,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const scenario = `${dir}/tiny.ts`;
+      await Deno.writeTextFile(
+        scenario,
+        `export default { kind: "grid", name: "tiny", cases: [` +
+          `{ id: "A", promptTokens: 8, decodeTokens: 4 }, { id: "B", promptTokens: 12, decodeTokens: 3 }] };\n`,
+      );
+      const run = (args: string[]) =>
+        new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", "scripts/bench.ts", scenario, ...args],
+          env: { NO_COLOR: "1", LMRIG_CACHE_DIR: `${dir}/cache` },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      const common = ["--model", "synthetic:tiny-qwen2", "--backend", "cpu", "--threads", "1"];
+      const out = await run([
+        ...common,
+        "--quick",
+        "--target",
+        "lmrig,llama.cpp",
+        "--out",
+        `${dir}/r.json`,
+      ]);
+      const text = new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.match(text, /\| A@llama\.cpp +\|/);
+      assert.match(text, /\| ID +\| Figure +\| +lmrig \| llama\.cpp \| llama\.cpp \/ lmrig +\|/);
+      assert.match(text, /\| B +\| decode TPS \| .* \| \d+\.\d\dx \[\d+\.\d\d, \d+\.\d\d\] \|/);
+      const record = await readRecord(`${dir}/r.json`);
+      assert.deepEqual(record.cases.map((c) => c.id), ["A", "A@llama.cpp", "B", "B@llama.cpp"]);
+      assert.deepEqual(
+        record.tool.command.slice(-4),
+        ["--target", "lmrig,llama.cpp", "--out", `${dir}/r.json`],
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
