@@ -73,8 +73,7 @@ const pm = (samples: number[] | undefined, unit: string, scale = 1) => {
 /**
  * Build the benchmark report: methodology, environment, the S1-S6 table, run-level metrics,
  * cache-sweep, workers and backend tables when such records are given, target ratios of
- * side-by-side records (`--target a,b`), warnings, and links to
- * the charts.
+ * side-by-side records (`--target a,b`), warnings, and links to the charts.
  *
  * @param records The records to report (at least one).
  * @param options File names, chart links, title.
