@@ -108,6 +108,8 @@ async function main(): Promise<number> {
         backend,
         executor: args.executor,
         threads: args.threads,
+        targets: args.targets,
+        llamaLib: args.llamaLib,
         profile: args.profile,
         runner,
         out,

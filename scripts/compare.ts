@@ -11,6 +11,8 @@ import {
   comparisonViews,
   findRegressions,
   formatComparison,
+  formatTargetRatios,
+  targetRatios,
 } from "../lib/compare/mod.ts";
 import { checkOutPath } from "../lib/results/check_out_path.ts";
 import { readRecord } from "../lib/results/read_record.ts";
@@ -19,6 +21,7 @@ import { writeFileAtomic } from "../lib/results/write_file_atomic.ts";
 import { runMain } from "./_run_main.ts";
 
 const USAGE = `Usage: deno task compare A.json B.json [C.json ...] [options]
+       deno task compare SIDE-BY-SIDE.json   (one --target a,b record: target ratios)
 
 Options:
   --baseline N|FILE  baseline record: index (0-based) or file name (default 0)
@@ -59,6 +62,45 @@ function caseFilter(text: string | undefined): string[] | RegExp | undefined {
   }
 }
 
+/** One record of a side-by-side run: its target ratios (other / base) with bootstrap CIs. */
+async function sideBySide(
+  path: string,
+  values: { format?: string; resamples?: string; seed?: string; out?: string },
+): Promise<number> {
+  const record = await readRecord(path);
+  const rows = targetRatios(record, {
+    resamples: number("resamples", values.resamples, 2000),
+    seed: number("seed", values.seed, 1),
+  });
+  if (rows.length === 0) {
+    throw new RangeError(
+      `Cannot compare: need at least two record files, got 1 (${path} ran on one target; ` +
+        `one record is enough only from a side-by-side run, --target lmrig,llama.cpp)\n\n${USAGE}`,
+    );
+  }
+  const format = values.format ?? "markdown";
+  const text = format === "json"
+    ? JSON.stringify({ record: path, targetRatios: rows }, null, 2) + "\n"
+    : format === "csv"
+    ? [
+      "case,base,other,metric,baseValue,otherValue,ratio,low,high",
+      ...rows.map((r) =>
+        [r.caseId, r.base, r.other, r.metric, r.baseValue, r.otherValue, r.ratio, r.low, r.high]
+          .join(",")
+      ),
+    ].join("\n") + "\n"
+    : format === "markdown"
+    ? formatTargetRatios(path, rows).join("\n")
+    : (() => {
+      throw new RangeError(
+        `Cannot compare: --format must be markdown, csv or json, got "${format}"`,
+      );
+    })();
+  if (values.out) await writeFileAtomic(values.out, text);
+  else await Deno.stdout.write(new TextEncoder().encode(text));
+  return 0;
+}
+
 async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -81,6 +123,7 @@ async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (positionals.length === 1) return await sideBySide(positionals[0], values);
   if (positionals.length < 2) {
     throw new RangeError(
       `Cannot compare: need at least two record files, got ${positionals.length}\n\n${USAGE}`,

@@ -98,3 +98,23 @@ Deno.test("compare: bad input exits 2 with a message", async () => {
   const base = await compare(`${FIX}/grid-a.json`, `${FIX}/grid-b.json`, "--baseline", "nope.json");
   assert.match(base.err, /--baseline "nope.json" is neither an index nor one of the files/);
 });
+
+Deno.test("compare: one side-by-side record shows the target ratios with their CI", async () => {
+  const r = await compare(`${FIX}/grid-targets.json`);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /### Target ratio \(llama\.cpp \/ lmrig\)/);
+  assert.match(
+    r.out,
+    /\| S1 \| decode TPS \| 10\.0 tok\/s \| 5\.0 tok\/s \| 0\.50x \[0\.4\d, 0\.5\d\] \|/,
+  );
+  const json = await compare(`${FIX}/grid-targets.json`, "--format", "json");
+  assert.equal(JSON.parse(json.out).targetRatios.length, 6);
+  // Two records, one of them side by side: the view is there too.
+  const two = await compare(`${FIX}/grid-a.json`, `${FIX}/grid-targets.json`);
+  assert.equal(two.code, 0, two.err);
+  assert.match(two.out, /### Target ratio \(llama\.cpp \/ lmrig\): /);
+  // Negative control: one record of one target is refused.
+  const one = await compare(`${FIX}/grid-a.json`);
+  assert.notEqual(one.code, 0);
+  assert.match(one.err, /ran on one target/);
+});

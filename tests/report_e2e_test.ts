@@ -54,3 +54,15 @@ Deno.test("report command writes the report and links charts that exist", async 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("buildReport: a side-by-side record gets its target ratios with their CI", async () => {
+  const md = buildReport([await readRecord("tests/fixtures/records/grid-targets.json")]);
+  assert.match(md, /### Target ratio \(llama\.cpp \/ lmrig\): /);
+  assert.match(
+    md,
+    /\| S2 \| decode TPS \| 10\.0 tok\/s \| 5\.0 tok\/s \| 0\.50x \[0\.4\d, 0\.5\d\] \|/,
+  );
+  // Negative control: a record on one target has none.
+  const plain = buildReport([await readRecord("tests/fixtures/records/grid-a.json")]);
+  assert.doesNotMatch(plain, /Target ratio/);
+});

@@ -10,6 +10,10 @@ export interface BenchArgs {
   backend: BackendName;
   executor: ExecutorName;
   threads?: number;
+  /** --target a,b: the targets every case runs on, in order (default: the scenario's). */
+  targets?: string[];
+  /** --llama-lib DIR: a user's llama.cpp build instead of the npm prebuilt. */
+  llamaLib?: string;
   warmup?: number;
   runs?: number;
   minRuns?: number;
@@ -41,6 +45,10 @@ Options:
                       a Mac gets the cpu backend with NEON kernels, there is no Metal backend)
   --executor NAME     eager | graph (default eager)
   --threads N         CPU threads, 0 = all cores (default 0)
+  --target LIST       targets every case runs on, alternating within each case:
+                      lmrig (default), llama.cpp, or lmrig,llama.cpp side by side (grid
+                      scenarios; llama.cpp runs the same weights converted to GGUF)
+  --llama-lib DIR     a llama.cpp build folder instead of the npm prebuilt ($LMRIG_LLAMA_LIB)
   --warmup N          warm-up runs per case, reported apart (default 3)
   --runs N            measured runs per case (default 5; a cache sweep: steps per position,
                       default its scenario's steps, 10)
@@ -62,6 +70,7 @@ Options:
 Examples:
   deno task bench
   deno task bench scenarios/s1-s6.ts --backend cpu --threads 2 --quick
+  deno task bench scenarios/s1-s6.ts --target lmrig,llama.cpp --backend cpu --quick
   deno task bench --model synthetic:qwen2.5-1.5b --backend cuda --executor graph
   deno task bench --model ~/models/Qwen2.5-1.5B-Instruct --runs 10 --interleave
   deno task bench --format csv > s1-s6.csv`;
@@ -89,6 +98,22 @@ function oneOf<T extends string>(name: string, v: string, options: readonly T[])
     throw new RangeError(`--${name} must be one of ${options.join(", ")}, got "${v}"`);
   }
   return v as T;
+}
+
+/** --target: a comma list of distinct known targets. */
+function targetsOf(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const names = v.split(",").map((x) => x.trim());
+  const known = ["lmrig", "llama.cpp"];
+  for (const n of names) {
+    if (!known.includes(n)) {
+      throw new RangeError(`--target must list targets of ${known.join(", ")}, got "${n}"`);
+    }
+  }
+  if (new Set(names).size !== names.length) {
+    throw new RangeError(`--target must not name a target twice, got "${v}"`);
+  }
+  return names;
 }
 
 /** --backend: auto, cpu or cuda; "metal" gets its own answer (there is no Metal backend). */
@@ -128,6 +153,8 @@ export function parseBenchArgs(args: string[]): BenchArgs {
         backend: { type: "string", default: "auto" },
         executor: { type: "string", default: "eager" },
         threads: { type: "string" },
+        target: { type: "string" },
+        "llama-lib": { type: "string" },
         warmup: { type: "string" },
         runs: { type: "string" },
         "min-runs": { type: "string" },
@@ -164,6 +191,8 @@ export function parseBenchArgs(args: string[]): BenchArgs {
     backend: backendOf(v.backend),
     executor: oneOf("executor", v.executor, ["eager", "graph"] as const),
     threads: int("threads", v.threads, 0),
+    targets: targetsOf(v.target),
+    llamaLib: v["llama-lib"],
     warmup: int("warmup", v.warmup, 0),
     runs: int("runs", v.runs, 1),
     minRuns: int("min-runs", v["min-runs"], 1),

@@ -74,3 +74,15 @@ Deno.test("parseBenchArgs names the bad option", () => {
   });
   assert.throws(() => parseBenchArgs(["--model"]), { message: /"--model" needs a value/ });
 });
+
+Deno.test("parseBenchArgs: --target lists distinct known targets, --llama-lib a folder", () => {
+  const a = parseBenchArgs(["--target", "lmrig,llama.cpp", "--llama-lib", "/opt/llama"]);
+  assert.deepEqual(a.targets, ["lmrig", "llama.cpp"]);
+  assert.equal(a.llamaLib, "/opt/llama");
+  assert.equal(parseBenchArgs([]).targets, undefined); // the scenario's, else lmrig
+  assert.throws(() => parseBenchArgs(["--target", "lmrig,vllm"]), {
+    name: "RangeError",
+    message: '--target must list targets of lmrig, llama.cpp, got "vllm"',
+  });
+  assert.throws(() => parseBenchArgs(["--target", "lmrig,lmrig"]), /must not name a target twice/);
+});

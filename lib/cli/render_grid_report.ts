@@ -1,4 +1,5 @@
 /** The bench's human-readable output of a grid record (also `--format md`). */
+import { targetRatios } from "../compare/target_ratios.ts";
 import type { Case, ResultRecord } from "../results/types.ts";
 import { quantile } from "../stats/quantile.ts";
 import { formatTable } from "./format_table.ts";
@@ -74,7 +75,8 @@ function stepSection(record: ResultRecord): string[] {
  * Decode TPS ± sd, Prefill TPS), the run figures (load, capture, peak memory, prefill scaling,
  * decode TPS spread across cases, GPU utilisation and kernel overhead when measured, the run's
  * one bandwidth ceiling with the probe's spread, the bandwidth-limited decode TPS and each
- * case's share, flagged above 100%), the per-step TPS of the longest decode case, warnings.
+ * case's share, flagged above 100%), for a side-by-side run (`--target a,b`) each case on both
+ * targets with their ratio and each target's facts, the per-step TPS of the longest decode case, warnings.
  *
  * @param record A grid record.
  * @returns Markdown text ending with a newline.
@@ -100,6 +102,34 @@ export function renderGridReport(record: ResultRecord): string {
     ),
     "",
   );
+  const sideBySide = targetRatios(record);
+  if (sideBySide.length > 0) {
+    const { base, other } = sideBySide[0];
+    out.push(
+      `Targets side by side (same weights and token ids, alternating run by run within each ` +
+        `case; ratio of medians with a 95% bootstrap interval):`,
+      "",
+      formatTable(
+        ["ID", "Figure", `${base}`, `${other}`, `${other} / ${base}`],
+        sideBySide.map((r) => [
+          r.other === other ? r.caseId : `${r.caseId} (${r.other})`,
+          r.metric === "decodeTps" ? "decode TPS" : "prefill TPS",
+          fmt(r.baseValue, 1),
+          fmt(r.otherValue, 1),
+          `${fmt(r.ratio, 2)}x [${fmt(r.low, 2)}, ${fmt(r.high, 2)}]`,
+        ]),
+      ),
+      "",
+    );
+    const facts = record.environment.targets ?? [];
+    for (const t of facts) {
+      out.push(
+        `- ${t.name} ${t.version}: ${t.build}; ${t.backend}, ${t.threads} thread(s), KV fill by ` +
+          `${t.kvFill}; weights ${t.model.dtype}, ${fmt(t.model.weightBytes / 1e6, 1)} MB`,
+      );
+    }
+    if (facts.length) out.push("");
+  }
   const rows: string[][] = [];
   rows.push(["Weight load time", `${fmt(record.model.loadNs / 1e9, 2)} s`]);
   if (d.captureNs) rows.push(["Compile/capture time", `${fmt(d.captureNs.value / 1e9, 3)} s`]);

@@ -53,3 +53,16 @@ Deno.test("serving percentiles carry n and give no p99 under 20 samples", async 
   assert.match(pcts(few), /^[\d.]+ \/ [\d.]+ \/ - \/ 19\.0 \(n=19\)$/);
   assert.match(pcts(many), /^[\d.]+ \/ [\d.]+ \/ [\d.]+ \/ 20\.0 \(n=20\)$/);
 });
+
+Deno.test("the grid table of a side-by-side run prints both targets and their ratio per case", async () => {
+  const { readRecord } = await import("../results/read_record.ts");
+  const { renderGridReport } = await import("./render_grid_report.ts");
+  const text = renderGridReport(await readRecord("tests/fixtures/records/grid-targets.json"));
+  assert.match(text, /\| S1@llama\.cpp +\|/);
+  assert.match(text, /\| ID +\| Figure +\| lmrig \| llama\.cpp \| llama\.cpp \/ lmrig +\|/);
+  assert.match(text, /\| S3 +\| decode TPS \| +9\.9 \| +5\.0 \| 0\.50x \[0\.49, 0\.51\] \|/);
+  assert.match(text, /- llama\.cpp v0\.5\.0: npm @node-llama-cpp\/linux-x64@3\.22\.1/);
+  // A record on one target has no side-by-side section.
+  const plain = renderGridReport(await readRecord("tests/fixtures/records/grid-a.json"));
+  assert.doesNotMatch(plain, /side by side/);
+});

@@ -3,6 +3,7 @@ import type { ResultRecord } from "../results/types.ts";
 import { type BackendSpeedup, backendSpeedups } from "./backend_speedups.ts";
 import type { BootstrapOptions } from "./bootstrap_ratio.ts";
 import { type ExecutorRatio, executorRatios } from "./executor_ratios.ts";
+import { type TargetRatio, targetRatios } from "./target_ratios.ts";
 import { type WorkersPoint, workersScaling } from "./workers_scaling.ts";
 
 /** Views computed from the records of a comparison. */
@@ -11,14 +12,16 @@ export interface ComparisonViews {
   backendSpeedups: { base: string; other: string; rows: BackendSpeedup[] }[];
   /** graph / eager per cache position, per record that measured both. */
   executorRatios: { record: string; rows: ExecutorRatio[] }[];
+  /** Other target / base target per case, per side-by-side record (`--target a,b`). */
+  targetRatios: { record: string; rows: TargetRatio[] }[];
   /** Scaling per workers record. */
   workersScaling: { record: string; rows: WorkersPoint[] }[];
 }
 
 /**
  * Compute the views that apply: backend speedup for every record whose engine backend differs
- * from the baseline's, executor ratios for records with `{ position, executor }` cases, and
- * workers scaling for records with `{ workers }` cases.
+ * from the baseline's, executor ratios for records with `{ position, executor }` cases, target
+ * ratios for records whose cases ran on several targets, and workers scaling for records with `{ workers }` cases.
  *
  * @param records The records, in comparison order.
  * @param labels Their labels (from recordLabels).
@@ -41,7 +44,12 @@ export function comparisonViews(
   baseline: number,
   options: BootstrapOptions = {},
 ): ComparisonViews {
-  const views: ComparisonViews = { backendSpeedups: [], executorRatios: [], workersScaling: [] };
+  const views: ComparisonViews = {
+    backendSpeedups: [],
+    executorRatios: [],
+    targetRatios: [],
+    workersScaling: [],
+  };
   const base = records[baseline];
   records.forEach((r, i) => {
     if (i !== baseline && r.engine.backend !== base.engine.backend) {
@@ -52,6 +60,8 @@ export function comparisonViews(
     }
     const ratios = executorRatios(r, options);
     if (ratios.length > 0) views.executorRatios.push({ record: labels[i], rows: ratios });
+    const targets = targetRatios(r, options);
+    if (targets.length > 0) views.targetRatios.push({ record: labels[i], rows: targets });
     const scaling = workersScaling(r);
     if (scaling.length > 1) views.workersScaling.push({ record: labels[i], rows: scaling });
   });

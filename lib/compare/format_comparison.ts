@@ -2,6 +2,7 @@
 import { formatValue } from "./format_value.ts";
 import { metricLabel } from "./metric_label.ts";
 import type { ComparisonViews } from "./comparison_views.ts";
+import { formatTargetRatios } from "./format_target_ratios.ts";
 import type { Comparison, ComparisonRow, RatioCell } from "./types.ts";
 
 /** Output formats of the compare command. */
@@ -171,6 +172,7 @@ function viewsMarkdown(v: ComparisonViews): string[] {
       "",
     );
   }
+  for (const { record, rows } of v.targetRatios) out.push(...formatTargetRatios(record, rows));
   for (const { record, rows } of v.workersScaling) {
     out.push(`### Workers scaling: ${record}`, "");
     out.push(

@@ -9,6 +9,8 @@ export { type CompareOptions, compareRecords } from "./compare_records.ts";
 export { type ComparisonViews, comparisonViews } from "./comparison_views.ts";
 export { type BackendSpeedup, backendSpeedups } from "./backend_speedups.ts";
 export { type ExecutorRatio, executorRatios } from "./executor_ratios.ts";
+export { type TargetRatio, targetRatios } from "./target_ratios.ts";
+export { formatTargetRatios } from "./format_target_ratios.ts";
 export { type WorkersPoint, workersScaling } from "./workers_scaling.ts";
 export { findRegressions, type Regression } from "./find_regressions.ts";
 export { type ComparisonFormat, formatComparison } from "./format_comparison.ts";

@@ -37,3 +37,27 @@ Deno.test("backendSpeedups: per case, refuses the same backend", async () => {
   for (const r of rows) assert.ok(Math.abs(r.speedup - r.otherTps / r.baseTps) < 1e-9);
   assert.throws(() => backendSpeedups(cpu, cpu), /both records ran on backend "cpu"/);
 });
+
+Deno.test("targetRatios: llama.cpp / lmrig per case from one side-by-side record", async () => {
+  const { targetRatios, comparisonViews } = await import("./mod.ts");
+  // The fixture's llama.cpp samples are lmrig's halved (times doubled): every ratio is 0.5.
+  const r = await readRecord(`${FIX}/grid-targets.json`);
+  const rows = targetRatios(r);
+  assert.deepEqual(rows.map((x) => x.caseId), ["S1", "S2", "S3", "S4", "S5", "S6"]);
+  for (const x of rows) {
+    assert.equal(x.base, "lmrig");
+    assert.equal(x.other, "llama.cpp");
+    assert.equal(x.metric, "decodeTps");
+    assert.ok(Math.abs(x.ratio - 0.5) < 1e-12, String(x.ratio));
+    assert.ok(x.low < 0.5 && x.high > 0.5 && x.low > 0.45 && x.high < 0.55);
+  }
+  // Negative control: a record on one target has no target ratio.
+  assert.deepEqual(targetRatios(await readRecord(`${FIX}/grid-a.json`)), []);
+  // A case without decode steps is compared on prefill TPS.
+  for (const c of r.cases) delete c.metrics.decodeTps;
+  assert.ok(
+    targetRatios(r).every((x) => x.metric === "prefillTps" && Math.abs(x.ratio - 0.5) < 1e-12),
+  );
+  const views = comparisonViews([r], ["side"], 0);
+  assert.equal(views.targetRatios[0].record, "side");
+});

@@ -7,6 +7,8 @@ import { formatValue } from "../compare/format_value.ts";
 import { recordLabels } from "../compare/record_labels.ts";
 import { workersScaling } from "../compare/workers_scaling.ts";
 import { backendSpeedups } from "../compare/backend_speedups.ts";
+import { formatTargetRatios } from "../compare/format_target_ratios.ts";
+import { targetRatios } from "../compare/target_ratios.ts";
 
 /** A chart image to link from the report. */
 export interface ReportChart {
@@ -70,8 +72,8 @@ const pm = (samples: number[] | undefined, unit: string, scale = 1) => {
 
 /**
  * Build the benchmark report: methodology, environment, the S1-S6 table, run-level metrics,
- * cache-sweep, workers and backend tables when such records are given, warnings, and links to
- * the charts.
+ * cache-sweep, workers and backend tables when such records are given, target ratios of
+ * side-by-side records (`--target a,b`), warnings, and links to the charts.
  *
  * @param records The records to report (at least one).
  * @param options File names, chart links, title.
@@ -180,6 +182,10 @@ export function buildReport(records: ResultRecord[], options: ReportOptions = {}
       ),
       "",
     );
+  });
+  records.forEach((r, i) => {
+    const rows = targetRatios(r);
+    if (rows.length > 0) out.push(...formatTargetRatios(labels[i], rows));
   });
   const warnings = records.flatMap((r, i) => r.warnings.map((w) => `${labels[i]}: ${w}`));
   out.push(

@@ -66,8 +66,10 @@ export interface Derived {
 
 /** One case of a scenario (e.g. S1) with its measured and warm-up samples. */
 export interface Case {
-  /** "S1", "pos-1024", "workers-8", ... */
+  /** "S1", "pos-1024", "workers-8", ...; `S1@llama.cpp` for a case run on a target not lmrig. */
   id: string;
+  /** The target (engine) that ran the case; absent in records before targets: lmrig. */
+  target?: string;
   description: string;
   /** What identifies the case across records, e.g. `{ promptTokens: 16, decodeTokens: 32 }`. */
   params: Record<string, number | string>;
@@ -94,8 +96,42 @@ export interface GpuInfo {
   runtimeVersion: string;
 }
 
+/**
+ * One target (engine) of a run, as the target reported itself (lib/targets `facts()`), with
+ * the weights it ran. Written by runs given targets (`--target`); absent in older records.
+ */
+export interface TargetEnvironment {
+  /** `lmrig` or `llama.cpp`. */
+  name: string;
+  version: string;
+  /** How the engine was built or obtained (llama.cpp: npm package and version, or user build). */
+  build: string;
+  libraryPath: string;
+  threads: number;
+  backend: string;
+  kvFill: "random" | "prefill";
+  /** Every figure-changing setting as set. */
+  settings: Record<string, string | number | boolean>;
+  /** Engine-specific facts (llama.cpp: release, CPU variant actually loaded, ...). */
+  extra: Record<string, string | number | boolean>;
+  model: {
+    arch: string;
+    layers: number;
+    vocab: number;
+    weightBytes: number;
+    dtype: string;
+    source: string;
+    /** The GGUF file the target read (llama.cpp), else absent. */
+    file?: string;
+    /** sha256 of the source weights converted to that file (null: synthetic, not hashed). */
+    contentHash: string | null;
+  };
+}
+
 /** The machine and build the record was measured on. */
 export interface Environment {
+  /** The targets the cases ran on, in run order (absent: lmrig only, older records). */
+  targets?: TargetEnvironment[];
   os: string;
   osRelease: string;
   arch: string;

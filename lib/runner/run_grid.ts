@@ -1,6 +1,6 @@
 /** The grid runner: warm-ups, measured runs (fixed or adaptive), interleaving, limits. */
-import type { Engine } from "../ffi/engine.ts";
-import type { Session } from "../ffi/session.ts";
+import { generateOnTarget } from "../targets/generate_on_target.ts";
+import type { Target } from "../targets/types.ts";
 import { makeMetric } from "../results/make_metric.ts";
 import type { Case, MetricUnit } from "../results/types.ts";
 import type { GridCase, GridScenario } from "../scenario/types.ts";
@@ -10,13 +10,20 @@ import { randomTokens } from "./random_tokens.ts";
 import { type CaseRuns, repeatRuns } from "./repeat_runs.ts";
 import type { RunnerHooks, RunnerOptions } from "./types.ts";
 
-/** What the grid runner needs of the engine side. */
-export interface GridContext {
-  engine: Engine;
-  session: Session;
-  vocab: number;
+/** One target of a grid run, with the figures its bandwidth limits need. */
+export interface GridTarget {
+  target: Target;
+  /** Bytes one decode step reads (weights), and KV bytes per cached token. */
   decodeBytes: number;
   kvBytesPerToken: number;
+}
+
+/** What the grid runner needs of the engine side. */
+export interface GridContext {
+  /** The targets every case runs on (sequence 0 of each), alternating within a case. */
+  targets: GridTarget[];
+  /** Token ids are drawn below this (the smallest vocabulary of the targets). */
+  vocab: number;
   /** The run's read-bandwidth ceiling, bytes/s (null: no limits attached). */
   bandwidthBps: number | null;
 }
@@ -37,11 +44,25 @@ const SPECS: Record<string, [MetricUnit, "lower" | "higher"]> = {
   e2eNs: ["ns", "lower"],
 };
 
+/** Counters summed over the measured runs of a case. */
+const SUMMED = [
+  "kernels",
+  "kernelNs",
+  "prefillNs",
+  "decodeNs",
+  "sampleNs",
+  "decodeSteps",
+  "graphCaptureNs",
+];
+
 /** Noisy when the decode TPS (or TTFT) CV across runs is above this. */
 const NOISY_CV = 0.05;
 
 interface CaseState {
   spec: GridCase;
+  /** Index into ctx.targets, and the case id in the record (`<id>@<target>` but for lmrig). */
+  target: number;
+  id: string;
   prompt: number[];
   stepNs: number[][];
   counters: Record<string, number>;
@@ -54,28 +75,31 @@ function idSeed(seed: number, id: string): number {
 }
 
 /**
- * Run a grid scenario on one sequence of `ctx.session`: per case, warm-up runs (kept apart),
- * then measured runs until the stop rule holds; each run resets the sequence and calls the
- * engine's generate loop, which times every step itself. Stops early (keeping what was measured)
- * when hooks.shouldStop() turns true between runs.
+ * Run a grid scenario on sequence 0 of every target in `ctx.targets`: per case, warm-up runs
+ * (kept apart), then measured runs until the stop rule holds; each run resets the sequence and
+ * generates with {@link generateOnTarget} (lmrig's native loop, or engine-timed prefill and
+ * steps), so every step is timed by the engine. With several targets a case runs on each with
+ * the same token ids, the targets taking turns run by run within the case (ABAB...; with
+ * `options.interleave` all cases and targets round-robin, targets adjacent). A case on a target
+ * other than lmrig gets the id `<id>@<target>`; every case carries its `target`. Stops early
+ * (keeping what every target measured) when hooks.shouldStop() turns true between runs.
  *
- * @param ctx Engine, session and the facts the limits need.
+ * @param ctx The targets and the facts the limits need.
  * @param scenario The resolved grid.
  * @param options Repetition settings.
  * @param hooks Progress, checkpoint, stop and tokenizer hooks.
  * @returns Cases with at least one measured run, warnings, and whether it was interrupted.
  * @throws {EngineError} When the engine fails.
  * @throws {TypeError} When a case has a prompt text but no tokenize hook is given.
+ * @throws {RangeError} When no target is given or two share a name.
  * @example
  * ```ts
  * import { runGrid } from "./run_grid.ts";
  * import { resolveRunnerOptions } from "./resolve_runner_options.ts";
- * import { Engine } from "../ffi/engine.ts";
+ * import { openLmrigTarget } from "../targets/lmrig.ts";
  * import { validateScenario } from "../scenario/validate_scenario.ts";
- * using engine = Engine.create({ backend: "cpu", threads: 1 });
- * using model = await engine.synthesize("tiny-qwen2", { seed: 1 });
- * using session = model.createSession({ maxCtx: 64 });
- * const info = model.info();
+ * using target = await openLmrigTarget({ model: "tiny-qwen2", seed: 1, threads: 1, maxCtx: 64 });
+ * const info = target.model();
  * const scenario = validateScenario({
  *   kind: "grid",
  *   name: "tiny",
@@ -83,11 +107,8 @@ function idSeed(seed: number, id: string): number {
  * }, "tiny.ts");
  * if (scenario.kind !== "grid") throw new Error("a grid");
  * const ctx = {
- *   engine,
- *   session,
+ *   targets: [{ target, decodeBytes: info.weightBytes, kvBytesPerToken: 0 }],
  *   vocab: info.vocab,
- *   decodeBytes: info.decodeBytes,
- *   kvBytesPerToken: info.kvBytesPerToken,
  *   bandwidthBps: null,
  * };
  * const out = await runGrid(ctx, scenario, resolveRunnerOptions({ warmup: 1, runs: 3 }), {});
@@ -100,6 +121,12 @@ export async function runGrid(
   options: RunnerOptions,
   hooks: RunnerHooks = {},
 ): Promise<GridOutcome> {
+  if (ctx.targets.length === 0) throw new RangeError("Cannot run the grid: no target given");
+  const names = ctx.targets.map((t) => t.target.name);
+  if (new Set(names).size !== names.length) {
+    throw new RangeError(`Cannot run the grid: a target is named twice (${names.join(", ")})`);
+  }
+  // Case-major: every case on every target, targets adjacent (A@t1, A@t2, B@t1, B@t2, ...).
   const states: CaseState[] = [];
   for (const spec of scenario.cases) {
     let prompt: number[];
@@ -109,54 +136,82 @@ export async function runGrid(
       }
       prompt = (await hooks.tokenize(spec.prompt)).slice(0, spec.promptTokens);
     } else prompt = randomTokens(spec.promptTokens, ctx.vocab, idSeed(options.seed, spec.id));
-    states.push({ spec, prompt, stepNs: [], counters: {} });
+    ctx.targets.forEach((t, target) => {
+      const id = t.target.name === "lmrig" ? spec.id : `${spec.id}@${t.target.name}`;
+      states.push({ spec, target, id, prompt, stepNs: [], counters: {} });
+    });
   }
 
   const once = async (index: number, phase: "warmup" | "measure") => {
     const s = states[index];
-    ctx.session.reset(0);
-    ctx.engine.resetCounters();
-    const r = await ctx.session.generate(0, s.prompt, s.spec.decodeTokens);
-    const c = ctx.engine.counters();
-    if (r.stats.generatedTokens !== s.spec.decodeTokens) {
+    const r = await generateOnTarget(
+      ctx.targets[s.target].target,
+      0,
+      s.prompt,
+      s.spec.decodeTokens,
+    );
+    if (r.generatedTokens !== s.spec.decodeTokens) {
       throw new RangeError(
-        `the engine generated ${r.stats.generatedTokens} tokens, expected ${s.spec.decodeTokens}`,
+        `the engine generated ${r.generatedTokens} tokens, expected ${s.spec.decodeTokens}`,
       );
     }
     if (phase === "measure") {
       s.stepNs.push(r.stepNs);
-      const k = s.counters;
+      const k = s.counters, c = r.counters;
       k.runs = (k.runs ?? 0) + 1;
-      k.kernels = (k.kernels ?? 0) + c.kernels;
-      k.kernelNs = (k.kernelNs ?? 0) + c.kernelNs;
-      k.prefillNs = (k.prefillNs ?? 0) + c.prefillNs;
-      k.decodeNs = (k.decodeNs ?? 0) + c.decodeNs;
-      k.sampleNs = (k.sampleNs ?? 0) + c.sampleNs;
-      k.decodeSteps = (k.decodeSteps ?? 0) + c.decodeSteps;
-      k.kernelsPerStep = c.kernelsLastStep;
-      k.peakBytes = Math.max(k.peakBytes ?? 0, c.peakBytes);
-      k.graphCaptureNs = (k.graphCaptureNs ?? 0) + c.graphCaptureNs;
-      if (c.energyNs > 0) { // the device reads its energy (NVML): the run's share
+      for (const name of SUMMED) if (c[name] !== undefined) k[name] = (k[name] ?? 0) + c[name];
+      if (c.kernelsLastStep !== undefined) k.kernelsPerStep = c.kernelsLastStep;
+      if (c.peakBytes !== undefined) k.peakBytes = Math.max(k.peakBytes ?? 0, c.peakBytes);
+      if ((c.energyNs ?? 0) > 0) { // the device reads its energy (NVML): the run's share
         k.energyMj = (k.energyMj ?? 0) + c.energyMj;
         k.energyNs = (k.energyNs ?? 0) + c.energyNs;
-        k.energyTokens = (k.energyTokens ?? 0) + r.stats.generatedTokens;
+        k.energyTokens = (k.energyTokens ?? 0) + r.generatedTokens;
       }
     }
-    return gridRunMetrics({ ...r.stats, stepNs: r.stepNs });
+    return gridRunMetrics(r);
   };
 
-  const build = (runs: readonly CaseRuns[]) =>
-    runs.flatMap((r, i) => (r.runs > 0 ? [toCase(states[i], r, ctx)] : []));
-  const out = await repeatRuns({
-    ids: states.map((s) => s.spec.id),
-    options,
-    key: (i) => (states[i].spec.decodeTokens > 1 ? "decodeTps" : "ttftNs"),
-    shouldStop: hooks.shouldStop,
-    onProgress: hooks.onProgress,
-    onCheckpoint: async (runs) => await hooks.onCheckpoint?.(build(runs)),
-  }, once);
+  // Every run of a plan is recorded here, so a checkpoint holds all plans so far.
+  const collected: (CaseRuns | undefined)[] = states.map(() => undefined);
+  const build = () =>
+    collected.flatMap((r, i) => (r && r.runs > 0 ? [toCase(states[i], r, ctx)] : []));
+  const key = (i: number) => (states[i].spec.decodeTokens > 1 ? "decodeTps" : "ttftNs");
+  // With --interleave one plan round-robins everything (targets adjacent within each case);
+  // otherwise one plan per case whose targets take turns run by run (ABAB...).
+  const per = ctx.targets.length;
+  const groups = options.interleave || per === 1
+    ? [states.map((_, i) => i)]
+    : scenario.cases.map((_, c) => Array.from({ length: per }, (_, t) => c * per + t));
+  const total = states.length * (options.warmup + options.minRuns);
+  let doneRuns = 0;
+  let interrupted = false;
+  for (const group of groups) {
+    if (interrupted) break;
+    const plan = await repeatRuns({
+      ids: group.map((i) => states[i].id),
+      options: per > 1 ? { ...options, interleave: true } : options,
+      key: (j) => key(group[j]),
+      shouldStop: hooks.shouldStop,
+      onProgress: (e) => {
+        doneRuns = e.done;
+        hooks.onProgress?.(e);
+      },
+      onCheckpoint: async (runs) => {
+        runs.forEach((r, j) => (collected[group[j]] = r));
+        await hooks.onCheckpoint?.(build());
+      },
+      progressOffset: { done: doneRuns, total },
+    }, (j, phase) => once(group[j], phase));
+    plan.cases.forEach((r, j) => (collected[group[j]] = r));
+    interrupted = plan.interrupted;
+  }
+  const out = {
+    cases: collected.map((r, i) =>
+      r ?? { id: states[i].id, samples: {}, warmup: {}, measuredMs: 0, runs: 0, done: false }
+    ),
+  };
 
-  const cases = build(out.cases);
+  const cases = build();
   const warnings: string[] = [];
   for (const r of out.cases) {
     if (r.runs === 0) warnings.push(`Case ${r.id} was not measured (interrupted)`);
@@ -167,10 +222,11 @@ export async function runGrid(
     }
   }
   for (const c of cases) warnings.push(...caseWarnings(c, options));
-  return { cases, warnings, interrupted: out.interrupted };
+  return { cases, warnings, interrupted };
 }
 
 function toCase(s: CaseState, runs: CaseRuns, ctx: GridContext): Case {
+  const t = ctx.targets[s.target];
   const metrics: Case["metrics"] = {};
   const promptTokens = s.prompt.length;
   let decodeLimit: number | undefined;
@@ -179,8 +235,8 @@ function toCase(s: CaseState, runs: CaseRuns, ctx: GridContext): Case {
     const meanPosition = promptTokens + s.spec.decodeTokens / 2;
     decodeLimit = decodeLimitTps(
       ctx.bandwidthBps,
-      ctx.decodeBytes,
-      ctx.kvBytesPerToken,
+      t.decodeBytes,
+      t.kvBytesPerToken,
       meanPosition,
     );
   }
@@ -206,7 +262,8 @@ function toCase(s: CaseState, runs: CaseRuns, ctx: GridContext): Case {
     counters.kernelOverheadNs = (busyNs - counters.kernelNs) / counters.kernels;
   }
   return {
-    id: s.spec.id,
+    id: s.id,
+    target: t.target.name,
     description: s.spec.description ?? "",
     params: { promptTokens, decodeTokens: s.spec.decodeTokens },
     metrics,

@@ -15,7 +15,9 @@ import { workersRunMetrics } from "./run_workers_metrics.ts";
 
 const DTYPE = { bf16: "bf16", f16: "f16", f32: "f32" } as const;
 
-type Effective = Required<Omit<WorkersScenario, "cpu" | "model" | "warmup" | "runs" | "maxCtx">>;
+type Effective = Required<
+  Omit<WorkersScenario, "cpu" | "model" | "warmup" | "runs" | "maxCtx" | "targets">
+>;
 
 /** The scenario as the backend runs it: the cpu overrides applied on the cpu backend. */
 function effective(s: WorkersScenario, backend: string): Effective {

@@ -76,6 +76,13 @@ export interface BenchOptions {
   command: string[];
   toolVersion: string;
   library?: Library;
+  /**
+   * Targets every case runs on, in order (`lmrig`, `llama.cpp`); default the scenario's
+   * `targets`, else lmrig only. Only grid scenarios drive targets other than lmrig.
+   */
+  targets?: string[];
+  /** A user's llama.cpp build folder instead of the npm prebuilt (else $LMRIG_LLAMA_LIB). */
+  llamaLib?: string;
   /** Bandwidth probe buffer, bytes (default: see probeBandwidth). */
   probeBytes?: number;
   log?: (message: string) => void;

@@ -9,6 +9,7 @@ export const BASE_FIELDS = [
   "warmup",
   "runs",
   "maxCtx",
+  "targets",
 ] as const;
 
 /** Render a value for "got ..." in a message. */

@@ -19,6 +19,11 @@ export interface ScenarioBase {
   runs?: number;
   /** Default KV cache capacity per sequence (tokens); default: the longest case, rounded up. */
   maxCtx?: number;
+  /**
+   * Targets every case runs on, alternating within each case (`["lmrig", "llama.cpp"]`);
+   * default lmrig only; `--target` overrides. Only grid scenarios drive llama.cpp so far.
+   */
+  targets?: string[];
 }
 
 /** One case of a grid: a request of promptTokens (or a text) generating decodeTokens. */

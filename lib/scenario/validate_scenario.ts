@@ -54,6 +54,7 @@ export function validateScenario(value: unknown, file: string): ResolvedScenario
   if (base.model === undefined) delete base.model;
   if (base.warmup === undefined) delete base.warmup;
   if (base.runs === undefined) delete base.runs;
+  const targets = validateTargets(f, o.targets);
   const maxCtxGiven = f.optInt(o.maxCtx, "maxCtx", 1, MAX_TOKENS);
   let s: Scenario;
   let longest: number;
@@ -77,7 +78,24 @@ export function validateScenario(value: unknown, file: string): ResolvedScenario
     );
   }
   const maxCtx = maxCtxGiven ?? Math.ceil(longest / 256) * 256;
-  return { ...s, description: base.description, file, maxCtx };
+  return { ...s, ...(targets ? { targets } : {}), description: base.description, file, maxCtx };
+}
+
+/** Target names a scenario may list (the bench checks each kind's needs before running). */
+const TARGET_NAMES = ["lmrig", "llama.cpp"];
+
+function validateTargets(f: Fields, v: unknown): string[] | undefined {
+  if (v === undefined) return undefined;
+  const what = `a non-empty array of distinct target names (${TARGET_NAMES.join(", ")})`;
+  if (!Array.isArray(v) || v.length === 0) f.fail("targets", what, v);
+  const list = v as unknown[];
+  list.forEach((t, i) => {
+    if (typeof t !== "string" || !TARGET_NAMES.includes(t)) {
+      f.fail(`targets[${i}]`, `one of ${TARGET_NAMES.join(", ")}`, t);
+    }
+    if (list.indexOf(t) !== i) f.fail(`targets[${i}]`, "a target not listed before", t);
+  });
+  return list as string[];
 }
 
 type Base = Omit<Scenario, "kind" | "description"> & { description: string; file: string };

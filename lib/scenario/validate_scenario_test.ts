@@ -96,3 +96,25 @@ Deno.test("cache-sweep, workers and prompts validate their fields", () => {
     { message: "p.ts: prompts[0].text must be a non-empty string, got nothing" },
   );
 });
+
+Deno.test("targets: a list of distinct known targets, kept in the resolved scenario", () => {
+  const s = validateScenario(grid([ok], { targets: ["lmrig", "llama.cpp"] }), "t.ts");
+  assert.deepEqual(s.targets, ["lmrig", "llama.cpp"]);
+  assert.equal(validateScenario(grid([ok]), "t.ts").targets, undefined);
+  assert.throws(
+    () => validateScenario(grid([ok], { targets: ["lmrig", "vllm"] }), "t.ts"),
+    { message: 't.ts: targets[1] must be one of lmrig, llama.cpp, got "vllm"' },
+  );
+  assert.throws(
+    () => validateScenario(grid([ok], { targets: ["lmrig", "lmrig"] }), "t.ts"),
+    /targets\[1\] must be a target not listed before/,
+  );
+  assert.throws(
+    () => validateScenario(grid([ok], { targets: [] }), "t.ts"),
+    /targets must be a non-empty array/,
+  );
+  assert.throws(
+    () => validateScenario(grid([ok], { targets: "lmrig" }), "t.ts"),
+    /targets must be a non-empty array/,
+  );
+});

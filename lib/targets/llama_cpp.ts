@@ -36,7 +36,8 @@ export interface LlamaCppTargetOptions {
   debugLogPath?: string;
 }
 
-const CAPS: readonly Capability[] = [
+/** What llama.cpp can do (docs/targets.md), known before the library loads. */
+export const LLAMA_CPP_CAPABILITIES: readonly Capability[] = [
   "prefill-timed",
   "step-timed",
   "batched-decode",
@@ -236,7 +237,7 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
 
   const target: Target = {
     name: "llama.cpp",
-    capabilities: new Set(CAPS),
+    capabilities: new Set(LLAMA_CPP_CAPABILITIES),
     maxSeqs,
     maxCtx,
     facts(): TargetFacts {

@@ -1,7 +1,8 @@
 /** The lmrig target: lmrig's own engine through lib/ffi, behind the {@link Target} interface. */
 import { Engine, type EngineOptions, type Model, type Session } from "../ffi/mod.ts";
 import type { DtypeOption } from "../ffi/constants.ts";
-import type { Capability, Target, TargetCounters, TargetFacts, TargetModelInfo } from "./types.ts";
+import type { Target } from "./types.ts";
+import { lmrigSessionTarget } from "./lmrig_session_target.ts";
 
 /** Options of {@link openLmrigTarget}. */
 export interface LmrigTargetOptions {
@@ -25,19 +26,6 @@ export interface LmrigTargetOptions {
   /** An engine to reuse (its library and device); it stays open after close. */
   engine?: Engine;
 }
-
-const CAPS: readonly Capability[] = [
-  "prefill-timed",
-  "step-timed",
-  "batched-decode",
-  "kv-fill-random",
-  "per-step-times",
-  "counters",
-  "peak-memory",
-  "executors",
-  "sampling",
-  "logits",
-];
 
 /**
  * Open lmrig as a target: an engine, a model and a session of `maxSeqs` sequences. Every time it
@@ -85,86 +73,9 @@ export async function openLmrigTarget(options: LmrigTargetOptions): Promise<Targ
     if (ownEngine) engine.close();
     throw e;
   }
-  const m = model, s = session;
-  const info = s.info();
-  const last = () => engine.counters().lastCallNs;
-  let closed = false;
-  const target: Target = {
-    name: "lmrig",
-    capabilities: new Set(CAPS),
-    maxSeqs: info.maxSeqs,
-    maxCtx: info.maxCtx,
-    facts(): TargetFacts {
-      const e = engine.info();
-      return {
-        name: "lmrig",
-        version: engine.library.version,
-        build: e.buildFlags,
-        libraryPath: engine.library.path,
-        threads: e.threads,
-        backend: e.backend,
-        kvFill: "random",
-        settings: {
-          executor: e.executor,
-          kvDtype: info.kvDtype,
-          maxSeqs: info.maxSeqs,
-          maxCtx: info.maxCtx,
-          prefillChunk: info.prefillChunk,
-          simd: e.simdName,
-        },
-        extra: { abiVersion: engine.library.abiVersion, device: e.deviceName || e.cpuName },
-      };
-    },
-    model(): TargetModelInfo {
-      const mi = m.info();
-      return {
-        arch: mi.arch,
-        layers: mi.layers,
-        vocab: mi.vocab,
-        weightBytes: mi.weightBytes,
-        dtype: mi.dtype,
-        source: options.model,
-      };
-    },
-    prefill: async (seq, tokens) => {
-      await s.prefill(seq, Array.from(tokens));
-      return last();
-    },
-    decode: async (seqs, tokens) => {
-      await s.decode(Array.from(seqs), Array.from(tokens));
-      return last();
-    },
-    logits: (seq) => s.logits(seq),
-    sample: (seq) => {
-      const token = s.sample(seq);
-      return { token, ns: last() };
-    },
-    fillKv: async (seq, pos, seed = 0) => {
-      await s.fillKv(seq, pos, seed);
-      return last();
-    },
-    seqLen: (seq) => s.seqLen(seq),
-    reset: (seq) => s.reset(seq),
-    counters(): TargetCounters {
-      const c = engine.counters();
-      return {
-        prefillNs: c.prefillNs,
-        decodeNs: c.decodeNs,
-        prefillTokens: c.prefillTokens,
-        decodeTokens: c.decodeTokens,
-        peakBytes: c.peakBytes,
-      };
-    },
-    warnings: () => [],
-    close() {
-      if (closed) return;
-      closed = true;
-      m.close();
-      if (ownEngine) engine.close();
-    },
-    [Symbol.dispose]() {
-      target.close();
-    },
-  };
-  return target;
+  const m = model;
+  return lmrigSessionTarget(engine, model, session, options.model, () => {
+    m.close();
+    if (ownEngine) engine.close();
+  });
 }

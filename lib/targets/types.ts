@@ -80,6 +80,19 @@ export interface TargetCounters {
   peakBytes: number | null;
 }
 
+/** One generate run's engine-timed figures (see {@link Target.generate}). */
+export interface TargetGenerate {
+  /** stepNs[0] = TTFT (prefill + first sample), stepNs[i] = decode step i (forward + sample). */
+  stepNs: number[];
+  ttftNs: number;
+  prefillNs: number;
+  totalNs: number;
+  promptTokens: number;
+  generatedTokens: number;
+  /** Engine counters of this run (names as the engine gives them), empty when it has none. */
+  counters: Record<string, number>;
+}
+
 /** The weights a target runs and their provenance. */
 export interface TargetModelInfo {
   arch: string;
@@ -134,6 +147,12 @@ export interface Target {
   counters(): TargetCounters | null;
   /** Messages the engine logged (warnings and errors), oldest first. */
   warnings(): string[];
+  /**
+   * Optional: the engine's own generate loop on `seq` (prefill, then decode until `nGen` tokens
+   * exist, sampling greedily), with its per-step times. Targets without one are driven step by
+   * step by {@link generateOnTarget}. Resets `seq` first.
+   */
+  generate?(seq: number, prompt: readonly number[], nGen: number): Promise<TargetGenerate>;
   /** Release the engine, model and KV cache. Idempotent. */
   close(): void;
   [Symbol.dispose](): void;

@@ -1,0 +1,69 @@
+/** Which targets a bench run may use, checked before anything is opened or measured. */
+import { LLAMA_CPP_CAPABILITIES } from "../targets/llama_cpp.ts";
+import { LMRIG_CAPABILITIES } from "../targets/lmrig_session_target.ts";
+import { requireCapabilities } from "../targets/require_capabilities.ts";
+import type { Capability } from "../targets/types.ts";
+
+/** Target names a bench run accepts, with the capabilities each declares. */
+export const TARGET_CAPABILITIES: Record<string, readonly Capability[]> = {
+  "lmrig": LMRIG_CAPABILITIES,
+  "llama.cpp": LLAMA_CPP_CAPABILITIES,
+};
+
+/** What each scenario kind needs of a target. */
+export const KIND_CAPABILITIES: Record<string, readonly Capability[]> = {
+  "grid": ["prefill-timed", "step-timed", "sampling"],
+  "cache-sweep": ["kv-fill-random", "step-timed"],
+  "workers": ["batched-decode", "prefill-timed", "step-timed", "sampling"],
+  "prompts": ["prefill-timed", "step-timed", "sampling"],
+};
+
+/** Scenario kinds whose runner drives targets other than lmrig in this version. */
+const DRIVES_TARGETS = new Set(["grid"]);
+
+/**
+ * Check the targets of a run before anything starts: known names, none twice, every capability
+ * the scenario kind needs (refused with the target, the kind and the missing capabilities), and
+ * a runner for that kind that drives the target.
+ *
+ * @param names Target names in run order (e.g. `["lmrig", "llama.cpp"]`).
+ * @param kind The scenario kind.
+ * @returns The names, unchanged.
+ * @throws {RangeError} On an empty list, an unknown or repeated name.
+ * @throws {Error} When a target lacks a capability the kind needs, or the kind's runner does not
+ *   drive that target yet.
+ * @example
+ * ```ts
+ * import { checkTargets } from "./check_targets.ts";
+ * checkTargets(["lmrig", "llama.cpp"], "grid");
+ * let why = "";
+ * try {
+ *   checkTargets(["llama.cpp"], "cache-sweep");
+ * } catch (e) {
+ *   why = (e as Error).message;
+ * }
+ * if (!why.includes("kv-fill-random")) throw new Error("expected a refusal");
+ * ```
+ */
+export function checkTargets(names: readonly string[], kind: string): readonly string[] {
+  if (names.length === 0) throw new RangeError("No target given: expected lmrig, llama.cpp");
+  const seen = new Set<string>();
+  for (const name of names) {
+    const caps = TARGET_CAPABILITIES[name];
+    if (!caps) {
+      throw new RangeError(
+        `Unknown target "${name}": expected ${Object.keys(TARGET_CAPABILITIES).join(", ")}`,
+      );
+    }
+    if (seen.has(name)) throw new RangeError(`Target "${name}" is given twice`);
+    seen.add(name);
+    requireCapabilities({ name, capabilities: new Set(caps) }, kind, KIND_CAPABILITIES[kind] ?? []);
+    if (name !== "lmrig" && !DRIVES_TARGETS.has(kind)) {
+      throw new Error(
+        `Cannot run scenario kind "${kind}" on target "${name}": only grid scenarios drive ` +
+          `other targets in this version (docs/usage.md)`,
+      );
+    }
+  }
+  return names;
+}
