@@ -1,0 +1,181 @@
+/* matmul_avx512.c: AVX-512-BF16 prefill GEMM for BF16 weights (one thread's rows [o0, o1) of W).
+ * The activations arrive already rounded to BF16 (lmr_x_to_bf16_avx512, once per GEMM input,
+ * shared by every linear of that input), so that the inner product is `vdpbf16ps`: 32
+ * multiply-adds of BF16 pairs into 16 FP32 lanes per instruction, twice the FMA rate of FP32.
+ * Accuracy cost against the FP32 path: the activations lose their low 16 mantissa bits
+ * (|x - bf16(x)| <= 2^-8 |x|), so |y - y_fp32| <= 2^-8 sum_i |x_i W_oi| + FP32 rounding; the sums
+ * stay FP32. matmul_test.c checks both that bound and that the result equals the FP32 reference
+ * computed from bf16(x) to FP32 rounding.
+ * Blocking: a [KC x NC] tile of W is packed once into strips of 16 rows, k-pair-major
+ * ([k/2][16][2] BF16: one zmm per k pair), and reused for all tokens by a 12x32 register
+ * micro-kernel (24 zmm accumulators, 2 strip loads + 12 pair broadcasts per k pair). KC = 256
+ * keeps a strip pair (16 KiB) in L1 across a token tile; NC = 256 keeps the panel (128 KiB) in
+ * L2 (1 MiB a core on Zen 4, 2 MiB on Sapphire Rapids). */
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+    defined(__AVX512BF16__)
+#include <immintrin.h>
+#include <string.h>
+
+#include "simd.h"
+
+#define AI __attribute__((always_inline)) static inline
+#define KC LMR_BF16_GEMM_KC
+#define NC LMR_BF16_GEMM_NC
+#define MR 12
+
+void lmr_x_to_bf16_avx512(const float *x, int n_tok, int in, uint16_t *xb, int ldxb) {
+    for (int t = 0; t < n_tok; t++) {
+        const float *xt = x + (int64_t)t * in;
+        uint16_t *bt = xb + (int64_t)t * ldxb;
+        int i = 0;
+        for (; i + 32 <= in; i += 32) {
+            __m512bh r = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(xt + i + 16), _mm512_loadu_ps(xt + i));
+            _mm512_storeu_si512((void *)(bt + i), (__m512i)r);
+        }
+        for (; i < in; i += 16) {
+            int n = in - i < 16 ? in - i : 16;
+            __mmask16 m = (__mmask16)((1u << n) - 1u);
+            __m256bh r = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, xt + i));
+            _mm256_mask_storeu_epi16(bt + i, m, (__m256i)r);
+        }
+        for (i = in; i < ldxb; i++) bt[i] = 0;
+    }
+}
+
+/* Packs W[n0 + j, k0 + k] (j < nr, k < kc) as bp[k/2][j] = (W[., k], W[., k+1]) in one 32-bit
+ * lane, the low half first; rows j >= nr and a missing last k are zero. */
+static void pack_strip(const uint16_t *W, int in, int n0, int nr, int k0, int kc, uint32_t *bp) {
+    int kp_n = (kc + 1) / 2, full = kc / 2;
+    if (nr == 16 && full == kp_n && (kp_n & 15) == 0) {
+        /* 16 rows x 16 k pairs at a time: a 16x16 transpose of 32-bit lanes */
+        for (int kp = 0; kp < kp_n; kp += 16) {
+            __m512i r[16], t[16];
+            for (int j = 0; j < 16; j++)
+                r[j] = _mm512_loadu_si512((const void *)(W + (int64_t)(n0 + j) * in + k0 + 2 * kp));
+            for (int j = 0; j < 16; j += 2) {
+                t[j] = _mm512_unpacklo_epi32(r[j], r[j + 1]);
+                t[j + 1] = _mm512_unpackhi_epi32(r[j], r[j + 1]);
+            }
+            for (int j = 0; j < 16; j += 4) {
+                r[j] = _mm512_unpacklo_epi64(t[j], t[j + 2]);
+                r[j + 1] = _mm512_unpackhi_epi64(t[j], t[j + 2]);
+                r[j + 2] = _mm512_unpacklo_epi64(t[j + 1], t[j + 3]);
+                r[j + 3] = _mm512_unpackhi_epi64(t[j + 1], t[j + 3]);
+            }
+            /* r[4g + q], 128-bit lane L: rows 4g..4g+3 of k pair 4L + q. Gather lane L of the
+             * four groups g into one vector per k pair. */
+            for (int q = 0; q < 4; q++) {
+                __m512i a = r[q], b = r[4 + q], c = r[8 + q], d = r[12 + q];
+                __m512i ab_lo = _mm512_shuffle_i32x4(a, b, 0x44); /* a0 a1 b0 b1 */
+                __m512i ab_hi = _mm512_shuffle_i32x4(a, b, 0xEE); /* a2 a3 b2 b3 */
+                __m512i cd_lo = _mm512_shuffle_i32x4(c, d, 0x44);
+                __m512i cd_hi = _mm512_shuffle_i32x4(c, d, 0xEE);
+                t[q] = _mm512_shuffle_i32x4(ab_lo, cd_lo, 0x88);      /* a0 b0 c0 d0: lane 0 */
+                t[4 + q] = _mm512_shuffle_i32x4(ab_lo, cd_lo, 0xDD);  /* a1 b1 c1 d1: lane 1 */
+                t[8 + q] = _mm512_shuffle_i32x4(ab_hi, cd_hi, 0x88);  /* lane 2 */
+                t[12 + q] = _mm512_shuffle_i32x4(ab_hi, cd_hi, 0xDD); /* lane 3 */
+            }
+            /* t[4L + q]: k pair 4L + q, rows 0..15 */
+            for (int p = 0; p < 16; p++) _mm512_store_si512((void *)(bp + (kp + p) * 16), t[p]);
+        }
+        return;
+    }
+    for (int j = 0; j < 16; j++) {
+        if (j >= nr) {
+            for (int kp = 0; kp < kp_n; kp++) bp[kp * 16 + j] = 0;
+            continue;
+        }
+        const uint16_t *wr = W + (int64_t)(n0 + j) * in + k0;
+        int kp = 0;
+        for (; kp < full; kp++) {
+            uint32_t v;
+            memcpy(&v, wr + 2 * kp, 4);
+            bp[kp * 16 + j] = v;
+        }
+        if (kp < kp_n) bp[kp * 16 + j] = wr[2 * kp]; /* odd kc: the high half is zero */
+    }
+}
+
+/* c[r, 0..16 NS) += sum_kp a[r][kp] . b[kp] for r < R (a: BF16 rows of stride lda elements, read
+ * as 32-bit k pairs; b0, b1: two packed strips; m0, m1: the valid columns of each strip). */
+AI void micro(int kp_n, const uint16_t *a, int lda, const uint32_t *b0, const uint32_t *b1,
+              float *c, int ldc, __mmask16 m0, __mmask16 m1, const int R, const int NS) {
+    __m512 c0[MR], c1[MR];
+    for (int r = 0; r < R; r++) {
+        c0[r] = _mm512_maskz_loadu_ps(m0, c + (int64_t)r * ldc);
+        if (NS == 2) c1[r] = _mm512_maskz_loadu_ps(m1, c + (int64_t)r * ldc + 16);
+    }
+    for (int kp = 0; kp < kp_n; kp++) {
+        __m512bh w0 = (__m512bh)_mm512_load_si512((const void *)(b0 + kp * 16));
+        __m512bh w1 = NS == 2 ? (__m512bh)_mm512_load_si512((const void *)(b1 + kp * 16)) : w0;
+        for (int r = 0; r < R; r++) {
+            int32_t pair;
+            memcpy(&pair, a + (int64_t)r * lda + 2 * kp, 4);
+            __m512bh av = (__m512bh)_mm512_set1_epi32(pair);
+            c0[r] = _mm512_dpbf16_ps(c0[r], av, w0);
+            if (NS == 2) c1[r] = _mm512_dpbf16_ps(c1[r], av, w1);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        _mm512_mask_storeu_ps(c + (int64_t)r * ldc, m0, c0[r]);
+        if (NS == 2) _mm512_mask_storeu_ps(c + (int64_t)r * ldc + 16, m1, c1[r]);
+    }
+}
+
+#define MICRO_CASE(R)                                                                   \
+    case R:                                                                             \
+        if (ns == 2) micro(kp_n, a, lda, b0, b1, c, ldc, m0, m1, R, 2);                 \
+        else micro(kp_n, a, lda, b0, b1, c, ldc, m0, m1, R, 1);                         \
+        break;
+
+static void micro_any(int r, int ns, int kp_n, const uint16_t *a, int lda, const uint32_t *b0,
+                      const uint32_t *b1, float *c, int ldc, __mmask16 m0, __mmask16 m1) {
+    switch (r) {
+        MICRO_CASE(12) MICRO_CASE(11) MICRO_CASE(10) MICRO_CASE(9) MICRO_CASE(8) MICRO_CASE(7)
+        MICRO_CASE(6) MICRO_CASE(5) MICRO_CASE(4) MICRO_CASE(3) MICRO_CASE(2)
+    default:
+        if (ns == 2) micro(kp_n, a, lda, b0, b1, c, ldc, m0, m1, 1, 2);
+        else micro(kp_n, a, lda, b0, b1, c, ldc, m0, m1, 1, 1);
+        break;
+    }
+}
+
+/* Token tiles of MR rows; the last two tiles share the remainder so no tile is under 6 rows
+ * unless n_tok < 6 (a tile of few rows has too few accumulator chains to hide the latency). */
+static inline int tile_rows(int n_tok, int t0) {
+    int left = n_tok - t0;
+    if (left <= MR) return left;
+    if (left < MR + 6) return left / 2;
+    return MR;
+}
+
+void lmr_matmul_rows_bf16_avx512(const uint16_t *xb, int ldxb, int n_tok, int in,
+                                 const uint16_t *W, int o0, int o1, float *y, int ldy,
+                                 void *scratch) {
+    uint32_t *bp = scratch; /* [NC/16][KC/2][16] */
+    for (int k0 = 0; k0 < in; k0 += KC) {
+        int kc = in - k0 < KC ? in - k0 : KC, kp_n = (kc + 1) / 2;
+        for (int n0 = o0; n0 < o1; n0 += NC) {
+            int nc = o1 - n0 < NC ? o1 - n0 : NC, strips = (nc + 15) / 16;
+            for (int s = 0; s < strips; s++) {
+                int nr = nc - s * 16 < 16 ? nc - s * 16 : 16;
+                pack_strip(W, in, n0 + s * 16, nr, k0, kc, bp + (size_t)s * kp_n * 16);
+            }
+            for (int t0 = 0, mr; t0 < n_tok; t0 += mr) {
+                mr = tile_rows(n_tok, t0);
+                const uint16_t *a = xb + (int64_t)t0 * ldxb + k0;
+                for (int s = 0; s < strips; s += 2) {
+                    int ns = s + 1 < strips ? 2 : 1;
+                    int nr0 = nc - s * 16 < 16 ? nc - s * 16 : 16;
+                    int nr1 = ns == 2 ? (nc - (s + 1) * 16 < 16 ? nc - (s + 1) * 16 : 16) : 0;
+                    __mmask16 m0 = (__mmask16)((1u << nr0) - 1u), m1 = (__mmask16)((1u << nr1) - 1u);
+                    const uint32_t *b0 = bp + (size_t)s * kp_n * 16;
+                    const uint32_t *b1 = b0 + (size_t)kp_n * 16;
+                    micro_any(mr, ns, kp_n, a, ldxb, b0, b1, y + (int64_t)t0 * ldy + n0 + s * 16,
+                              ldy, m0, m1);
+                }
+            }
+        }
+    }
+}
+#endif
