@@ -6,10 +6,6 @@
 #include "../../include/lmrig.h"
 #include "simd.h"
 
-#if LMR_HAVE_AVX512
-_Static_assert((size_t)LMR_BF16_GEMM_KC * LMR_BF16_GEMM_NC * 2 <= LMR_GEMM_SCRATCH,
-               "the BF16 panel fits the GEMM scratch");
-#endif
 
 static inline float w_at(const void *W, int wdtype, int64_t i) {
     switch (wdtype) {

@@ -130,7 +130,10 @@ AI void micro_6x16(int kc, const float *a, int lda, const float *bp, float *c, i
     }
 }
 
-static void micro_any(int mr, int kc, const float *a, int lda, const float *bp, float *c, int ldc) {
+static void micro_any(int mr, int kc, const void *av, int lda, const void *bpv, float *c, int ldc,
+                      int ncols) {
+    const float *a = av, *bp = bpv;
+    (void)ncols; /* always a full strip: the driver pads partial ones */
     switch (mr) {
     case 6: micro_6x16(kc, a, lda, bp, c, ldc, 6); break;
     case 5: micro_6x16(kc, a, lda, bp, c, ldc, 5); break;
@@ -141,46 +144,18 @@ static void micro_any(int mr, int kc, const float *a, int lda, const float *bp, 
     }
 }
 
-/* Token tiles: 6 rows where possible, and no tile under 4 rows unless n_tok < 4 (a tile of 1-3
- * rows has too few FMA chains to hide the FMA latency). Returns the row count of the tile at t0. */
-static inline int tile_rows(int n_tok, int t0) {
-    int left = n_tok - t0;
-    if (left >= 10 || left == 6 || left <= 5) return left < 6 ? left : 6;
-    return left == 7 ? 4 : left == 8 ? 4 : 5; /* 7 = 4 + 3 (<4 only for 7), 8 = 4 + 4, 9 = 5 + 4 */
-}
-
-AI void gemm_rows(const float *x, int n_tok, int in, const void *W, const int dtype, int o0,
-                  int o1, float *y, int ldy, float *bp /* [NC/16][KC][16] */) {
-    for (int k0 = 0; k0 < in; k0 += LMR_GEMM_KC) {
-        int kc = in - k0 < LMR_GEMM_KC ? in - k0 : LMR_GEMM_KC;
-        for (int n0 = o0; n0 < o1; n0 += LMR_GEMM_NC) {
-            int nc = o1 - n0 < LMR_GEMM_NC ? o1 - n0 : LMR_GEMM_NC;
-            int strips = (nc + 15) / 16;
-            for (int s = 0; s < strips; s++) {
-                int nr = nc - s * 16 < 16 ? nc - s * 16 : 16;
-                pack_strip(W, dtype, in, n0 + s * 16, nr, k0, kc, bp + (size_t)s * kc * 16);
-            }
-            for (int t0 = 0, mr; t0 < n_tok; t0 += mr) {
-                mr = tile_rows(n_tok, t0);
-                const float *a = x + (int64_t)t0 * in + k0;
-                for (int s = 0; s < strips; s++) {
-                    int nr = nc - s * 16 < 16 ? nc - s * 16 : 16;
-                    float *c = y + (int64_t)t0 * ldy + n0 + s * 16;
-                    const float *b = bp + (size_t)s * kc * 16;
-                    if (nr == 16) {
-                        micro_any(mr, kc, a, in, b, c, ldy);
-                        continue;
-                    }
-                    float tmp[6 * 16]; /* partial strip: through a full-width tile */
-                    for (int r = 0; r < mr; r++)
-                        for (int j = 0; j < 16; j++) tmp[r * 16 + j] = j < nr ? c[(int64_t)r * ldy + j] : 0.0f;
-                    micro_any(mr, kc, a, in, b, tmp, 16);
-                    for (int r = 0; r < mr; r++) memcpy(c + (int64_t)r * ldy, tmp + r * 16, nr * sizeof(float));
-                }
-            }
-        }
+static void pack_any(const void *W, int dtype, int in, int n0, int nr, int k0, int kc, void *bp) {
+    switch (dtype) {
+    case LMR_DTYPE_BF16: pack_strip(W, LMR_DTYPE_BF16, in, n0, nr, k0, kc, bp); break;
+    case LMR_DTYPE_F16: pack_strip(W, LMR_DTYPE_F16, in, n0, nr, k0, kc, bp); break;
+    default: pack_strip(W, LMR_DTYPE_F32, in, n0, nr, k0, kc, bp); break;
     }
 }
+
+/* FP32 panel [k][16] per strip, 6x16 tiles; KC x NC FP32 = LMR_GEMM_SCRATCH */
+static const lmr_gemm_kernel gemm_kernel = {
+    .mr = 6, .nr = 16, .kc = LMR_GEMM_KC, .nc = LMR_GEMM_NC, .a_esz = 4, .w_esz = 4,
+    .masked = 0, .pack = pack_any, .micro = micro_any};
 
 void lmr_matmul_rows_avx2(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
                           int o1, float *y, int ldy, float *scratch) {
@@ -192,10 +167,6 @@ void lmr_matmul_rows_avx2(const float *x, int n_tok, int in, const void *W, int 
         }
         return;
     }
-    switch (wdtype) {
-    case LMR_DTYPE_BF16: gemm_rows(x, n_tok, in, W, LMR_DTYPE_BF16, o0, o1, y, ldy, scratch); break;
-    case LMR_DTYPE_F16: gemm_rows(x, n_tok, in, W, LMR_DTYPE_F16, o0, o1, y, ldy, scratch); break;
-    default: gemm_rows(x, n_tok, in, W, LMR_DTYPE_F32, o0, o1, y, ldy, scratch); break;
-    }
+    lmr_gemm_rows(&gemm_kernel, x, in, n_tok, in, W, wdtype, o0, o1, y, ldy, scratch);
 }
 #endif

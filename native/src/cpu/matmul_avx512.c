@@ -8,7 +8,8 @@
  * computed from bf16(x) to FP32 rounding.
  * Blocking: a [KC x NC] tile of W is packed once into strips of 16 rows, k-pair-major
  * ([k/2][16][2] BF16: one zmm per k pair), and reused for all tokens by a 12x32 register
- * micro-kernel (24 zmm accumulators, 2 strip loads + 12 pair broadcasts per k pair). KC = 256
+ * micro-kernel (24 zmm accumulators, 2 strip loads + 12 pair broadcasts per k pair), under the
+ * shared driver of gemm.c (this file supplies the packer and the micro-kernel). KC = 256
  * keeps a strip pair (16 KiB) in L1 across a token tile; NC = 256 keeps the panel (128 KiB) in
  * L2 (1 MiB a core on Zen 4, 2 MiB on Sapphire Rapids). */
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
@@ -16,6 +17,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "../../include/lmrig.h"
 #include "simd.h"
 
 #define AI __attribute__((always_inline)) static inline
@@ -128,8 +130,14 @@ AI void micro(int kp_n, const uint16_t *a, int lda, const uint32_t *b0, const ui
         else micro(kp_n, a, lda, b0, b1, c, ldc, m0, m1, R, 1);                         \
         break;
 
-static void micro_any(int r, int ns, int kp_n, const uint16_t *a, int lda, const uint32_t *b0,
-                      const uint32_t *b1, float *c, int ldc, __mmask16 m0, __mmask16 m1) {
+/* The shared driver's micro-kernel: a strip of 32 rows is two packed 16-row halves. */
+static void micro_any(int r, int kc, const void *av, int lda, const void *bp, float *c, int ldc,
+                      int ncols) {
+    const uint16_t *a = av;
+    int kp_n = (kc + 1) / 2, ns = ncols > 16 ? 2 : 1;
+    const uint32_t *b0 = bp, *b1 = b0 + (size_t)kp_n * 16;
+    __mmask16 m0 = (__mmask16)(ncols >= 16 ? 0xFFFFu : (1u << ncols) - 1u);
+    __mmask16 m1 = (__mmask16)(ncols >= 32 ? 0xFFFFu : ncols > 16 ? (1u << (ncols - 16)) - 1u : 0u);
     switch (r) {
         MICRO_CASE(12) MICRO_CASE(11) MICRO_CASE(10) MICRO_CASE(9) MICRO_CASE(8) MICRO_CASE(7)
         MICRO_CASE(6) MICRO_CASE(5) MICRO_CASE(4) MICRO_CASE(3) MICRO_CASE(2)
@@ -140,42 +148,22 @@ static void micro_any(int r, int ns, int kp_n, const uint16_t *a, int lda, const
     }
 }
 
-/* Token tiles of MR rows; the last two tiles share the remainder so no tile is under 6 rows
- * unless n_tok < 6 (a tile of few rows has too few accumulator chains to hide the latency). */
-static inline int tile_rows(int n_tok, int t0) {
-    int left = n_tok - t0;
-    if (left <= MR) return left;
-    if (left < MR + 6) return left / 2;
-    return MR;
+static void pack32(const void *W, int dtype, int in, int n0, int nr, int k0, int kc, void *bp) {
+    (void)dtype; /* BF16 only */
+    uint32_t *b = bp;
+    int kp_n = (kc + 1) / 2;
+    pack_strip(W, in, n0, nr < 16 ? nr : 16, k0, kc, b);
+    pack_strip(W, in, n0 + 16, nr > 16 ? nr - 16 : 0, k0, kc, b + (size_t)kp_n * 16);
 }
+
+static const lmr_gemm_kernel gemm_kernel = {
+    .mr = MR, .nr = 32, .kc = KC, .nc = NC, .a_esz = 2, .w_esz = 2, .masked = 1,
+    .pack = pack32, .micro = micro_any};
+_Static_assert((size_t)KC * NC * 2 <= LMR_GEMM_SCRATCH, "the BF16 panel fits the GEMM scratch");
 
 void lmr_matmul_rows_bf16_avx512(const uint16_t *xb, int ldxb, int n_tok, int in,
                                  const uint16_t *W, int o0, int o1, float *y, int ldy,
                                  void *scratch) {
-    uint32_t *bp = scratch; /* [NC/16][KC/2][16] */
-    for (int k0 = 0; k0 < in; k0 += KC) {
-        int kc = in - k0 < KC ? in - k0 : KC, kp_n = (kc + 1) / 2;
-        for (int n0 = o0; n0 < o1; n0 += NC) {
-            int nc = o1 - n0 < NC ? o1 - n0 : NC, strips = (nc + 15) / 16;
-            for (int s = 0; s < strips; s++) {
-                int nr = nc - s * 16 < 16 ? nc - s * 16 : 16;
-                pack_strip(W, in, n0 + s * 16, nr, k0, kc, bp + (size_t)s * kp_n * 16);
-            }
-            for (int t0 = 0, mr; t0 < n_tok; t0 += mr) {
-                mr = tile_rows(n_tok, t0);
-                const uint16_t *a = xb + (int64_t)t0 * ldxb + k0;
-                for (int s = 0; s < strips; s += 2) {
-                    int ns = s + 1 < strips ? 2 : 1;
-                    int nr0 = nc - s * 16 < 16 ? nc - s * 16 : 16;
-                    int nr1 = ns == 2 ? (nc - (s + 1) * 16 < 16 ? nc - (s + 1) * 16 : 16) : 0;
-                    __mmask16 m0 = (__mmask16)((1u << nr0) - 1u), m1 = (__mmask16)((1u << nr1) - 1u);
-                    const uint32_t *b0 = bp + (size_t)s * kp_n * 16;
-                    const uint32_t *b1 = b0 + (size_t)kp_n * 16;
-                    micro_any(mr, ns, kp_n, a, ldxb, b0, b1, y + (int64_t)t0 * ldy + n0 + s * 16,
-                              ldy, m0, m1);
-                }
-            }
-        }
-    }
+    lmr_gemm_rows(&gemm_kernel, xb, ldxb, n_tok, in, W, LMR_DTYPE_BF16, o0, o1, y, ldy, scratch);
 }
 #endif

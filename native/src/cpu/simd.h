@@ -44,6 +44,26 @@ void *lmr_pool_shared_scratch(lmr_pool *p, size_t bytes);
 #define LMR_GEMM_KC 256
 #define LMR_GEMM_NC 128
 #define LMR_GEMM_SCRATCH ((size_t)LMR_GEMM_KC * LMR_GEMM_NC * sizeof(float))
+/* ---- the shared prefill GEMM driver (gemm.c) and a kernel set's part of it ---- */
+#define LMR_GEMM_MAX_MR 12
+#define LMR_GEMM_MAX_NR 32
+typedef struct {
+    int mr, nr;   /* micro-kernel tile: up to mr tokens x nr output rows (one packed strip) */
+    int kc, nc;   /* cache blocks: input depth per packed panel, output rows per panel */
+    int a_esz;    /* bytes per activation element (4: FP32 x, 2: BF16 x) */
+    int w_esz;    /* bytes per packed weight element; a strip is even(kc) * nr * w_esz bytes */
+    int masked;   /* micro handles a partial strip (ncols < nr) itself */
+    /* Packs W[n0 + j, k0 + k] (j < nr <= the strip width, k < kc; rest zero) into bp. */
+    void (*pack)(const void *W, int dtype, int in, int n0, int nr, int k0, int kc, void *bp);
+    /* c[r, j] += sum_k a[r * lda + k] * strip(bp)[k, j] for r < mr, j < ncols (c row stride ldc) */
+    void (*micro)(int mr, int kc, const void *a, int lda, const void *bp, float *c, int ldc,
+                  int ncols);
+} lmr_gemm_kernel;
+/* y[t, o] += sum_i a[t, i] W[o, i] for t < n_tok, o in [o0, o1); a: [n_tok, lda] of a_esz bytes;
+ * bp: LMR_GEMM_SCRATCH bytes (>= nc / nr strips). */
+void lmr_gemm_rows(const lmr_gemm_kernel *k, const void *a, int lda, int n_tok, int in,
+                   const void *W, int dtype, int o0, int o1, float *y, int ldy, void *bp);
+
 typedef void (*lmr_rows_fn)(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
                             int o1, float *y, int ldy, float *scratch);
 void lmr_matmul_rows_scalar(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
