@@ -113,6 +113,22 @@ static void plan_chunks(matmul_job *j, int n, int nth) {
     }
 }
 
+#if LMR_HAVE_AVX512
+typedef struct {
+    const float *x;
+    int n_tok, in, ld;
+    uint16_t *xb;
+} to_bf16_job;
+
+static void to_bf16_task(void *ctx, int ith, int nth) { /* rows split evenly over the pool */
+    to_bf16_job *j = ctx;
+    int t0 = (int)((int64_t)j->n_tok * ith / nth), t1 = (int)((int64_t)j->n_tok * (ith + 1) / nth);
+    if (t1 > t0)
+        lmr_x_to_bf16_avx512(j->x + (int64_t)t0 * j->in, t1 - t0, j->in,
+                             j->xb + (int64_t)t0 * j->ld, j->ld);
+}
+#endif
+
 void lmr_cpu_matmul_n(lmr_pool *p, const float *x, int n_tok, int in, const lmr_linear *ls, int n) {
     if (n_tok <= 0 || n <= 0) return;
     matmul_job j = {.p = p, .x = x, .n_tok = n_tok, .in = in, .ls = ls,
@@ -139,7 +155,8 @@ void lmr_cpu_matmul_n(lmr_pool *p, const float *x, int n_tok, int in, const lmr_
         int ld = (in + 1) & ~1;
         uint16_t *xb = lmr_pool_shared_scratch(p, (size_t)n_tok * ld * sizeof(uint16_t));
         if (xb) {
-            lmr_x_to_bf16_avx512(x, n_tok, in, xb, ld);
+            to_bf16_job tj = {x, n_tok, in, ld, xb};
+            lmr_pool_run(p, to_bf16_task, &tj);
             j.xb = xb;
             j.ldxb = ld;
         }
