@@ -108,39 +108,52 @@ AI void pack_strip(const void *W, const int dtype, int in, int n0, int nr, int k
             bp[k * 16 + j] = j < nr ? w_scalar(W, dtype, (int64_t)(n0 + j) * in + k0 + k) : 0.0f;
 }
 
-/* c[r, 0..16) += sum_k a[r * lda + k] * bp[k][0..16) for r < MR (c row stride ldc). */
+/* c[r, 0..16) += sum_k a[r * lda + k] * bp[k][0..16) for r < MR (c row stride ldc). The 12
+ * accumulators are named variables, not arrays: with arrays GCC 12 stored every accumulator to
+ * the stack after each FMA (dead stores it failed to remove), at half the speed. */
+#define ACC_LD(r)                                                                      \
+    __m256 c##r##0 = MR > r ? _mm256_loadu_ps(c + (int64_t)r * ldc) : _mm256_setzero_ps(), \
+           c##r##1 = MR > r ? _mm256_loadu_ps(c + (int64_t)r * ldc + 8) : _mm256_setzero_ps();
+#define ACC_FMA(r)                                                                     \
+    if (MR > r) {                                                                      \
+        __m256 av = _mm256_broadcast_ss(a + (int64_t)r * lda + k);                     \
+        c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);                                    \
+        c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);                                    \
+    }
+#define ACC_ST(r)                                                                      \
+    if (MR > r) {                                                                      \
+        _mm256_storeu_ps(c + (int64_t)r * ldc, c##r##0);                               \
+        _mm256_storeu_ps(c + (int64_t)r * ldc + 8, c##r##1);                           \
+    }
 AI void micro_6x16(int kc, const float *a, int lda, const float *bp, float *c, int ldc,
                    const int MR) {
-    __m256 c0[6], c1[6];
-    for (int r = 0; r < MR; r++) {
-        c0[r] = _mm256_loadu_ps(c + (int64_t)r * ldc);
-        c1[r] = _mm256_loadu_ps(c + (int64_t)r * ldc + 8);
-    }
+    ACC_LD(0) ACC_LD(1) ACC_LD(2) ACC_LD(3) ACC_LD(4) ACC_LD(5)
     for (int k = 0; k < kc; k++) {
         __m256 b0 = _mm256_load_ps(bp + k * 16), b1 = _mm256_load_ps(bp + k * 16 + 8);
-        for (int r = 0; r < MR; r++) {
-            __m256 av = _mm256_broadcast_ss(a + (int64_t)r * lda + k);
-            c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
-            c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
-        }
+        ACC_FMA(0) ACC_FMA(1) ACC_FMA(2) ACC_FMA(3) ACC_FMA(4) ACC_FMA(5)
     }
-    for (int r = 0; r < MR; r++) {
-        _mm256_storeu_ps(c + (int64_t)r * ldc, c0[r]);
-        _mm256_storeu_ps(c + (int64_t)r * ldc + 8, c1[r]);
-    }
+    ACC_ST(0) ACC_ST(1) ACC_ST(2) ACC_ST(3) ACC_ST(4) ACC_ST(5)
 }
+
+/* One function per tile height. */
+#define MICRO_FN(R)                                                                            \
+    __attribute__((noinline)) static void micro_##R(int kc, const float *a, int lda,          \
+                                                    const float *bp, float *c, int ldc) {     \
+        micro_6x16(kc, a, lda, bp, c, ldc, R);                                                 \
+    }
+MICRO_FN(1) MICRO_FN(2) MICRO_FN(3) MICRO_FN(4) MICRO_FN(5) MICRO_FN(6)
 
 static void micro_any(int mr, int kc, const void *av, int lda, const void *bpv, float *c, int ldc,
                       int ncols) {
     const float *a = av, *bp = bpv;
     (void)ncols; /* always a full strip: the driver pads partial ones */
     switch (mr) {
-    case 6: micro_6x16(kc, a, lda, bp, c, ldc, 6); break;
-    case 5: micro_6x16(kc, a, lda, bp, c, ldc, 5); break;
-    case 4: micro_6x16(kc, a, lda, bp, c, ldc, 4); break;
-    case 3: micro_6x16(kc, a, lda, bp, c, ldc, 3); break;
-    case 2: micro_6x16(kc, a, lda, bp, c, ldc, 2); break;
-    default: micro_6x16(kc, a, lda, bp, c, ldc, 1); break;
+    case 6: micro_6(kc, a, lda, bp, c, ldc); break;
+    case 5: micro_5(kc, a, lda, bp, c, ldc); break;
+    case 4: micro_4(kc, a, lda, bp, c, ldc); break;
+    case 3: micro_3(kc, a, lda, bp, c, ldc); break;
+    case 2: micro_2(kc, a, lda, bp, c, ldc); break;
+    default: micro_1(kc, a, lda, bp, c, ldc); break;
     }
 }
 

@@ -124,28 +124,33 @@ AI void micro(int kp_n, const uint16_t *a, int lda, const uint32_t *b0, const ui
     }
 }
 
-#define MICRO_CASE(R)                                                                   \
-    case R:                                                                             \
-        if (ns == 2) micro(kp_n, a, lda, b0, b1, c, ldc, m0, m1, R, 2);                 \
-        else micro(kp_n, a, lda, b0, b1, c, ldc, m0, m1, R, 1);                         \
-        break;
+/* One function per tile shape (inlined into one switch, GCC may keep accumulator arrays on the
+ * stack as well: it did so for the AVX2 kernel, at half the speed). */
+#define MICRO_FN(R)                                                                            \
+    __attribute__((noinline)) static void micro_##R(int kp_n, const uint16_t *a, int lda,     \
+                                                    const uint32_t *b0, const uint32_t *b1,   \
+                                                    float *c, int ldc, __mmask16 m0,          \
+                                                    __mmask16 m1, int ns) {                   \
+        if (ns == 2) micro(kp_n, a, lda, b0, b1, c, ldc, m0, m1, R, 2);                        \
+        else micro(kp_n, a, lda, b0, b1, c, ldc, m0, m1, R, 1);                                \
+    }
+MICRO_FN(1) MICRO_FN(2) MICRO_FN(3) MICRO_FN(4) MICRO_FN(5) MICRO_FN(6)
+MICRO_FN(7) MICRO_FN(8) MICRO_FN(9) MICRO_FN(10) MICRO_FN(11) MICRO_FN(12)
+
+typedef void (*micro_fn)(int, const uint16_t *, int, const uint32_t *, const uint32_t *, float *,
+                         int, __mmask16, __mmask16, int);
+static const micro_fn micro_by_rows[MR + 1] = {micro_1, micro_1, micro_2, micro_3, micro_4,
+                                               micro_5, micro_6, micro_7, micro_8, micro_9,
+                                               micro_10, micro_11, micro_12};
 
 /* The shared driver's micro-kernel: a strip of 32 rows is two packed 16-row halves. */
 static void micro_any(int r, int kc, const void *av, int lda, const void *bp, float *c, int ldc,
                       int ncols) {
-    const uint16_t *a = av;
     int kp_n = (kc + 1) / 2, ns = ncols > 16 ? 2 : 1;
     const uint32_t *b0 = bp, *b1 = b0 + (size_t)kp_n * 16;
     __mmask16 m0 = (__mmask16)(ncols >= 16 ? 0xFFFFu : (1u << ncols) - 1u);
     __mmask16 m1 = (__mmask16)(ncols >= 32 ? 0xFFFFu : ncols > 16 ? (1u << (ncols - 16)) - 1u : 0u);
-    switch (r) {
-        MICRO_CASE(12) MICRO_CASE(11) MICRO_CASE(10) MICRO_CASE(9) MICRO_CASE(8) MICRO_CASE(7)
-        MICRO_CASE(6) MICRO_CASE(5) MICRO_CASE(4) MICRO_CASE(3) MICRO_CASE(2)
-    default:
-        if (ns == 2) micro(kp_n, a, lda, b0, b1, c, ldc, m0, m1, 1, 2);
-        else micro(kp_n, a, lda, b0, b1, c, ldc, m0, m1, 1, 1);
-        break;
-    }
+    micro_by_rows[r < 1 ? 1 : r > MR ? MR : r](kp_n, av, lda, b0, b1, c, ldc, m0, m1, ns);
 }
 
 static void pack32(const void *W, int dtype, int in, int n0, int nr, int k0, int kc, void *bp) {
