@@ -6,7 +6,10 @@
  * Build (after the CMake build made liblmrig_static.a in build/):
  *   gcc -O2 -std=c11 -D_GNU_SOURCE -Inative/src/cpu -Inative/include native/bench/kernels_bench.c \
  *       build/liblmrig_static.a -lpthread -lm -o build/lmrig-kernels-bench
- * Run: build/lmrig-kernels-bench [n_threads] [quick] */
+ * Run: build/lmrig-kernels-bench [n_threads] [quick]
+ *      build/lmrig-kernels-bench [n_threads] gemm [rounds]: prefill GEMM only, one layer of the
+ *      Qwen2.5-0.5B and 1.5B shapes, every kernel level of the CPU in turn (A/B alternating, so
+ *      that a loaded machine spoils both alike). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,11 +90,47 @@ static double time_attention(lmr_pool *p, int n_pos, int dt, int reps) {
     return m;
 }
 
+/* One layer's prefill GEMMs (q, k, v, o, gate, up, down) of a hidden x inter, kv-width shape. */
+static double layer_gemm_s(lmr_pool *p, int n_tok, int h, int kv, int inter) {
+    const int ls[][2] = {{h, h}, {kv, h}, {kv, h}, {h, h}, {inter, h}, {inter, h}, {h, inter}};
+    double total = 0;
+    for (int s = 0; s < 7; s++) total += time_matmul(p, n_tok, ls[s][1], ls[s][0], LMR_DTYPE_BF16, 3);
+    return total;
+}
+
+static int gemm_ab(lmr_pool *p, int rounds) {
+    static const struct { const char *name; int h, kv, inter; } m[] = {
+        {"qwen2.5-0.5b", 896, 128, 4864}, {"qwen2.5-1.5b", 1536, 256, 8960}};
+    int max = lmr_cpu_level_max(), levels[3], n_lv = 0;
+    for (int l = 1; l <= max && l <= 2; l++) levels[n_lv++] = l; /* avx2, avx512 */
+    if (max == 3) levels[n_lv++] = 3;
+    if (!n_lv) levels[n_lv++] = 0;
+    for (int r = 0; r < rounds; r++)
+        for (int mi = 0; mi < 2; mi++)
+            for (int tk = 128; tk <= 512; tk *= 4)
+                for (int l = 0; l < n_lv; l++) {
+                    lmr_cpu_force_level(levels[l]);
+                    double t = layer_gemm_s(p, tk, m[mi].h, m[mi].kv, m[mi].inter);
+                    double f = 2.0 * tk * ((double)m[mi].h * (2 * m[mi].h + 2 * m[mi].kv) +
+                                           3.0 * m[mi].h * m[mi].inter);
+                    printf("round %d %s n_tok %3d %-26s %7.2f ms/layer %7.1f GFLOP/s\n", r,
+                           m[mi].name, tk, lmr_cpu_simd_name(), t * 1e3, f / t / 1e9);
+                    fflush(stdout);
+                }
+    lmr_cpu_force_level(-1);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     int nth = argc > 1 ? atoi(argv[1]) : 0;
     int quick = argc > 2;
     if (nth <= 0) nth = lmr_cpu_online_cores();
     lmr_pool *p = lmr_pool_create(nth);
+    if (argc > 2 && !strcmp(argv[2], "gemm")) {
+        int rc = gemm_ab(p, argc > 3 ? atoi(argv[3]) : 3);
+        lmr_pool_destroy(p);
+        return rc;
+    }
     char name[128];
     lmr_cpu_name(name, sizeof name);
     printf("cpu: %s, %d threads, kernels: %s\n", name, nth, lmr_cpu_simd_name());

@@ -1,6 +1,7 @@
 /* cpu_info.c: CPU facts (SIMD features, name, cores, memory) and the choice of kernel set. */
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #endif
 
 static atomic_int g_force_scalar;
+static atomic_int g_force_level = -1; /* lmr_cpu_force_level: a cap, -1 none */
 
 #if LMR_X86
 static uint64_t xgetbv0(void) {
@@ -42,7 +44,9 @@ int lmr_cpu_simd_flags(void) {
     if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
         if ((b >> 5) & 1) f |= LMR_SIMD_AVX2;
         int zmm_os = (xcr0 & 0xe6) == 0xe6;
-        int avx512 = ((b >> 16) & 1) && ((b >> 30) & 1) && ((b >> 31) & 1); /* F, BW, VL */
+        /* F, DQ, BW, VL: the AVX-512 subsets every AVX-512 server and client part since
+         * Skylake-X has; the kernels use the 512-bit forms of F and BW, masks of VL and DQ. */
+        int avx512 = ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 30) & 1) && ((b >> 31) & 1);
         if (avx512 && zmm_os) {
             f |= LMR_SIMD_AVX512F;
             if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1))
@@ -63,28 +67,64 @@ int lmr_cpu_simd_flags(void) {
     return f;
 }
 
-int lmr_cpu_isa(void) {
+/* The best kernel set this CPU and build support, ignoring LMRIG_CPU_LEVEL and forcing. */
+int lmr_cpu_level_max(void) {
     static atomic_int cached = -1;
-    if (atomic_load_explicit(&g_force_scalar, memory_order_relaxed)) return LMR_ISA_SCALAR;
     int isa = atomic_load_explicit(&cached, memory_order_relaxed);
     if (isa >= 0) return isa;
     int f = lmr_cpu_simd_flags();
     isa = LMR_ISA_SCALAR;
     int avx2 = LMR_SIMD_AVX2 | LMR_SIMD_FMA | LMR_SIMD_F16C;
+    int avx512 = avx2 | LMR_SIMD_AVX512F | LMR_SIMD_AVX512BF16;
 #if LMR_HAVE_AVX2
     if ((f & avx2) == avx2) isa = LMR_ISA_AVX2;
+#if LMR_HAVE_AVX512
+    if ((f & avx512) == avx512) isa = LMR_ISA_AVX512;
+#endif
 #endif
 #if LMR_HAVE_NEON
     if (f & LMR_SIMD_NEON) isa = LMR_ISA_NEON;
 #endif
-    (void)avx2;
+    (void)avx2, (void)avx512;
     atomic_store_explicit(&cached, isa, memory_order_relaxed);
     return isa;
+}
+
+/* Level order for capping: scalar < avx2 < avx512; neon is its own line (scalar < neon). */
+static int level_rank(int isa) { return isa == LMR_ISA_NEON ? 1 : isa; }
+static int level_cap(int best, int cap) {
+    if (cap < 0) return best;
+    if (cap == LMR_ISA_SCALAR) return LMR_ISA_SCALAR;
+    if ((best == LMR_ISA_NEON) != (cap == LMR_ISA_NEON)) return best; /* other architecture */
+    return level_rank(cap) < level_rank(best) ? cap : best;
+}
+
+int lmr_cpu_level_parse(const char *s) {
+    if (!s) return -1;
+    if (!strcmp(s, "scalar")) return LMR_ISA_SCALAR;
+    if (!strcmp(s, "avx2")) return LMR_ISA_AVX2;
+    if (!strcmp(s, "avx512")) return LMR_ISA_AVX512;
+    if (!strcmp(s, "neon")) return LMR_ISA_NEON;
+    return -1; /* "best", empty or unknown: no cap */
+}
+
+int lmr_cpu_isa(void) {
+    static atomic_int cached = -1; /* the best level under LMRIG_CPU_LEVEL, read once */
+    if (atomic_load_explicit(&g_force_scalar, memory_order_relaxed)) return LMR_ISA_SCALAR;
+    int isa = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (isa < 0) {
+        isa = level_cap(lmr_cpu_level_max(), lmr_cpu_level_parse(getenv("LMRIG_CPU_LEVEL")));
+        atomic_store_explicit(&cached, isa, memory_order_relaxed);
+    }
+    return level_cap(isa, atomic_load_explicit(&g_force_level, memory_order_relaxed));
 }
 
 int lmr_cpu_simd_used(void) {
     switch (lmr_cpu_isa()) {
     case LMR_ISA_AVX2: return LMR_SIMD_AVX2 | LMR_SIMD_FMA | LMR_SIMD_F16C;
+    case LMR_ISA_AVX512:
+        return LMR_SIMD_AVX2 | LMR_SIMD_FMA | LMR_SIMD_F16C | LMR_SIMD_AVX512F |
+               LMR_SIMD_AVX512BF16;
     case LMR_ISA_NEON: return LMR_SIMD_NEON;
     default: return 0;
     }
@@ -93,12 +133,23 @@ int lmr_cpu_simd_used(void) {
 const char *lmr_cpu_simd_name(void) {
     switch (lmr_cpu_isa()) {
     case LMR_ISA_AVX2: return "avx2+fma+f16c";
+    case LMR_ISA_AVX512: return "avx512bf16+avx2+fma+f16c";
+    case LMR_ISA_NEON: return "neon";
+    default: return "scalar";
+    }
+}
+
+const char *lmr_cpu_level_name(int isa) {
+    switch (isa) {
+    case LMR_ISA_AVX2: return "avx2";
+    case LMR_ISA_AVX512: return "avx512";
     case LMR_ISA_NEON: return "neon";
     default: return "scalar";
     }
 }
 
 void lmr_cpu_force_scalar(int on) { atomic_store(&g_force_scalar, on ? 1 : 0); }
+void lmr_cpu_force_level(int isa) { atomic_store(&g_force_level, isa); }
 
 static void trim_copy(char *buf, size_t cap, const char *s) {
     while (*s == ' ' || *s == '\t') s++;

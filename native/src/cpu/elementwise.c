@@ -20,7 +20,7 @@ void lmr_cpu_rmsnorm(const float *x, const void *w, int wdtype, float eps, int n
         const float *xt = x + (int64_t)t * n; /* [n] */
         float *yt = y + (int64_t)t * n;
 #if LMR_HAVE_AVX2
-        if (lmr_cpu_isa() == LMR_ISA_AVX2) {
+        if (lmr_isa_has_avx2(lmr_cpu_isa())) {
             lmr_rmsnorm_avx2(xt, w, wdtype, eps, n, yt);
             continue;
         }
@@ -60,7 +60,7 @@ void lmr_cpu_rope(float *x, int n_tok, int n_heads, int head_dim, const int32_t 
 void lmr_cpu_silu_mul(float *gate, const float *up, int n_tok, int n) {
     int64_t total = (int64_t)n_tok * n;
 #if LMR_HAVE_AVX2
-    if (lmr_cpu_isa() == LMR_ISA_AVX2) {
+    if (lmr_isa_has_avx2(lmr_cpu_isa())) {
         lmr_silu_mul_avx2(gate, up, total);
         return;
     }

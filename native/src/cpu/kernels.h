@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "half.h"
+
 /* ---- thread pool: threads are created once; a dispatch costs one wake-up, not a spawn ---- */
 
 typedef struct lmr_pool lmr_pool;
@@ -38,13 +40,19 @@ uint64_t lmr_cpu_physical_memory(void);    /* bytes */
 uint64_t lmr_cpu_available_memory(void);   /* bytes free for a new allocation (MemAvailable) */
 /* Force the scalar kernels (for tests): 1 = scalar only, 0 = best available. */
 void lmr_cpu_force_scalar(int on);
+/* Kernel levels (LMR_ISA_* in simd.h: 0 scalar, 1 avx2, 2 avx512, 3 neon). The environment
+ * variable LMRIG_CPU_LEVEL=scalar|avx2|avx512|neon caps the level for the whole process (read
+ * once, at the first kernel call); lmr_cpu_force_level(level) caps it further at run time (tests,
+ * benchmarks; -1 removes that cap). lmr_cpu_level_max: the best level of this CPU and build. */
+int lmr_cpu_level_max(void);
+void lmr_cpu_force_level(int level);
+int lmr_cpu_level_parse(const char *s); /* "avx2" -> 1 ...; -1 for "best" or unknown */
+const char *lmr_cpu_level_name(int level);
 
 /* ---- conversions ---- */
 
-float lmr_bf16_to_f32(uint16_t h);
-uint16_t lmr_f32_to_bf16(float f); /* round to nearest even; NaN stays NaN */
-float lmr_f16_to_f32(uint16_t h);
-uint16_t lmr_f32_to_f16(float f);
+/* lmr_bf16_to_f32, lmr_f32_to_bf16 (round to nearest even; NaN stays NaN), lmr_f16_to_f32,
+ * lmr_f32_to_f16: static inline in half.h */
 /* dst[n] = src[n] converted from dtype to FP32 (an embedding row, a KV slice). */
 void lmr_cpu_row_to_f32(const void *src, int dtype, float *dst, int64_t n);
 void lmr_cpu_row_from_f32(const float *src, int dtype, void *dst, int64_t n);

@@ -6,6 +6,7 @@
 #include "../../include/lmrig.h"
 #include "simd.h"
 
+
 static inline float w_at(const void *W, int wdtype, int64_t i) {
     switch (wdtype) {
     case LMR_DTYPE_F16: return lmr_f16_to_f32(((const uint16_t *)W)[i]);
@@ -57,6 +58,8 @@ typedef struct {
     int n_tok, in;
     const lmr_linear *ls;
     lmr_rows_fn rows;
+    const uint16_t *xb; /* bf16(x) [n_tok, ldxb] for the AVX-512-BF16 GEMM of BF16 weights, or NULL */
+    int ldxb;
     int n_chunks;
     matmul_chunk chunks[MAX_CHUNKS];
 } matmul_job;
@@ -76,6 +79,13 @@ static void matmul_task(void *ctx, int ith, int chunk) {
         }
     }
     float *scratch = j->n_tok > 1 ? lmr_pool_scratch(j->p, ith, LMR_GEMM_SCRATCH) : NULL;
+#if LMR_HAVE_AVX512
+    if (j->xb && L->wdtype == LMR_DTYPE_BF16 && scratch) {
+        lmr_matmul_rows_bf16_avx512(j->xb, j->ldxb, j->n_tok, j->in, L->W, o0, o1, L->y, L->out,
+                                    scratch);
+        return;
+    }
+#endif
     j->rows(j->x, j->n_tok, j->in, L->W, L->wdtype, o0, o1, L->y, L->out, scratch);
 }
 
@@ -103,13 +113,30 @@ static void plan_chunks(matmul_job *j, int n, int nth) {
     }
 }
 
+#if LMR_HAVE_AVX512
+typedef struct {
+    const float *x;
+    int n_tok, in, ld;
+    uint16_t *xb;
+} to_bf16_job;
+
+static void to_bf16_task(void *ctx, int ith, int nth) { /* rows split evenly over the pool */
+    to_bf16_job *j = ctx;
+    int t0 = (int)((int64_t)j->n_tok * ith / nth), t1 = (int)((int64_t)j->n_tok * (ith + 1) / nth);
+    if (t1 > t0)
+        lmr_x_to_bf16_avx512(j->x + (int64_t)t0 * j->in, t1 - t0, j->in,
+                             j->xb + (int64_t)t0 * j->ld, j->ld);
+}
+#endif
+
 void lmr_cpu_matmul_n(lmr_pool *p, const float *x, int n_tok, int in, const lmr_linear *ls, int n) {
     if (n_tok <= 0 || n <= 0) return;
     matmul_job j = {.p = p, .x = x, .n_tok = n_tok, .in = in, .ls = ls,
                     .rows = lmr_matmul_rows_scalar};
     switch (lmr_cpu_isa()) {
 #if LMR_HAVE_AVX2
-    case LMR_ISA_AVX2: j.rows = lmr_matmul_rows_avx2; break;
+    case LMR_ISA_AVX2:
+    case LMR_ISA_AVX512: j.rows = lmr_matmul_rows_avx2; break;
 #endif
 #if LMR_HAVE_NEON
     case LMR_ISA_NEON: j.rows = lmr_matmul_rows_neon; break;
@@ -118,6 +145,23 @@ void lmr_cpu_matmul_n(lmr_pool *p, const float *x, int n_tok, int in, const lmr_
     }
     for (int i = 0; i < lmr_pool_size(p) && n_tok > 1; i++) /* panels, allocated once */
         if (!lmr_pool_scratch(p, i, LMR_GEMM_SCRATCH)) j.rows = lmr_matmul_rows_scalar;
+    if (n > LMR_MATMUL_MAX) n = LMR_MATMUL_MAX;
+#if LMR_HAVE_AVX512
+    /* AVX-512-BF16: the activations are rounded to BF16 once for all the linears of this input */
+    int any_bf16 = 0;
+    for (int i = 0; i < n; i++) any_bf16 |= ls[i].wdtype == LMR_DTYPE_BF16;
+    if (lmr_cpu_isa() == LMR_ISA_AVX512 && any_bf16 && n_tok >= LMR_BF16_GEMM_MIN_TOK &&
+        j.rows != lmr_matmul_rows_scalar) {
+        int ld = (in + 1) & ~1;
+        uint16_t *xb = lmr_pool_shared_scratch(p, (size_t)n_tok * ld * sizeof(uint16_t));
+        if (xb) {
+            to_bf16_job tj = {x, n_tok, in, ld, xb};
+            lmr_pool_run(p, to_bf16_task, &tj);
+            j.xb = xb;
+            j.ldxb = ld;
+        }
+    }
+#endif
     plan_chunks(&j, n > LMR_MATMUL_MAX ? LMR_MATMUL_MAX : n, lmr_pool_size(p));
     lmr_pool_run_chunks(p, matmul_task, &j, j.n_chunks);
 }

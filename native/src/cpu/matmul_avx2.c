@@ -108,79 +108,67 @@ AI void pack_strip(const void *W, const int dtype, int in, int n0, int nr, int k
             bp[k * 16 + j] = j < nr ? w_scalar(W, dtype, (int64_t)(n0 + j) * in + k0 + k) : 0.0f;
 }
 
-/* c[r, 0..16) += sum_k a[r * lda + k] * bp[k][0..16) for r < MR (c row stride ldc). */
+/* c[r, 0..16) += sum_k a[r * lda + k] * bp[k][0..16) for r < MR (c row stride ldc). The 12
+ * accumulators are named variables, not arrays: with arrays GCC 12 stored every accumulator to
+ * the stack after each FMA (dead stores it failed to remove), at half the speed. */
+#define ACC_LD(r)                                                                      \
+    __m256 c##r##0 = MR > r ? _mm256_loadu_ps(c + (int64_t)r * ldc) : _mm256_setzero_ps(), \
+           c##r##1 = MR > r ? _mm256_loadu_ps(c + (int64_t)r * ldc + 8) : _mm256_setzero_ps();
+#define ACC_FMA(r)                                                                     \
+    if (MR > r) {                                                                      \
+        __m256 av = _mm256_broadcast_ss(a + (int64_t)r * lda + k);                     \
+        c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);                                    \
+        c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);                                    \
+    }
+#define ACC_ST(r)                                                                      \
+    if (MR > r) {                                                                      \
+        _mm256_storeu_ps(c + (int64_t)r * ldc, c##r##0);                               \
+        _mm256_storeu_ps(c + (int64_t)r * ldc + 8, c##r##1);                           \
+    }
 AI void micro_6x16(int kc, const float *a, int lda, const float *bp, float *c, int ldc,
                    const int MR) {
-    __m256 c0[6], c1[6];
-    for (int r = 0; r < MR; r++) {
-        c0[r] = _mm256_loadu_ps(c + (int64_t)r * ldc);
-        c1[r] = _mm256_loadu_ps(c + (int64_t)r * ldc + 8);
-    }
+    ACC_LD(0) ACC_LD(1) ACC_LD(2) ACC_LD(3) ACC_LD(4) ACC_LD(5)
     for (int k = 0; k < kc; k++) {
         __m256 b0 = _mm256_load_ps(bp + k * 16), b1 = _mm256_load_ps(bp + k * 16 + 8);
-        for (int r = 0; r < MR; r++) {
-            __m256 av = _mm256_broadcast_ss(a + (int64_t)r * lda + k);
-            c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
-            c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
-        }
+        ACC_FMA(0) ACC_FMA(1) ACC_FMA(2) ACC_FMA(3) ACC_FMA(4) ACC_FMA(5)
     }
-    for (int r = 0; r < MR; r++) {
-        _mm256_storeu_ps(c + (int64_t)r * ldc, c0[r]);
-        _mm256_storeu_ps(c + (int64_t)r * ldc + 8, c1[r]);
-    }
+    ACC_ST(0) ACC_ST(1) ACC_ST(2) ACC_ST(3) ACC_ST(4) ACC_ST(5)
 }
 
-static void micro_any(int mr, int kc, const float *a, int lda, const float *bp, float *c, int ldc) {
+/* One function per tile height. */
+#define MICRO_FN(R)                                                                            \
+    __attribute__((noinline)) static void micro_##R(int kc, const float *a, int lda,          \
+                                                    const float *bp, float *c, int ldc) {     \
+        micro_6x16(kc, a, lda, bp, c, ldc, R);                                                 \
+    }
+MICRO_FN(1) MICRO_FN(2) MICRO_FN(3) MICRO_FN(4) MICRO_FN(5) MICRO_FN(6)
+
+static void micro_any(int mr, int kc, const void *av, int lda, const void *bpv, float *c, int ldc,
+                      int ncols) {
+    const float *a = av, *bp = bpv;
+    (void)ncols; /* always a full strip: the driver pads partial ones */
     switch (mr) {
-    case 6: micro_6x16(kc, a, lda, bp, c, ldc, 6); break;
-    case 5: micro_6x16(kc, a, lda, bp, c, ldc, 5); break;
-    case 4: micro_6x16(kc, a, lda, bp, c, ldc, 4); break;
-    case 3: micro_6x16(kc, a, lda, bp, c, ldc, 3); break;
-    case 2: micro_6x16(kc, a, lda, bp, c, ldc, 2); break;
-    default: micro_6x16(kc, a, lda, bp, c, ldc, 1); break;
+    case 6: micro_6(kc, a, lda, bp, c, ldc); break;
+    case 5: micro_5(kc, a, lda, bp, c, ldc); break;
+    case 4: micro_4(kc, a, lda, bp, c, ldc); break;
+    case 3: micro_3(kc, a, lda, bp, c, ldc); break;
+    case 2: micro_2(kc, a, lda, bp, c, ldc); break;
+    default: micro_1(kc, a, lda, bp, c, ldc); break;
     }
 }
 
-/* Token tiles: 6 rows where possible, and no tile under 4 rows unless n_tok < 4 (a tile of 1-3
- * rows has too few FMA chains to hide the FMA latency). Returns the row count of the tile at t0. */
-static inline int tile_rows(int n_tok, int t0) {
-    int left = n_tok - t0;
-    if (left >= 10 || left == 6 || left <= 5) return left < 6 ? left : 6;
-    return left == 7 ? 4 : left == 8 ? 4 : 5; /* 7 = 4 + 3 (<4 only for 7), 8 = 4 + 4, 9 = 5 + 4 */
-}
-
-AI void gemm_rows(const float *x, int n_tok, int in, const void *W, const int dtype, int o0,
-                  int o1, float *y, int ldy, float *bp /* [NC/16][KC][16] */) {
-    for (int k0 = 0; k0 < in; k0 += LMR_GEMM_KC) {
-        int kc = in - k0 < LMR_GEMM_KC ? in - k0 : LMR_GEMM_KC;
-        for (int n0 = o0; n0 < o1; n0 += LMR_GEMM_NC) {
-            int nc = o1 - n0 < LMR_GEMM_NC ? o1 - n0 : LMR_GEMM_NC;
-            int strips = (nc + 15) / 16;
-            for (int s = 0; s < strips; s++) {
-                int nr = nc - s * 16 < 16 ? nc - s * 16 : 16;
-                pack_strip(W, dtype, in, n0 + s * 16, nr, k0, kc, bp + (size_t)s * kc * 16);
-            }
-            for (int t0 = 0, mr; t0 < n_tok; t0 += mr) {
-                mr = tile_rows(n_tok, t0);
-                const float *a = x + (int64_t)t0 * in + k0;
-                for (int s = 0; s < strips; s++) {
-                    int nr = nc - s * 16 < 16 ? nc - s * 16 : 16;
-                    float *c = y + (int64_t)t0 * ldy + n0 + s * 16;
-                    const float *b = bp + (size_t)s * kc * 16;
-                    if (nr == 16) {
-                        micro_any(mr, kc, a, in, b, c, ldy);
-                        continue;
-                    }
-                    float tmp[6 * 16]; /* partial strip: through a full-width tile */
-                    for (int r = 0; r < mr; r++)
-                        for (int j = 0; j < 16; j++) tmp[r * 16 + j] = j < nr ? c[(int64_t)r * ldy + j] : 0.0f;
-                    micro_any(mr, kc, a, in, b, tmp, 16);
-                    for (int r = 0; r < mr; r++) memcpy(c + (int64_t)r * ldy, tmp + r * 16, nr * sizeof(float));
-                }
-            }
-        }
+static void pack_any(const void *W, int dtype, int in, int n0, int nr, int k0, int kc, void *bp) {
+    switch (dtype) {
+    case LMR_DTYPE_BF16: pack_strip(W, LMR_DTYPE_BF16, in, n0, nr, k0, kc, bp); break;
+    case LMR_DTYPE_F16: pack_strip(W, LMR_DTYPE_F16, in, n0, nr, k0, kc, bp); break;
+    default: pack_strip(W, LMR_DTYPE_F32, in, n0, nr, k0, kc, bp); break;
     }
 }
+
+/* FP32 panel [k][16] per strip, 6x16 tiles; KC x NC FP32 = LMR_GEMM_SCRATCH */
+static const lmr_gemm_kernel gemm_kernel = {
+    .mr = 6, .nr = 16, .kc = LMR_GEMM_KC, .nc = LMR_GEMM_NC, .a_esz = 4, .w_esz = 4,
+    .masked = 0, .pack = pack_any, .micro = micro_any};
 
 void lmr_matmul_rows_avx2(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
                           int o1, float *y, int ldy, float *scratch) {
@@ -192,10 +180,6 @@ void lmr_matmul_rows_avx2(const float *x, int n_tok, int in, const void *W, int 
         }
         return;
     }
-    switch (wdtype) {
-    case LMR_DTYPE_BF16: gemm_rows(x, n_tok, in, W, LMR_DTYPE_BF16, o0, o1, y, ldy, scratch); break;
-    case LMR_DTYPE_F16: gemm_rows(x, n_tok, in, W, LMR_DTYPE_F16, o0, o1, y, ldy, scratch); break;
-    default: gemm_rows(x, n_tok, in, W, LMR_DTYPE_F32, o0, o1, y, ldy, scratch); break;
-    }
+    lmr_gemm_rows(&gemm_kernel, x, in, n_tok, in, W, wdtype, o0, o1, y, ldy, scratch);
 }
 #endif

@@ -120,7 +120,7 @@ lmr_pool *lmr_pool_create(int n_threads) {
     if (posix_memalign((void **)&p, 64, sizeof *p) != 0) return NULL;
     memset(p, 0, sizeof *p);
     p->n = n_threads;
-    p->scratch = calloc((size_t)n_threads, sizeof *p->scratch);
+    p->scratch = calloc((size_t)n_threads + 1, sizeof *p->scratch); /* + the shared one */
     p->threads = calloc((size_t)n_threads, sizeof *p->threads);
     if (!p->scratch || !p->threads || pthread_mutex_init(&p->mu, NULL) != 0) {
         free(p->scratch);
@@ -154,7 +154,7 @@ void lmr_pool_destroy(lmr_pool *p) {
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->created; i++) pthread_join(p->threads[i], NULL);
-    for (int i = 0; i < p->n; i++) free(p->scratch[i].ptr);
+    for (int i = 0; i <= p->n; i++) free(p->scratch[i].ptr);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p->scratch);
@@ -217,9 +217,19 @@ void lmr_pool_run_chunks(lmr_pool *p, lmr_chunk_fn fn, void *ctx, int n_chunks) 
     wait_until(&p->done, n_chunks);
 }
 
+static void *slot_get(scratch_slot *s, size_t bytes);
+
 void *lmr_pool_scratch(lmr_pool *p, int ith, size_t bytes) {
     static _Thread_local scratch_slot own; /* p == NULL: the calling thread's own (kept) */
-    scratch_slot *s = p ? &p->scratch[ith] : &own;
+    return slot_get(p ? &p->scratch[ith] : &own, bytes);
+}
+
+void *lmr_pool_shared_scratch(lmr_pool *p, size_t bytes) {
+    static _Thread_local scratch_slot own_shared;
+    return slot_get(p ? &p->scratch[p->n] : &own_shared, bytes);
+}
+
+static void *slot_get(scratch_slot *s, size_t bytes) {
     if (s->cap >= bytes) return s->ptr;
     void *n = NULL;
     if (posix_memalign(&n, 64, bytes) != 0) return NULL;

@@ -41,7 +41,7 @@ static void bw_task(void *ctx, int ith, int nth) {
     size_t chunk = (j->bytes / (size_t)nth) & ~(size_t)4095;
     const char *b = j->buf + chunk * (size_t)ith;
 #if LMR_HAVE_AVX2
-    if (lmr_cpu_isa() == LMR_ISA_AVX2) {
+    if (lmr_isa_has_avx2(lmr_cpu_isa())) {
         j->sink[ith & 63] += lmr_read_sum_avx2(b, chunk);
         return;
     }

@@ -18,16 +18,25 @@
 #if defined(LMR_BUILD_AVX2) && LMR_X86
 #define LMR_HAVE_AVX2 1
 #endif
+/* The AVX-512 level needs the AVX2 kernels too (it adds kernels, it does not replace all). */
+#if defined(LMR_BUILD_AVX512) && LMR_HAVE_AVX2
+#define LMR_HAVE_AVX512 1
+#endif
 #if defined(LMR_BUILD_NEON) && LMR_ARM64
 #define LMR_HAVE_NEON 1
 #endif
 
 enum { LMR_ISA_SCALAR = 0, LMR_ISA_AVX2 = 1, LMR_ISA_AVX512 = 2, LMR_ISA_NEON = 3 };
 int lmr_cpu_isa(void); /* best kernel set available now (SCALAR when forced) */
+/* The AVX-512 level (AVX-512 F/BW/VL/DQ + BF16) runs the AVX2 kernels where it has no own. */
+static inline int lmr_isa_has_avx2(int isa) { return isa == LMR_ISA_AVX2 || isa == LMR_ISA_AVX512; }
 
 /* Scratch of at least `bytes` (64-byte aligned) for pool thread ith, kept until the pool dies;
  * NULL if allocation fails (callers then fall back to a path that needs none). */
 void *lmr_pool_scratch(lmr_pool *p, int ith, size_t bytes);
+/* One more such buffer per pool, shared by all its threads (written by the caller before a
+ * dispatch, read by the tasks): the BF16 copy of a GEMM's activations. */
+void *lmr_pool_shared_scratch(lmr_pool *p, size_t bytes);
 
 /* ---- matmul pieces: y[t, o] += sum_i x[t, i] * W[o, i] for o in [o0, o1); y: [n_tok, ldy] ----
  * The caller has already put bias / previous values in y. `scratch` holds LMR_GEMM_SCRATCH
@@ -35,6 +44,26 @@ void *lmr_pool_scratch(lmr_pool *p, int ith, size_t bytes);
 #define LMR_GEMM_KC 256
 #define LMR_GEMM_NC 128
 #define LMR_GEMM_SCRATCH ((size_t)LMR_GEMM_KC * LMR_GEMM_NC * sizeof(float))
+/* ---- the shared prefill GEMM driver (gemm.c) and a kernel set's part of it ---- */
+#define LMR_GEMM_MAX_MR 12
+#define LMR_GEMM_MAX_NR 32
+typedef struct {
+    int mr, nr;   /* micro-kernel tile: up to mr tokens x nr output rows (one packed strip) */
+    int kc, nc;   /* cache blocks: input depth per packed panel, output rows per panel */
+    int a_esz;    /* bytes per activation element (4: FP32 x, 2: BF16 x) */
+    int w_esz;    /* bytes per packed weight element; a strip is even(kc) * nr * w_esz bytes */
+    int masked;   /* micro handles a partial strip (ncols < nr) itself */
+    /* Packs W[n0 + j, k0 + k] (j < nr <= the strip width, k < kc; rest zero) into bp. */
+    void (*pack)(const void *W, int dtype, int in, int n0, int nr, int k0, int kc, void *bp);
+    /* c[r, j] += sum_k a[r * lda + k] * strip(bp)[k, j] for r < mr, j < ncols (c row stride ldc) */
+    void (*micro)(int mr, int kc, const void *a, int lda, const void *bp, float *c, int ldc,
+                  int ncols);
+} lmr_gemm_kernel;
+/* y[t, o] += sum_i a[t, i] W[o, i] for t < n_tok, o in [o0, o1); a: [n_tok, lda] of a_esz bytes;
+ * bp: LMR_GEMM_SCRATCH bytes (>= nc / nr strips). */
+void lmr_gemm_rows(const lmr_gemm_kernel *k, const void *a, int lda, int n_tok, int in,
+                   const void *W, int dtype, int o0, int o1, float *y, int ldy, void *bp);
+
 typedef void (*lmr_rows_fn)(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
                             int o1, float *y, int ldy, float *scratch);
 void lmr_matmul_rows_scalar(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
@@ -68,6 +97,19 @@ void lmr_row_to_f32_avx2(const void *src, int dtype, float *dst, int64_t n);
 void lmr_rmsnorm_avx2(const float *x, const void *w, int wdtype, float eps, int n, float *y);
 void lmr_silu_mul_avx2(float *gate, const float *up, int64_t n);
 double lmr_read_sum_avx2(const void *buf, size_t bytes); /* bandwidth probe body */
+#endif
+#if LMR_HAVE_AVX512
+/* BF16 GEMM (matmul_avx512.c): W BF16 [out, in]; xb = bf16(x) [n_tok, ldxb], ldxb = in rounded up
+ * to even, zero-padded; scratch holds LMR_GEMM_SCRATCH bytes (the packed BF16 panel). */
+#define LMR_BF16_GEMM_KC 256
+#define LMR_BF16_GEMM_NC 256
+/* From 8 tokens the packed BF16 GEMM beats streaming W through the AVX2 GEMV (Zen 4, gate+up
+ * 9728x896, 2 threads: 8 tokens 1.5-1.8 ms against 2.0-2.1 ms; 6 tokens about equal). */
+#define LMR_BF16_GEMM_MIN_TOK 8
+void lmr_x_to_bf16_avx512(const float *x, int n_tok, int in, uint16_t *xb, int ldxb);
+void lmr_matmul_rows_bf16_avx512(const uint16_t *xb, int ldxb, int n_tok, int in,
+                                 const uint16_t *W, int o0, int o1, float *y, int ldy,
+                                 void *scratch);
 #endif
 #if LMR_HAVE_NEON
 void lmr_matmul_rows_neon(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
