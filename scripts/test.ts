@@ -93,20 +93,25 @@ async function nativeStages(sanitize: boolean): Promise<Stage[]> {
  */
 const DENO_TEST_PATHS = ["lib", "scripts", "scenarios", "tests", "mod.ts", "README.md", "docs"];
 
-async function denoStage(): Promise<Stage> {
-  console.log(`== deno test -A --doc ${DENO_TEST_PATHS.join(" ")}`);
+async function denoStage(
+  paths: string[] = ["--doc", ...DENO_TEST_PATHS],
+  name = "deno test",
+  env: Record<string, string> = {},
+): Promise<Stage> {
+  console.log(`== deno test -A ${paths.join(" ")}`);
   const lib = join(
     repoRoot(),
     "build",
     Deno.build.os === "darwin" ? "liblmrig.dylib" : "liblmrig.so",
   );
-  const r = await tee(Deno.execPath(), ["test", "-A", "--quiet", "--doc", ...DENO_TEST_PATHS], {
+  const r = await tee(Deno.execPath(), ["test", "-A", "--quiet", ...paths], {
     LMRIG_LIB: Deno.env.get("LMRIG_LIB") ?? lib,
+    ...env,
   });
   const counts = parseDenoTestSummary(r.text);
   if (counts === null) {
     return {
-      name: "deno test",
+      name,
       passed: 0,
       failed: 1,
       skipped: 0,
@@ -114,7 +119,21 @@ async function denoStage(): Promise<Stage> {
       note: "did not run (see errors above)",
     };
   }
-  return { name: "deno test", ...counts, ok: r.ok && counts.failed === 0 };
+  return { name, ...counts, ok: r.ok && counts.failed === 0 };
+}
+
+/**
+ * The kernel level below the best one, where the machine has more than AVX2: the engine reads
+ * LMRIG_CPU_LEVEL once per process, so the whole-model numerics test runs again in a process
+ * capped at AVX2 (the FP32 prefill path and its negative control) on AVX-512-BF16 machines.
+ */
+function lowerCpuLevel(): string | null {
+  if (Deno.build.arch !== "x86_64" || Deno.build.os !== "linux") return null;
+  try {
+    return /\bavx512_bf16\b/.test(Deno.readTextFileSync("/proc/cpuinfo")) ? "avx2" : null;
+  } catch {
+    return null;
+  }
 }
 
 async function main(): Promise<number> {
@@ -140,6 +159,14 @@ async function main(): Promise<number> {
   const stages: Stage[] = [];
   if (!values["skip-native"]) stages.push(...await nativeStages(false));
   stages.push(await denoStage());
+  const lower = lowerCpuLevel();
+  if (lower) {
+    stages.push(
+      await denoStage(["tests/numerics_test.ts"], `deno test numerics (LMRIG_CPU_LEVEL=${lower})`, {
+        LMRIG_CPU_LEVEL: lower,
+      }),
+    );
+  }
   if (sanitize && !values["skip-native"]) stages.push(...await nativeStages(true));
   console.log("");
   for (const s of stages) {
