@@ -66,3 +66,17 @@ Deno.test("buildReport: a side-by-side record gets its target ratios with their 
   const plain = buildReport([await readRecord("tests/fixtures/records/grid-a.json")]);
   assert.doesNotMatch(plain, /Target ratio/);
 });
+
+Deno.test("buildReport: one environment row per record, each with its own bandwidth ceiling", async () => {
+  const a = await readRecord(`${FIX}/grid-a.json`);
+  const b = structuredClone(a);
+  b.id = "grid-a-again";
+  b.environment.probes.ceilingBps = a.environment.probes.ceilingBps * 1.5;
+  const md = buildReport([a, b]);
+  const env = md.slice(md.indexOf("## Environment"), md.indexOf("## Results"));
+  const rows = env.split("\n").filter((l) => / ceiling \(every limit/.test(l));
+  assert.equal(rows.length, 2, "a row for each record, not one shared row");
+  const gb = (bps: number) => `${(bps / 1e9).toFixed(2)} GB/s ceiling`;
+  assert.ok(rows[0].includes(gb(a.environment.probes.ceilingBps)), rows[0]);
+  assert.ok(rows[1].includes(gb(b.environment.probes.ceilingBps)), rows[1]);
+});

@@ -130,8 +130,10 @@ export function buildReport(records: ResultRecord[], options: ReportOptions = {}
   );
   out.push("", table(["Figure", "Definition"], DEFINITIONS.map(([a, b]) => [a, b])), "");
   out.push("## Environment", "");
-  const envRows = new Map<string, string[]>();
-  records.forEach((r) => {
+  // One row per record: each record has its own bandwidth ceiling (probed at its start), and a
+  // shared row would show only one of them.
+  const envRows: string[][] = [];
+  records.forEach((r, i) => {
     const e = r.environment;
     const bw = e.probes.bandwidthBps?.samples.length
       ? `${formatValue(e.probes.ceilingBps, "bytes/s")} ceiling (every limit; median of ` +
@@ -139,8 +141,8 @@ export function buildReport(records: ResultRecord[], options: ReportOptions = {}
         `${formatValue(Math.min(...e.probes.bandwidthBps.samples), "bytes/s")}-` +
         `${formatValue(Math.max(...e.probes.bandwidthBps.samples), "bytes/s")})`
       : "—";
-    const key = JSON.stringify([e.cpu.name, e.gpu?.name, r.tool.gitCommit, r.engine.backend]);
-    envRows.set(key, [
+    envRows.push([
+      labels[i],
       `${e.cpu.name} (${e.cpu.cores} cores, ${e.cpu.simdUsed})`,
       e.gpu
         ? `${e.gpu.name}, ${
@@ -156,9 +158,10 @@ export function buildReport(records: ResultRecord[], options: ReportOptions = {}
     ]);
   });
   out.push(
-    table(["CPU", "GPU", "Memory", "OS", "Build", "Commit", "Deno", "Read bandwidth (probe)"], [
-      ...envRows.values(),
-    ]),
+    table(
+      ["Record", "CPU", "GPU", "Memory", "OS", "Build", "Commit", "Deno", "Read bandwidth (probe)"],
+      envRows,
+    ),
     "",
   );
   records.forEach((r, i) => out.push(...recordSections(r, labels[i])));
