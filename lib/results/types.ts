@@ -103,23 +103,31 @@ export interface GpuInfo {
 export interface TargetEnvironment {
   /** `lmrig` or `llama.cpp`. */
   name: string;
+  /** The engine's own version string. */
   version: string;
-  /** How the engine was built or obtained (llama.cpp: npm package and version, or user build). */
+  /** How the engine was built or obtained (flags; llama.cpp: npm package and version, or user build). */
   build: string;
+  /** The library file that ran. */
   libraryPath: string;
+  /** Compute threads the target uses. */
   threads: number;
+  /** Backend actually in use (`cpu`, `cuda`, ...; for llama.cpp the ggml device and variant). */
   backend: string;
+  /** How a KV fill to a position is done. */
   kvFill: "random" | "prefill";
-  /** Every figure-changing setting as set. */
+  /** Every setting that changes the figures, as set (not as defaulted). */
   settings: Record<string, string | number | boolean>;
-  /** Engine-specific facts (llama.cpp: release, CPU variant actually loaded, ...). */
+  /** Engine-specific facts (llama.cpp: npm package and version, release, CPU variant loaded). */
   extra: Record<string, string | number | boolean>;
   model: {
     arch: string;
     layers: number;
     vocab: number;
+    /** Bytes of weights as loaded (quantised size for a quantised GGUF). */
     weightBytes: number;
+    /** Element type of the weights (`bf16`, `f32`, `q4_k_m`, ...). */
     dtype: string;
+    /** Where the weights came from: preset name, folder or file. */
     source: string;
     /** The GGUF file the target read (llama.cpp), else absent. */
     file?: string;

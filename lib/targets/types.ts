@@ -2,6 +2,7 @@
  * The target interface: what every runner calls to drive an engine, whichever engine it is, and
  * the facts and capabilities a target declares about itself.
  */
+import type { TargetEnvironment } from "../results/types.ts";
 
 /**
  * What a target can do. A scenario kind names the ones it needs, and
@@ -48,27 +49,8 @@ export const CAPABILITIES: readonly Capability[] = [
   "logits",
 ];
 
-/** Facts a target reports for the environment manifest of a record. */
-export interface TargetFacts {
-  /** `lmrig` or `llama.cpp`. */
-  name: string;
-  /** The engine's own version string. */
-  version: string;
-  /** How the engine binary was built or obtained (flags, package, release). */
-  build: string;
-  /** The library file that ran. */
-  libraryPath: string;
-  /** Compute threads the target uses. */
-  threads: number;
-  /** Backend actually in use (`cpu`, `cuda`, ...; for llama.cpp the ggml device and variant). */
-  backend: string;
-  /** How a KV fill to a position is done. */
-  kvFill: "random" | "prefill";
-  /** Every setting that changes the figures, as set (not as defaulted). */
-  settings: Record<string, string | number | boolean>;
-  /** Engine-specific facts (llama.cpp: npm package and version, release, CPU variant). */
-  extra: Record<string, string | number | boolean>;
-}
+/** Facts a target reports for the environment manifest of a record (the record's own type). */
+export type TargetFacts = Omit<TargetEnvironment, "model">;
 
 /** Engine counters a target can report (since open or the last reset); absent fields are null. */
 export interface TargetCounters {
@@ -94,17 +76,7 @@ export interface TargetGenerate {
 }
 
 /** The weights a target runs and their provenance. */
-export interface TargetModelInfo {
-  arch: string;
-  layers: number;
-  vocab: number;
-  /** Bytes of weights as loaded (quantised size for a quantised GGUF). */
-  weightBytes: number;
-  /** Element type of the weights (`bf16`, `f32`, `q4_k_m`, ...). */
-  dtype: string;
-  /** Where the weights came from: preset name, folder or file. */
-  source: string;
-}
+export type TargetModelInfo = Omit<TargetEnvironment["model"], "file" | "contentHash">;
 
 /**
  * One engine with one model and a KV cache for `maxSeqs` sequences. Times are engine-timed
