@@ -135,40 +135,7 @@ AI void micro_6x16(int kc, const float *a, int lda, const float *bp, float *c, i
     ACC_ST(0) ACC_ST(1) ACC_ST(2) ACC_ST(3) ACC_ST(4) ACC_ST(5)
 }
 
-/* One function per tile height. */
-#define MICRO_FN(R)                                                                            \
-    __attribute__((noinline)) static void micro_##R(int kc, const float *a, int lda,          \
-                                                    const float *bp, float *c, int ldc) {     \
-        micro_6x16(kc, a, lda, bp, c, ldc, R);                                                 \
-    }
-MICRO_FN(1) MICRO_FN(2) MICRO_FN(3) MICRO_FN(4) MICRO_FN(5) MICRO_FN(6)
-
-static void micro_any(int mr, int kc, const void *av, int lda, const void *bpv, float *c, int ldc,
-                      int ncols) {
-    const float *a = av, *bp = bpv;
-    (void)ncols; /* always a full strip: the driver pads partial ones */
-    switch (mr) {
-    case 6: micro_6(kc, a, lda, bp, c, ldc); break;
-    case 5: micro_5(kc, a, lda, bp, c, ldc); break;
-    case 4: micro_4(kc, a, lda, bp, c, ldc); break;
-    case 3: micro_3(kc, a, lda, bp, c, ldc); break;
-    case 2: micro_2(kc, a, lda, bp, c, ldc); break;
-    default: micro_1(kc, a, lda, bp, c, ldc); break;
-    }
-}
-
-static void pack_any(const void *W, int dtype, int in, int n0, int nr, int k0, int kc, void *bp) {
-    switch (dtype) {
-    case LMR_DTYPE_BF16: pack_strip(W, LMR_DTYPE_BF16, in, n0, nr, k0, kc, bp); break;
-    case LMR_DTYPE_F16: pack_strip(W, LMR_DTYPE_F16, in, n0, nr, k0, kc, bp); break;
-    default: pack_strip(W, LMR_DTYPE_F32, in, n0, nr, k0, kc, bp); break;
-    }
-}
-
-/* FP32 panel [k][16] per strip, 6x16 tiles; KC x NC FP32 = LMR_GEMM_SCRATCH */
-static const lmr_gemm_kernel gemm_kernel = {
-    .mr = 6, .nr = 16, .kc = LMR_GEMM_KC, .nc = LMR_GEMM_NC, .a_esz = 4, .w_esz = 4,
-    .masked = 0, .pack = pack_any, .micro = micro_any};
+LMR_GEMM_FP32_6X16_KERNEL
 
 void lmr_matmul_rows_avx2(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
                           int o1, float *y, int ldy, float *scratch) {

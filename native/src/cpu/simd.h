@@ -64,6 +64,48 @@ typedef struct {
 void lmr_gemm_rows(const lmr_gemm_kernel *k, const void *a, int lda, int n_tok, int in,
                    const void *W, int dtype, int o0, int o1, float *y, int ldy, void *bp);
 
+/* The FP32 6x16 kernel set of an ISA file (AVX2, NEON), for lmr_gemm_rows: the file defines
+ *   static void micro_6x16(int kc, const float *a, int lda, const float *bp, float *c, int ldc,
+ *                          int rows);   (always inlined; rows a constant in each copy)
+ *   static void pack_strip(const void *W, int dtype, int in, int n0, int nr, int k0, int kc,
+ *                          void *bp);   (always inlined; dtype a constant in each copy)
+ * and this expands to one noinline function per tile height (inlined into a single switch, GCC
+ * kept the accumulator arrays of the six copies on the stack: a store per FMA pair, half the
+ * speed), the two dispatchers and `gemm_kernel`: FP32 panel [k][16] per strip, 6x16 tiles,
+ * KC x NC FP32 = LMR_GEMM_SCRATCH. */
+#define LMR_GEMM_MICRO_FN(R)                                                                   \
+    __attribute__((noinline)) static void micro_##R(int kc, const float *a, int lda,          \
+                                                    const float *bp, float *c, int ldc) {     \
+        micro_6x16(kc, a, lda, bp, c, ldc, R);                                                 \
+    }
+#define LMR_GEMM_FP32_6X16_KERNEL                                                              \
+    LMR_GEMM_MICRO_FN(1) LMR_GEMM_MICRO_FN(2) LMR_GEMM_MICRO_FN(3) LMR_GEMM_MICRO_FN(4)       \
+    LMR_GEMM_MICRO_FN(5) LMR_GEMM_MICRO_FN(6)                                                  \
+    static void micro_any(int mr, int kc, const void *av, int lda, const void *bpv, float *c,  \
+                          int ldc, int ncols) {                                                \
+        const float *a = av, *bp = bpv;                                                        \
+        (void)ncols; /* always a full strip: the driver pads partial ones */                   \
+        switch (mr) {                                                                          \
+        case 6: micro_6(kc, a, lda, bp, c, ldc); break;                                        \
+        case 5: micro_5(kc, a, lda, bp, c, ldc); break;                                        \
+        case 4: micro_4(kc, a, lda, bp, c, ldc); break;                                        \
+        case 3: micro_3(kc, a, lda, bp, c, ldc); break;                                        \
+        case 2: micro_2(kc, a, lda, bp, c, ldc); break;                                        \
+        default: micro_1(kc, a, lda, bp, c, ldc); break;                                       \
+        }                                                                                      \
+    }                                                                                          \
+    static void pack_any(const void *W, int dtype, int in, int n0, int nr, int k0, int kc,     \
+                         void *bp) {                                                           \
+        switch (dtype) {                                                                       \
+        case LMR_DTYPE_BF16: pack_strip(W, LMR_DTYPE_BF16, in, n0, nr, k0, kc, bp); break;     \
+        case LMR_DTYPE_F16: pack_strip(W, LMR_DTYPE_F16, in, n0, nr, k0, kc, bp); break;       \
+        default: pack_strip(W, LMR_DTYPE_F32, in, n0, nr, k0, kc, bp); break;                  \
+        }                                                                                      \
+    }                                                                                          \
+    static const lmr_gemm_kernel gemm_kernel = {                                               \
+        .mr = 6, .nr = 16, .kc = LMR_GEMM_KC, .nc = LMR_GEMM_NC, .a_esz = 4, .w_esz = 4,       \
+        .masked = 0, .pack = pack_any, .micro = micro_any};
+
 typedef void (*lmr_rows_fn)(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
                             int o1, float *y, int ldy, float *scratch);
 void lmr_matmul_rows_scalar(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
