@@ -15,7 +15,9 @@
 # bandwidth, batch-1 step vs the limit, kernels per step, position 32640, batches 8-64, TTFT,
 # energy), memcheck (compute-sanitizer on cuda_parity_test --quick), deno (S1-S6 record, only
 # when time is left), tests (ctest, not in the default list: the CPU machine runs it).
-# Everything goes to $OUT (the device tool's output folder when set, else build-gpu/check-out):
+# Everything goes to $OUT (build-gpu/check-out by default). When DEST is set (the device tool's
+# output folder, which returns at most 8 files), the logs are packed at the end into
+# DEST/gpu-check-logs.tar.gz beside copies of summary.txt, bench.txt, ptxas.txt and the record:
 # <step>.log, bench.txt, s1-s6-cuda-graph.json, summary.txt. After the steps, the first failed
 # correctness step (parity, hf, memcheck, bench) is rerun with CUDA_LAUNCH_BLOCKING=1 (when
 # time is left) and its first FAIL line printed (rerun.log). The last lines are one
@@ -30,7 +32,10 @@ BUDGET=${BUDGET:-540}
 BUILD=${BUILD:-build-gpu}
 ARCH=${CUDA_ARCH:-90}
 PRESET=${PRESET:-qwen2.5-1.5b}
+# The device tool sets OUT to its output folder: keep the many logs elsewhere and pack them there.
+if [ -n "${OUT:-}" ] && [ -z "${DEST:-}" ]; then DEST=$OUT; OUT=/tmp/gpu-check-out; fi
 OUT=${OUT:-$BUILD/check-out}
+DEST=${DEST:-}
 STEPS=("$@")
 [ ${#STEPS[@]} -eq 0 ] && STEPS=(device build parity hf bench memcheck deno)
 mkdir -p "$OUT"
@@ -245,4 +250,11 @@ sleep 0.2 # let tee finish
 [ -n "$FIRST_FAIL" ] && rerun_blocking "$FIRST_FAIL" 2>&1 | tee -a "$OUT/summary-rerun.txt"
 echo "== summary (logs in $OUT; $(( $(date +%s) - T_START ))s of ${BUDGET}s)"
 printf '%s\n' "${SUMMARY[@]}" | tee "$OUT/summary.txt"
+if [ -n "$DEST" ]; then
+  mkdir -p "$DEST"
+  for f in summary.txt bench.txt ptxas.txt s1-s6-cuda-graph.json; do
+    [ -f "$OUT/$f" ] && cp "$OUT/$f" "$DEST/"
+  done
+  tar -czf "$DEST/gpu-check-logs.tar.gz" -C "$OUT" . && echo "logs packed: $DEST/gpu-check-logs.tar.gz"
+fi
 exit $FAILED
