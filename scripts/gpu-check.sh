@@ -13,7 +13,7 @@
 # parity (cuda_parity_test: kernels, models incl. the Qwen2.5-1.5B shape, graph == eager),
 # hf (scripts/hf_parity.py against transformers), bench (cuda_bench_test --preset $PRESET:
 # bandwidth, batch-1 step vs the limit, kernels per step, position 32640, batches 8-64, TTFT,
-# energy), memcheck (compute-sanitizer on cuda_parity_test --quick), deno (S1-S6 record, only
+# energy; kernel variants), kernels (cuda_bench_test --kernels: per-kernel times per step), memcheck (compute-sanitizer on cuda_parity_test --quick), deno (S1-S6 record, only
 # when time is left), tests (ctest, not in the default list: the CPU machine runs it).
 # Everything goes to $OUT (build-gpu/check-out by default). When DEST is set (the device tool's
 # output folder, which returns at most 8 files), the logs are packed at the end into
@@ -37,16 +37,16 @@ if [ -n "${OUT:-}" ] && [ -z "${DEST:-}" ]; then DEST=$OUT; OUT=/tmp/gpu-check-o
 OUT=${OUT:-$BUILD/check-out}
 DEST=${DEST:-}
 STEPS=("$@")
-[ ${#STEPS[@]} -eq 0 ] && STEPS=(device build parity hf bench memcheck deno)
+[ ${#STEPS[@]} -eq 0 ] && STEPS=(device build parity hf bench kernels memcheck deno)
 mkdir -p "$OUT"
 SUMMARY=()
 FAILED=0
 FIRST_FAIL=""
 
 # Seconds each step may take at most (its timeout) and needs at least to be worth starting.
-declare -A LIMIT=([device]=30 [build]=240 [parity]=200 [hf]=120 [bench]=180 [memcheck]=120
+declare -A LIMIT=([device]=30 [build]=240 [parity]=200 [hf]=120 [bench]=180 [kernels]=90 [memcheck]=120
   [deno]=300 [tests]=180 [ptxas]=1800 [carry]=1800)
-declare -A NEED=([device]=5 [build]=60 [parity]=60 [hf]=40 [bench]=90 [memcheck]=60 [deno]=120
+declare -A NEED=([device]=5 [build]=60 [parity]=60 [hf]=40 [bench]=90 [kernels]=20 [memcheck]=60 [deno]=120
   [tests]=60 [ptxas]=30 [carry]=10)
 
 left() { echo $((BUDGET - ($(date +%s) - T_START))); }
@@ -160,11 +160,18 @@ step_parity() {
 step_hf() {
   python3 -c 'import torch, transformers' 2>/dev/null || {
     echo "torch/transformers not installed"; return 2; }
-  python3 scripts/hf_parity.py --lib "$BUILD/liblmrig.so"
+  # the CPU's FP32 path (2e-3) first, then the CUDA backend and the CPU's best level
+  LMRIG_CPU_LEVEL=avx2 python3 scripts/hf_parity.py --lib "$BUILD/liblmrig.so" --backends cpu &&
+    python3 scripts/hf_parity.py --lib "$BUILD/liblmrig.so"
 }
 
 step_bench() {
   "$BUILD/cuda_bench_test" --preset "$PRESET" | tee "$OUT/bench.txt"
+  return "${PIPESTATUS[0]}"
+}
+
+step_kernels() {
+  "$BUILD/cuda_bench_test" --preset "$PRESET" --kernels | tee "$OUT/kernels.txt"
   return "${PIPESTATUS[0]}"
 }
 
@@ -189,7 +196,7 @@ step_deno() {
     deno=/tmp/lmrig-deno/deno
   fi
   LMRIG_LIB="$PWD/$BUILD/liblmrig.so" DENO_NO_UPDATE_CHECK=1 "$deno" task bench \
-    --backend cuda --executor graph --model "synthetic:$PRESET" --quick \
+    --backend cuda --executor graph --model "synthetic:$PRESET" \
     --out "$OUT/s1-s6-cuda-graph.json"
 }
 
@@ -214,8 +221,8 @@ rerun_blocking() {
 
 for s in "${STEPS[@]}"; do
   case $s in
-    carry|device|build|ptxas|tests|parity|hf|bench|memcheck|deno) ;;
-    *) echo "unknown step '$s' (carry device build ptxas tests parity hf bench memcheck deno)"; exit 2 ;;
+    carry|device|build|ptxas|tests|parity|hf|bench|kernels|memcheck|deno) ;;
+    *) echo "unknown step '$s' (carry device build ptxas tests parity hf bench kernels memcheck deno)"; exit 2 ;;
   esac
 done
 # the dev-machine steps are not part of the GPU call's budget
@@ -252,7 +259,7 @@ echo "== summary (logs in $OUT; $(( $(date +%s) - T_START ))s of ${BUDGET}s)"
 printf '%s\n' "${SUMMARY[@]}" | tee "$OUT/summary.txt"
 if [ -n "$DEST" ]; then
   mkdir -p "$DEST"
-  for f in summary.txt bench.txt ptxas.txt s1-s6-cuda-graph.json; do
+  for f in summary.txt bench.txt kernels.txt ptxas.txt s1-s6-cuda-graph.json; do
     [ -f "$OUT/$f" ] && cp "$OUT/$f" "$DEST/"
   done
   tar -czf "$DEST/gpu-check-logs.tar.gz" -C "$OUT" . && echo "logs packed: $DEST/gpu-check-logs.tar.gz"

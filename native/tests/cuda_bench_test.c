@@ -3,10 +3,12 @@
  *   build-gpu/cuda_bench_test --preset qwen2.5-1.5b
  * for: read bandwidth (probe), launch overhead (eager / graph), decode step time at batch 1 for
  * both executors vs decode_bytes / bandwidth (target within 1.2x), TTFT of a 1024-token prompt
- * (target < 10 ms), step time at position 32640 vs 1 (fill_kv), batched decode efficiency at 8,
- * 16, 32 and 64 sequences (targets 90% at 8, 70% at 64); then the kernel variants kept for
+ * (target < 10 ms), step time at position 32640 vs 1 (fill_kv), batched decode efficiency at 2,
+ * 4, 8, 16, 32 and 64 sequences (targets 90% at 8, 70% at 64); then the kernel variants kept for
  * comparison, graph executor: TTFT with the flash-decoding prefill attention
- * (LMR_CUDA_PREFILL_ATTENTION=split) and batches 32/64 without split-K (LMR_CUDA_SPLITK=0).
+ * (LMR_CUDA_PREFILL_ATTENTION=split), batches 32/64 without split-K (LMR_CUDA_SPLITK=0),
+ * batches 2-16 through the GEMV (LMR_CUDA_GEMV_MAX=16), and the position sweep with 64 and 32
+ * keys per decode attention split (LMR_CUDA_ATT_SPLIT).
  * The graph run also measures energy per token and average watts (NVML, when the driver has an
  * energy counter) over ~2 s of decode at batch 1 and at max_seqs.
  * Prints one line per figure; fails only on errors (figures are benchmarks, not tests). Without
@@ -34,6 +36,81 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+#ifdef LMR_HAVE_CUDA
+/* --kernels: per-kernel times (profile mode: events around every launch, eager executor) of a
+ * 1024-token prefill, decode steps at batch 1 near position 1024 and at 32640, batches 4 and 8,
+ * and greedy generation (sampling included), one table per phase, per step. */
+static int kernel_profile(const char *preset) {
+    lmr_engine_params ep = lmr_engine_params_default();
+    ep.backend = LMR_BACKEND_CUDA;
+    ep.executor = LMR_EXECUTOR_EAGER;
+    ep.profile = 1;
+    lmr_engine *e = NULL;
+    if (lmr_engine_create(&ep, &e) != LMR_OK) FAIL("engine", NULL);
+    lmr_model_params mp = lmr_model_params_default();
+    lmr_model *m = NULL;
+    if (lmr_model_synthesize(e, preset, &mp, &m) != LMR_OK) FAIL("synthesize", e);
+    lmr_model_info mi = lmr_model_info_default();
+    lmr_model_info_get(m, &mi);
+    lmr_session_params sp = lmr_session_params_default();
+    sp.max_seqs = 8;
+    sp.max_ctx = 32768;
+    sp.kv_budget_bytes = 4ull << 30;
+    lmr_session *s = NULL;
+    if (lmr_session_create(m, &sp, &s) != LMR_OK) FAIL("session", e);
+    enum { NP = 1024 };
+    static int32_t prompt[NP], out[64];
+    for (int i = 0; i < NP; i++) prompt[i] = (int32_t)((i * 7919) % mi.vocab);
+    static char buf[16384];
+    int32_t seqs[8] = {0, 1, 2, 3, 4, 5, 6, 7}, tok[8] = {3, 4, 5, 6, 7, 8, 9, 10};
+    for (int phase = 0; phase < 6; phase++) {
+        const char *what[6] = {"prefill 1024 tokens", "decode batch 1 at position ~1040",
+                               "decode batch 1 at position 32640", "decode batch 4",
+                               "decode batch 8", "generate 32 tokens (greedy, per token)"};
+        int steps = 1, B = 1;
+        if (phase == 0 || phase == 1) {
+            lmr_session_reset(s, 0);
+            if (phase == 1 && lmr_session_prefill(s, 0, prompt, NP) != LMR_OK) FAIL("prefill", e);
+        }
+        if (phase == 2 && lmr_session_fill_kv(s, 0, 32640, 3) != LMR_OK) FAIL("fill_kv", e);
+        if (phase == 3 || phase == 4) {
+            B = phase == 3 ? 4 : 8;
+            for (int i = 0; i < B; i++) {
+                lmr_session_reset(s, i);
+                if (lmr_session_prefill(s, i, prompt, 16) != LMR_OK) FAIL("prefill", e);
+            }
+        }
+        if (phase == 5) lmr_session_reset(s, 0);
+        /* one untimed pass (first launches), then the measured ones */
+        for (int rep = 0; rep < 2; rep++) {
+            lmr_cuda_profile_reset();
+            if (phase == 0) {
+                lmr_session_reset(s, 0);
+                if (lmr_session_prefill(s, 0, prompt, NP) != LMR_OK) FAIL("prefill", e);
+            } else if (phase == 5) {
+                lmr_sampler_params smp = lmr_sampler_params_default();
+                lmr_generate_stats g = lmr_generate_stats_default();
+                lmr_session_reset(s, 0);
+                steps = 32;
+                if (lmr_session_generate(s, 0, prompt, 16, 32, &smp, out, NULL, &g) != LMR_OK)
+                    FAIL("generate", e);
+            } else {
+                steps = 10;
+                for (int i = 0; i < steps; i++)
+                    if (lmr_session_decode(s, seqs, tok, B) != LMR_OK) FAIL("decode", e);
+            }
+        }
+        lmr_cuda_profile_report(buf, sizeof buf, steps);
+        printf("%s kernels, %s (per %s; events around each launch):\n%s", preset, what[phase],
+               phase == 0 ? "prefill" : "step", buf);
+    }
+    lmr_session_destroy(s);
+    lmr_model_destroy(m);
+    lmr_engine_destroy(e);
+    return 0;
+}
+#endif
+
 int main(int argc, char **argv) {
 #ifndef LMR_HAVE_CUDA
     printf("SKIP cuda: the CUDA backend is not compiled into this build\n");
@@ -46,22 +123,32 @@ int main(int argc, char **argv) {
     }
     const char *preset = "tiny-qwen2";
     int full = 0;
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], "--preset")) preset = argv[i + 1], full = 1;
-    /* runs 0, 1: eager, graph; 2: graph, flash-decoding prefill attention; 3: graph, no split-K */
-    int32_t ex[4] = {LMR_EXECUTOR_EAGER, LMR_EXECUTOR_GRAPH, LMR_EXECUTOR_GRAPH, LMR_EXECUTOR_GRAPH};
-    const char *names[4] = {"eager", "graph", "graph prefill-attention=split", "graph splitk=0"};
+    int kernels = 0;
+    for (int i = 1; i < argc; i++) {
+        if (i + 1 < argc && !strcmp(argv[i], "--preset")) preset = argv[i + 1], full = 1;
+        if (!strcmp(argv[i], "--kernels")) kernels = 1;
+    }
+    if (kernels) return kernel_profile(preset);
+    /* runs 0, 1: eager, graph; then graph with one kernel variant each (engine environment):
+     * 2: flash-decoding prefill attention; 3: no split-K; 4: the GEMV for up to 16 tokens;
+     * 5, 6: 64 and 32 keys per decode attention split */
+    enum { NX = 7 };
+    int32_t ex[NX] = {LMR_EXECUTOR_EAGER};
+    for (int x = 1; x < NX; x++) ex[x] = LMR_EXECUTOR_GRAPH;
+    const char *names[NX] = {"eager", "graph", "graph prefill-attention=split", "graph splitk=0",
+                             "graph gemv-max=16", "graph att-split=64", "graph att-split=32"};
+    const char *env_name[NX] = {NULL, NULL, "LMR_CUDA_PREFILL_ATTENTION", "LMR_CUDA_SPLITK",
+                                "LMR_CUDA_GEMV_MAX", "LMR_CUDA_ATT_SPLIT", "LMR_CUDA_ATT_SPLIT"};
+    const char *env_val[NX] = {NULL, NULL, "split", "0", "16", "64", "32"};
     double bw = 0, step_ms[2] = {0, 0};
-    for (int x = 0; x < (full ? 4 : 2); x++) {
+    for (int x = 0; x < (full ? NX : 2); x++) {
         lmr_engine_params ep = lmr_engine_params_default();
         ep.backend = LMR_BACKEND_CUDA;
         ep.executor = ex[x];
-        if (x == 2) setenv("LMR_CUDA_PREFILL_ATTENTION", "split", 1);
-        if (x == 3) setenv("LMR_CUDA_SPLITK", "0", 1);
+        if (env_name[x]) setenv(env_name[x], env_val[x], 1);
         lmr_engine *e = NULL;
         if (lmr_engine_create(&ep, &e) != LMR_OK) FAIL("engine", NULL);
-        unsetenv("LMR_CUDA_PREFILL_ATTENTION"); /* read by engine creation only */
-        unsetenv("LMR_CUDA_SPLITK");
+        if (env_name[x]) unsetenv(env_name[x]); /* read by engine creation only */
         lmr_engine_info in = lmr_engine_info_default();
         lmr_engine_info_get(e, &in);
         if (x == 0) {
@@ -118,7 +205,8 @@ int main(int argc, char **argv) {
         int deep = sp.max_ctx - 128;
         uint64_t at[2] = {0, 0};
         int pos[2] = {1, deep};
-        for (int k = 0; k < 2 && x < 2; k++) {
+        const int sweep = x < 2 || x >= 5;
+        for (int k = 0; k < 2 && sweep; k++) {
             if (lmr_session_fill_kv(s, 0, pos[k], 3) != LMR_OK) FAIL("fill_kv", e);
             int32_t tok = 5;
             uint64_t best = UINT64_MAX;
@@ -130,7 +218,7 @@ int main(int argc, char **argv) {
             at[k] = best;
         }
         double kvb = (double)mi.kv_bytes_per_token * deep / 1e6; /* engine default KV dtype */
-        if (x < 2) printf("%s %s: step at position 1 %.3f ms, at %d %.3f ms (+%.3f ms; the extra %.0f MB "
+        if (sweep) printf("%s %s: step at position 1 %.3f ms, at %d %.3f ms (+%.3f ms; the extra %.0f MB "
                "of KV explain %.3f ms)\n",
                preset, names[x], at[0] / 1e6, deep, at[1] / 1e6,
                (at[1] - (double)at[0]) / 1e6, kvb, kvb * 1e6 / bw * 1e3);
@@ -183,10 +271,11 @@ int main(int argc, char **argv) {
                        c.energy_ns / 1e9, (unsigned long long)c.decode_tokens);
         }
 
-        int bs[4] = {8, 16, 32, 64}, nbs = full ? 4 : 1;
-        for (int k = x == 2 ? nbs : 0; k < nbs && sp.max_seqs >= bs[k]; k++) {
+        int bs[6] = {2, 4, 8, 16, 32, 64}, nbs = full ? 6 : 3;
+        for (int k = x == 2 || x >= 5 ? nbs : 0; k < nbs && sp.max_seqs >= bs[k]; k++) {
             int B = bs[k];
             if (x == 3 && B < 32) continue; /* split-K only changes 17..64 */
+            if (x == 4 && B > 16) continue; /* the GEMV takes 16 tokens at most */
             int32_t seqs[64], tok[64];
             for (int i = 0; i < B; i++) {
                 seqs[i] = i, tok[i] = 3 + i;

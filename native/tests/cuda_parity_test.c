@@ -386,8 +386,13 @@ static void check_batched(const char *preset, int32_t layers, int32_t kv_dtype) 
                   wc, tol, failed ? lmr_last_error(failed) : "");
             CHECK(same, "%s: batch %d: graph (bucket %d) == eager bit for bit", preset, B,
                   B > 32 ? 64 : 32);
-            CHECK(wn <= 1e-4, "%s: batch %d: split-K == unsplit GEMM: rel %.2e <= 1e-4", preset, B,
-                  wn);
+            /* the GEMM checks hold split-K and unsplit products to the same bound against the CPU
+             * (check_linear, sk 0 and 1); through a whole model the BF16 rounding of each layer's
+             * GEMM input turns FP32 summation-order differences into BF16 rounding flips
+             * (measured on an H200: 3.6-4.7e-3 with 24-28 layers, 0 with 2 layers), so the
+             * model-level bound is the BF16 one */
+            CHECK(wn <= tol, "%s: batch %d: split-K vs unsplit GEMM: rel %.2e <= %.0e", preset, B,
+                  wn, tol);
             const int captured = c1.graph_capture_ns > c0.graph_capture_ns;
             CHECK(captured == (step < 2), "%s: batch %d %s a graph", preset, B,
                   captured ? "captured" : "reused");

@@ -176,8 +176,22 @@ static void gemv_geometry(int sms) {
           "GEMV qkv, batch 8: 8 x 1536 floats exceed the budget: tiles of %d", q8.kt);
 }
 
+/* LMR_CUDA_GEMV_MAX: 1..16 taken, anything else the default */
+static void check_gemv_max(void) {
+    CHECK(lmr_cuda_gemv_max_parse(NULL) == LMR_CUDA_GEMV_MAX_DEFAULT &&
+              lmr_cuda_gemv_max_parse("") == LMR_CUDA_GEMV_MAX_DEFAULT &&
+              lmr_cuda_gemv_max_parse("1") == 1 && lmr_cuda_gemv_max_parse("16") == 16 &&
+              lmr_cuda_gemv_max_parse("0") == LMR_CUDA_GEMV_MAX_DEFAULT &&
+              lmr_cuda_gemv_max_parse("17") == LMR_CUDA_GEMV_MAX_DEFAULT &&
+              lmr_cuda_gemv_max_parse("4x") == LMR_CUDA_GEMV_MAX_DEFAULT &&
+              lmr_cuda_gemv_max_parse("-3") == LMR_CUDA_GEMV_MAX_DEFAULT,
+          "LMR_CUDA_GEMV_MAX: 1..16 taken, unset/empty/0/17/4x/-3 give the default %d",
+          LMR_CUDA_GEMV_MAX_DEFAULT);
+}
+
 int main(void) {
     int ok = 1, slots[LMR_CUDA_BUCKET_SLOTS] = {0}, used = 0;
+    check_gemv_max();
     for (int n = 1; n <= 4096; n++) {
         int b = lmr_cuda_bucket(n), s = lmr_cuda_bucket_slot(n);
         ok &= b >= n && b < 2 * n + 1 && (b & (b - 1)) == 0 && (1 << s) == b &&

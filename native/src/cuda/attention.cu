@@ -123,9 +123,15 @@ __global__ void __launch_bounds__(ATT_WARPS * 32) attention_kernel(cu_attention 
 }
 
 /* out[t, head, :] = sum_s w_s acc_s / sum_s w_s l_s, w_s = exp(m_s - max m). Grid (n_tok,
- * n_heads), head_dim threads. */
+ * n_heads), head_dim threads. The splits are shared out among the threads for the max and the
+ * weights (w_s in dynamic shared memory, n_splits floats), so a long cache (128 splits at
+ * 32K positions) costs a few loads per thread instead of a serial pass per thread; the sums
+ * are reduced in a fixed order, so the result does not depend on timing. */
 __global__ void attention_combine_kernel(cu_attention a) {
+    extern __shared__ float wsplit[]; /* [n_splits] */
+    __shared__ float red[32];
     const int t = blockIdx.x, head = blockIdx.y, d = threadIdx.x, hd = a.head_dim;
+    const int nt = blockDim.x, nw = (nt + 31) / 32, lane = d & 31, warp = d >> 5;
     const int g = a.n_heads / a.n_kv, h = head / g, j = head % g;
     const int len = a.pos[t] + 1;
     int ns = (len + a.split - 1) / a.split;
@@ -133,13 +139,28 @@ __global__ void attention_combine_kernel(cu_attention a) {
     const float *p = a.part + (((int64_t)t * a.n_kv + h) * a.n_splits * g + j) * (hd + 2);
     const int64_t step = (int64_t)g * (hd + 2);
     float M = -INFINITY;
-    for (int s = 0; s < ns; s++) M = fmaxf(M, p[s * step]);
-    float L = 0.0f, A = 0.0f;
-    for (int s = 0; s < ns; s++) {
-        float w = expf(p[s * step] - M);
+    for (int s = d; s < ns; s += nt) M = fmaxf(M, p[s * step]);
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) M = fmaxf(M, __shfl_xor_sync(0xFFFFFFFFu, M, o));
+    if (lane == 0) red[warp] = M;
+    __syncthreads();
+    M = -INFINITY;
+    for (int w = 0; w < nw; w++) M = fmaxf(M, red[w]);
+    __syncthreads(); /* red is reused below */
+    float L = 0.0f;
+    for (int s = d; s < ns; s += nt) {
+        const float w = expf(p[s * step] - M);
+        wsplit[s] = w;
         L += p[s * step + 1] * w;
-        A += p[s * step + 2 + d] * w;
     }
+    L = warp_sum(L);
+    if (lane == 0) red[warp] = L;
+    __syncthreads(); /* wsplit and red complete */
+    L = 0.0f;
+    for (int w = 0; w < nw; w++) L += red[w];
+    float A = 0.0f;
+#pragma unroll 8
+    for (int s = 0; s < ns; s++) A += p[s * step + 2 + d] * wsplit[s];
     /* L == 0: a padding row of a bucketed graph step (position -1, no key): 0, not NaN */
     a.out[(int64_t)t * a.n_heads * hd + (int64_t)head * hd + d] = L > 0.0f ? A / L : 0.0f;
 }
@@ -180,6 +201,11 @@ lmr_status lmr_cuda_attention(cu_ctx *c, const cu_attention *a) {
     if (st != LMR_OK) return st;
     if ((st = lmr_cuda_post(c, "attention"))) return st;
     lmr_cuda_pre(c);
-    attention_combine_kernel<<<dim3(a->n_tok, a->n_heads), a->head_dim, 0, c->st>>>(*a);
+    const size_t smem = sizeof(float) * (size_t)a->n_splits;
+    if (smem > 48 * 1024)
+        return lmr_fail(c->e, LMR_ERR_UNSUPPORTED,
+                        "attention: %d splits exceed the combine kernel's shared memory",
+                        a->n_splits);
+    attention_combine_kernel<<<dim3(a->n_tok, a->n_heads), a->head_dim, smem, c->st>>>(*a);
     return lmr_cuda_post(c, "attention_combine");
 }

@@ -37,6 +37,64 @@ void lmr_cuda_pre(cu_ctx *c) {
     if (c->prof) cudaEventRecord(((cu_engine *)c->e->priv)->ev0, c->st);
 }
 
+/* ---- profile table (profile mode only; cuda_backend.h) ---- */
+
+#define PROF_KEYS 96
+static struct {
+    char key[80];
+    double ms;
+    long n;
+} prof_tab[PROF_KEYS];
+static int prof_n;
+static char prof_detail[48];
+
+void lmr_cuda_profile_detail(const cu_ctx *c, const char *fmt, ...) {
+    if (!c->prof) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prof_detail, sizeof prof_detail, fmt, ap);
+    va_end(ap);
+}
+
+static void prof_add(const char *kernel, double ms) {
+    char key[80];
+    snprintf(key, sizeof key, "%s%s%s", kernel, prof_detail[0] ? " " : "", prof_detail);
+    prof_detail[0] = 0;
+    int i = 0;
+    while (i < prof_n && strcmp(prof_tab[i].key, key) != 0) i++;
+    if (i == prof_n) {
+        if (prof_n == PROF_KEYS) return;
+        snprintf(prof_tab[i].key, sizeof prof_tab[i].key, "%s", key);
+        prof_tab[i].ms = 0, prof_tab[i].n = 0;
+        prof_n++;
+    }
+    prof_tab[i].ms += ms;
+    prof_tab[i].n++;
+}
+
+extern "C" void lmr_cuda_profile_reset(void) { prof_n = 0; }
+
+/* per: divide totals and counts by this (e.g. steps) so lines read "per step" */
+extern "C" void lmr_cuda_profile_report(char *buf, size_t cap, double per) {
+    size_t off = 0;
+    int used[PROF_KEYS] = {0};
+    double all = 0;
+    for (int i = 0; i < prof_n; i++) all += prof_tab[i].ms;
+    for (int k = 0; k < prof_n && off < cap; k++) {
+        int b = -1;
+        for (int i = 0; i < prof_n; i++)
+            if (!used[i] && (b < 0 || prof_tab[i].ms > prof_tab[b].ms)) b = i;
+        used[b] = 1;
+        int w = snprintf(buf + off, cap - off, "  %9.4f ms %7.1f launches %8.2f us  %5.1f%%  %s\n",
+                         prof_tab[b].ms / per, prof_tab[b].n / per,
+                         prof_tab[b].ms * 1e3 / (double)prof_tab[b].n,
+                         all > 0 ? 100.0 * prof_tab[b].ms / all : 0.0, prof_tab[b].key);
+        if (w < 0) break;
+        off += (size_t)w;
+    }
+    if (off < cap) snprintf(buf + off, cap - off, "  %9.4f ms in all\n", all / per);
+}
+
 lmr_status lmr_cuda_post(cu_ctx *c, const char *kernel) {
     lmr_engine *e_ = c->e;
     CU_TRY(cudaGetLastError(), "launch of %s", kernel);
@@ -48,6 +106,7 @@ lmr_status lmr_cuda_post(cu_ctx *c, const char *kernel) {
         CU_TRY(cudaEventSynchronize(ce->ev1), "%s", kernel);
         CU_TRY(cudaEventElapsedTime(&ms, ce->ev0, ce->ev1), "profile time of %s", kernel);
         e_->counters.kernel_ns += (uint64_t)((double)ms * 1e6);
+        prof_add(kernel, ms);
     }
     return LMR_OK;
 }
@@ -132,6 +191,13 @@ static lmr_status engine_init(lmr_engine *e_) {
     ce->prefill_fused = !(v && strcmp(v, "split") == 0);
     v = getenv("LMR_CUDA_SPLITK");
     ce->splitk = !(v && strcmp(v, "0") == 0);
+    v = getenv("LMR_CUDA_GEMV_MAX");
+    ce->gemv_max = lmr_cuda_gemv_max_parse(v);
+    v = getenv("LMR_CUDA_ATT_SPLIT");
+    ce->att_split = v && (!strcmp(v, "32") || !strcmp(v, "64") || !strcmp(v, "128") ||
+                          !strcmp(v, "256") || !strcmp(v, "512"))
+                        ? atoi(v)
+                        : LMR_CUDA_ATT_SPLIT;
     snprintf(in->device_name, sizeof in->device_name, "%.127s", p.name);
     ce->nvml = lmr_cuda_nvml_device(dev); /* NULL: no energy figures */
     lmr_cuda_energy(e_, 1);
@@ -314,7 +380,8 @@ static lmr_status session_init(lmr_session *s) {
     size_t max_in = hid > qd ? hid : qd;
     if (ffn > max_in) max_in = ffn;
     const size_t mbs = (size_t)s->kv.max_blocks_seq, ms = (size_t)p->max_seqs;
-    const size_t dec_splits = ((size_t)p->max_ctx + LMR_CUDA_ATT_SPLIT - 1) / LMR_CUDA_ATT_SPLIT;
+    const size_t asp = (size_t)((cu_engine *)e_->priv)->att_split;
+    const size_t dec_splits = ((size_t)p->max_ctx + asp - 1) / asp;
     size_t part_rows = (size_t)mb * nkv * dec_splits * g;
     if (T * nkv * LMR_CUDA_ATT_PREFILL_SPLITS * g > part_rows)
         part_rows = T * nkv * LMR_CUDA_ATT_PREFILL_SPLITS * g;
@@ -436,7 +503,7 @@ static lmr_status sample(lmr_session *s, int32_t seq, const lmr_sampler_params *
         *out = lmr_sample_logits(row, vocab, p, &s->rng[seq], s->cand);
         return LMR_OK;
     }
-    cu_ctx ctx = {e_, ((cu_engine *)e_->priv)->stream, 0, 0};
+    cu_ctx ctx = {e_, ((cu_engine *)e_->priv)->stream, e_->params.profile, 0};
     lmr_status st = lmr_cuda_argmax(&ctx, c->logits + (size_t)seq * (size_t)vocab, vocab, c->d_tok);
     if (st) return st;
     CU_TRY(cudaMemcpyAsync(c->h_tok, c->d_tok, 4, cudaMemcpyDeviceToHost, ctx.st), "sample: copy");

@@ -25,9 +25,15 @@ typedef struct {
     int sms;              /* multiprocessors */
     /* Kernel variants, from the environment at engine creation (to compare them):
      * LMR_CUDA_PREFILL_ATTENTION=split: prefill through the flash-decoding kernel, not the fused
-     * tensor-core one; LMR_CUDA_SPLITK=0: no split-K for 17..64-token GEMMs. */
+     * tensor-core one; LMR_CUDA_SPLITK=0: no split-K for 17..64-token GEMMs;
+     * LMR_CUDA_GEMV_MAX=N: linear ops of at most N tokens (1..16) take the GEMV kernel, more
+     * take the tensor-core GEMM (default LMR_CUDA_GEMV_MAX_DEFAULT, plan.h);
+     * LMR_CUDA_ATT_SPLIT=32|64|128|256|512: keys per decode attention split (default
+     * LMR_CUDA_ATT_SPLIT). */
     int prefill_fused;
     int splitk;
+    int gemv_max;
+    int att_split;
     /* energy (energy.cu): NVML device handle or NULL, counter and time at the window start */
     void *nvml;
     unsigned long long energy_mj0;
@@ -102,6 +108,9 @@ typedef struct {
     int prof;       /* time each kernel with events (never while capturing) */
     uint64_t kernels; /* launched by this context */
 } cu_ctx;
+
+/* Profile mode: the shape part of the next timed kernel's key (printf format). */
+void lmr_cuda_profile_detail(const cu_ctx *c, const char *fmt, ...);
 
 /* ---- errors ---- */
 

@@ -36,6 +36,14 @@ lmr_status lmr_cuda_check_attention(const float *q, int n_tok, int pos0, const v
                                     int n_heads, int n_kv_heads, int head_dim, int split,
                                     int fused, float *out, char *err, size_t errcap);
 
+/* Per-kernel times of engines in profile mode (lmr_engine_params.profile = 1, eager executor):
+ * every launch is timed with events and added to a process-wide table keyed by kernel name and
+ * shape (e.g. "gemv 2048<-1536 n1"). report writes one line per key, largest total first:
+ * total ms, launches, mean us, key; reset empties the table. For benchmarks (cuda_bench_test
+ * --kernels), not thread-safe. */
+void lmr_cuda_profile_reset(void);
+void lmr_cuda_profile_report(char *buf, size_t cap, double per);
+
 #ifdef __cplusplus
 }
 #endif

@@ -245,7 +245,11 @@ template <typename T> static lmr_status launch_tc(cu_ctx *c, const cu_linear *a)
 }
 
 lmr_status lmr_cuda_linear(cu_ctx *c, const cu_linear *a) {
-    if (lmr_cuda_gemv_ok(a)) return lmr_cuda_gemv(c, a);
+    /* no engine: a kernel check (check.cu), which tests the GEMV for all of 1..16 tokens */
+    const int gemv_max = c->e ? ((const cu_engine *)c->e->priv)->gemv_max : 16;
+    const int gemv = a->n <= gemv_max && lmr_cuda_gemv_ok(a);
+    lmr_cuda_profile_detail(c, "%d<-%d n%d", a->out, a->in, a->n);
+    if (gemv) return lmr_cuda_gemv(c, a);
     const int half = a->wdtype == LMR_DTYPE_BF16 || a->wdtype == LMR_DTYPE_F16;
     lmr_status st;
     if (half && a->in % 8 == 0 && ((uintptr_t)a->W & 15) == 0) {
@@ -253,6 +257,7 @@ lmr_status lmr_cuda_linear(cu_ctx *c, const cu_linear *a) {
         if ((st = lmr_cuda_rmsnorm(c, a->x, a->ldx, a->n, a->in, a->norm_w, a->eps, a->xa,
                                    a->wdtype)))
             return st;
+        lmr_cuda_profile_detail(c, "%d<-%d n%d", a->out, a->in, a->n);
         return a->wdtype == LMR_DTYPE_BF16 ? launch_tc<__nv_bfloat16>(c, a)
                                            : launch_tc<__half>(c, a);
     }
