@@ -123,7 +123,8 @@ __global__ void __launch_bounds__(ATT_WARPS * 32) attention_kernel(cu_attention 
 }
 
 /* out[t, head, :] = sum_s w_s acc_s / sum_s w_s l_s, w_s = exp(m_s - max m). Grid (n_tok,
- * n_heads), head_dim threads. The splits are shared out among the threads for the max and the
+ * n_heads), max(head_dim, 32) threads (whole warps for the shuffles; threads past head_dim
+ * only help with the reductions). The splits are shared out among the threads for the max and the
  * weights (w_s in dynamic shared memory, n_splits floats), so a long cache (128 splits at
  * 32K positions) costs a few loads per thread instead of a serial pass per thread; the sums
  * are reduced in a fixed order, so the result does not depend on timing. */
@@ -131,7 +132,7 @@ __global__ void attention_combine_kernel(cu_attention a) {
     extern __shared__ float wsplit[]; /* [n_splits] */
     __shared__ float red[32];
     const int t = blockIdx.x, head = blockIdx.y, d = threadIdx.x, hd = a.head_dim;
-    const int nt = blockDim.x, nw = (nt + 31) / 32, lane = d & 31, warp = d >> 5;
+    const int nt = blockDim.x, nw = nt / 32, lane = d & 31, warp = d >> 5;
     const int g = a.n_heads / a.n_kv, h = head / g, j = head % g;
     const int len = a.pos[t] + 1;
     int ns = (len + a.split - 1) / a.split;
@@ -158,6 +159,7 @@ __global__ void attention_combine_kernel(cu_attention a) {
     __syncthreads(); /* wsplit and red complete */
     L = 0.0f;
     for (int w = 0; w < nw; w++) L += red[w];
+    if (d >= hd) return;
     float A = 0.0f;
 #pragma unroll 8
     for (int s = 0; s < ns; s++) A += p[s * step + 2 + d] * wsplit[s];
@@ -206,6 +208,7 @@ lmr_status lmr_cuda_attention(cu_ctx *c, const cu_attention *a) {
         return lmr_fail(c->e, LMR_ERR_UNSUPPORTED,
                         "attention: %d splits exceed the combine kernel's shared memory",
                         a->n_splits);
-    attention_combine_kernel<<<dim3(a->n_tok, a->n_heads), a->head_dim, smem, c->st>>>(*a);
+    const int threads = a->head_dim > 32 ? a->head_dim : 32; /* head_dim 16: one whole warp */
+    attention_combine_kernel<<<dim3(a->n_tok, a->n_heads), threads, smem, c->st>>>(*a);
     return lmr_cuda_post(c, "attention_combine");
 }
