@@ -120,6 +120,31 @@ static void check_linear(int wdtype, int n, int in, int out, int mode, int norm,
     free(wf), free(x), free(b), free(nw), free(ref), free(y), free(y0), free(xn), free(W);
 }
 
+/* The split-K GEMM against the unsplit one on the same inputs (the engine's real shapes):
+ * only the FP32 summation order over K differs, so they agree to ~1e-6. */
+static void check_splitk(int wdtype, int n, int in, int out, int mode, int norm) {
+    float *W32 = malloc(sizeof(float) * (size_t)out * in), *x = malloc(sizeof(float) * (size_t)n * in);
+    float *b = malloc(sizeof(float) * (size_t)out), *nw = malloc(sizeof(float) * (size_t)in);
+    float *y[2];
+    void *W = malloc((size_t)lmr_dtype_bytes(wdtype) * (size_t)out * in);
+    fill(W32, (size_t)out * in, 21, 0.05f), fill(x, (size_t)n * in, 22, 1.0f);
+    fill(b, (size_t)out, 23, 0.1f), fill(nw, (size_t)in, 24, 1.0f);
+    lmr_cpu_row_from_f32(W32, wdtype, W, (int64_t)out * in);
+    char err[512] = "";
+    lmr_status st = LMR_OK;
+    for (int sk = 0; sk < 2; sk++) {
+        y[sk] = calloc((size_t)n * out, sizeof(float));
+        if (st == LMR_OK)
+            st = lmr_cuda_check_linear(wdtype, n, in, out, W, x, mode == 0 ? b : NULL, mode,
+                                       norm ? nw : NULL, 1e-6f, sk, y[sk], err, sizeof err);
+    }
+    const int yo = mode == 2 ? out / 2 : out;
+    double r = st == LMR_OK ? rel(y[1], y[0], n * yo) : 1e9;
+    CHECK(r <= 1e-5, "split-K == unsplit GEMM %s n=%d in=%d out=%d mode=%d norm=%d: rel %.2e <= "
+          "1e-5 %s", lmr_dtype_name(wdtype), n, in, out, mode, norm, r, err);
+    free(W32), free(x), free(b), free(nw), free(W), free(y[0]), free(y[1]);
+}
+
 static void check_attention(int kv_dtype, int n_tok, int pos0, int nh, int nkv, int hd,
                             int split, int fused) {
     const int bt = 16, len = pos0 + n_tok, nb = (len + bt - 1) / bt + 3;
@@ -386,13 +411,11 @@ static void check_batched(const char *preset, int32_t layers, int32_t kv_dtype) 
                   wc, tol, failed ? lmr_last_error(failed) : "");
             CHECK(same, "%s: batch %d: graph (bucket %d) == eager bit for bit", preset, B,
                   B > 32 ? 64 : 32);
-            /* the GEMM checks hold split-K and unsplit products to the same bound against the CPU
-             * (check_linear, sk 0 and 1); through a whole model the BF16 rounding of each layer's
-             * GEMM input turns FP32 summation-order differences into BF16 rounding flips
-             * (measured on an H200: 3.6-4.7e-3 with 24-28 layers, 0 with 2 layers), so the
-             * model-level bound is the BF16 one */
-            CHECK(wn <= tol, "%s: batch %d: split-K vs unsplit GEMM: rel %.2e <= %.0e", preset, B,
-                  wn, tol);
+            /* split-K only reorders FP32 sums over K, so a model's logits should move by far
+             * less than 1e-4; the first H200 run measured 3.6-4.7e-3 on the 0.5B and 1.5B shapes
+             * (2 layers), unexplained: check_splitk below compares the two GEMMs directly */
+            CHECK(wn <= 1e-4, "%s: batch %d: split-K == unsplit GEMM: rel %.2e <= 1e-4", preset, B,
+                  wn);
             const int captured = c1.graph_capture_ns > c0.graph_capture_ns;
             CHECK(captured == (step < 2), "%s: batch %d %s a graph", preset, B,
                   captured ? "captured" : "reused");
@@ -540,6 +563,13 @@ int main(int argc, char **argv) {
             /* 128 x 128 tiles (>= 2 blocks per SM up to 144 SMs: lmr_cuda_gemm_big_tiles) */
             if (dt == LMR_DTYPE_BF16) check_linear(dt, 384, 256, 12288, mode, 1, 1, gemm_tol);
         }
+    }
+    /* Qwen2.5-1.5B's q/k/v, o and down at 20 and 33 tokens (split into 8, 10 and 11 ranges) */
+    for (int nb = 0; nb < 2; nb++) {
+        const int n = nb ? 33 : 20;
+        check_splitk(LMR_DTYPE_BF16, n, 1536, 2048, 0, 1);
+        check_splitk(LMR_DTYPE_BF16, n, 1536, 1536, 1, 0);
+        check_splitk(LMR_DTYPE_BF16, n, 8960, 1536, 1, 0);
     }
     int kvs[3] = {LMR_DTYPE_F32, LMR_DTYPE_BF16, LMR_DTYPE_F16};
     for (int k = 0; k < 3; k++) {
