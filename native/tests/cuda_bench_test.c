@@ -7,8 +7,7 @@
  * 4, 8, 16, 32 and 64 sequences (targets 90% at 8, 70% at 64); then the kernel variants kept for
  * comparison, graph executor: TTFT with the flash-decoding prefill attention
  * (LMR_CUDA_PREFILL_ATTENTION=split), batches 32/64 without split-K (LMR_CUDA_SPLITK=0),
- * batches 2-16 through the GEMV (LMR_CUDA_GEMV_MAX=16), and the position sweep with 64 and 32
- * keys per decode attention split (LMR_CUDA_ATT_SPLIT).
+ * and batches 2-16 through the GEMV (LMR_CUDA_GEMV_MAX=16).
  * The graph run also measures energy per token and average watts (NVML, when the driver has an
  * energy counter) over ~2 s of decode at batch 1 and at max_seqs.
  * Prints one line per figure; fails only on errors (figures are benchmarks, not tests). Without
@@ -130,16 +129,15 @@ int main(int argc, char **argv) {
     }
     if (kernels) return kernel_profile(preset);
     /* runs 0, 1: eager, graph; then graph with one kernel variant each (engine environment):
-     * 2: flash-decoding prefill attention; 3: no split-K; 4: the GEMV for up to 16 tokens;
-     * 5, 6: 64 and 32 keys per decode attention split */
-    enum { NX = 7 };
+     * 2: flash-decoding prefill attention; 3: no split-K; 4: the GEMV for up to 16 tokens */
+    enum { NX = 5 };
     int32_t ex[NX] = {LMR_EXECUTOR_EAGER};
     for (int x = 1; x < NX; x++) ex[x] = LMR_EXECUTOR_GRAPH;
     const char *names[NX] = {"eager", "graph", "graph prefill-attention=split", "graph splitk=0",
-                             "graph gemv-max=16", "graph att-split=64", "graph att-split=32"};
+                             "graph gemv-max=16"};
     const char *env_name[NX] = {NULL, NULL, "LMR_CUDA_PREFILL_ATTENTION", "LMR_CUDA_SPLITK",
-                                "LMR_CUDA_GEMV_MAX", "LMR_CUDA_ATT_SPLIT", "LMR_CUDA_ATT_SPLIT"};
-    const char *env_val[NX] = {NULL, NULL, "split", "0", "16", "64", "32"};
+                                "LMR_CUDA_GEMV_MAX"};
+    const char *env_val[NX] = {NULL, NULL, "split", "0", "16"};
     double bw = 0, step_ms[2] = {0, 0};
     for (int x = 0; x < (full ? NX : 2); x++) {
         lmr_engine_params ep = lmr_engine_params_default();
@@ -205,7 +203,7 @@ int main(int argc, char **argv) {
         int deep = sp.max_ctx - 128;
         uint64_t at[2] = {0, 0};
         int pos[2] = {1, deep};
-        const int sweep = x < 2 || x >= 5;
+        const int sweep = x < 2;
         for (int k = 0; k < 2 && sweep; k++) {
             if (lmr_session_fill_kv(s, 0, pos[k], 3) != LMR_OK) FAIL("fill_kv", e);
             int32_t tok = 5;
@@ -272,7 +270,7 @@ int main(int argc, char **argv) {
         }
 
         int bs[6] = {2, 4, 8, 16, 32, 64}, nbs = full ? 6 : 3;
-        for (int k = x == 2 || x >= 5 ? nbs : 0; k < nbs && sp.max_seqs >= bs[k]; k++) {
+        for (int k = x == 2 ? nbs : 0; k < nbs && sp.max_seqs >= bs[k]; k++) {
             int B = bs[k];
             if (x == 3 && B < 32) continue; /* split-K only changes 17..64 */
             if (x == 4 && B > 16) continue; /* the GEMV takes 16 tokens at most */

@@ -536,7 +536,7 @@ int main(int argc, char **argv) {
             check_linear(LMR_DTYPE_BF16, 2, 8960, 1536, mode, mode == 2, 1, 1e-4);
             check_linear(LMR_DTYPE_BF16, 384, 256, 12288, mode, 1, 1, 1.5e-2);
         }
-        check_attention(LMR_DTYPE_BF16, 1, 700, 12, 2, 128, 256, 0);
+        check_attention(LMR_DTYPE_BF16, 1, 700, 12, 2, 128, 0, 0);
         check_attention(LMR_DTYPE_BF16, 130, 390, 14, 2, 64, 0, 1);
         check_model("tiny-qwen2", 0, LMR_DTYPE_BF16);
         check_long_prefill("tiny-qwen2", 0, LMR_DTYPE_BF16);
@@ -573,8 +573,11 @@ int main(int argc, char **argv) {
     }
     int kvs[3] = {LMR_DTYPE_F32, LMR_DTYPE_BF16, LMR_DTYPE_F16};
     for (int k = 0; k < 3; k++) {
+        /* decode policy (split 0): 32 keys per split up to 8K positions, more beyond */
+        check_attention(kvs[k], 1, 700, 12, 2, 128, 0, 0);
+        check_attention(kvs[k], 1, 0, 4, 2, 16, 0, 0);
+        check_attention(kvs[k], 2, 9000, 12, 2, 128, 0, 0);
         check_attention(kvs[k], 1, 700, 12, 2, 128, 256, 0);
-        check_attention(kvs[k], 1, 0, 4, 2, 16, 256, 0);
         check_attention(kvs[k], 3, 300, 14, 2, 64, 64, 0);
         check_attention(kvs[k], 37, 100, 8, 8, 32, 64, 0);
         /* fused prefill: partial and several query tiles, GQA 1..7, every head_dim, pos0 > 0 */

@@ -189,9 +189,29 @@ static void check_gemv_max(void) {
           LMR_CUDA_GEMV_MAX_DEFAULT);
 }
 
+/* decode attention splits: a multiple of 32 keys, at most 256 splits, never more than the
+ * part buffer's slots for any cache length up to max_ctx; 32 keys up to 8K positions */
+static void check_att_split(void) {
+    int ok = 1, worst = 0;
+    const int ctxs[4] = {1, 512, 8200, 40000};
+    for (int c = 0; c < 4; c++) {
+        const int slots = lmr_cuda_att_splits_max(ctxs[c]);
+        for (int len = 1; len <= ctxs[c]; len++) {
+            const int sp = lmr_cuda_att_split(len), ns = (len + sp - 1) / sp;
+            ok &= sp % 32 == 0 && sp >= 32 && ns <= 256 && ns <= slots;
+            if (ns > worst) worst = ns;
+        }
+    }
+    CHECK(ok && worst == 256 && lmr_cuda_att_split(8192) == 32 && lmr_cuda_att_split(8193) == 64 &&
+              lmr_cuda_att_split(32640) == 128 && lmr_cuda_att_splits_max(100) == 4,
+          "decode attention: keys per split a multiple of 32, at most 256 splits, within the "
+          "part buffer for every length up to 40000 (most splits %d)", worst);
+}
+
 int main(void) {
     int ok = 1, slots[LMR_CUDA_BUCKET_SLOTS] = {0}, used = 0;
     check_gemv_max();
+    check_att_split();
     for (int n = 1; n <= 4096; n++) {
         int b = lmr_cuda_bucket(n), s = lmr_cuda_bucket_slot(n);
         ok &= b >= n && b < 2 * n + 1 && (b & (b - 1)) == 0 && (1 << s) == b &&

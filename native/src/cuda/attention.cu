@@ -7,7 +7,9 @@
  * query head to part. The combine kernel merges the splits of each (token, query head).
  * With a->blocks set (decode, lmr_cuda_att_blocks in plan.h) the grid has that many blocks per
  * (KV head, token), each looping over splits blockIdx.x, + gridDim.x, ... up to the token's
- * length read on the device, so the grid does not scale with max_ctx x batch.
+ * length read on the device, so the grid does not scale with max_ctx x batch; the keys per split
+ * then come from that length too (lmr_cuda_att_split: 32 up to 8K positions, at most 256
+ * splits), else (prefill) a->split is fixed.
  * HD = head_dim (16, 32, 64, 128); a lane holds EPL = HD / 32 elements (1 for HD 16: then two
  * keys per warp step, 16 lanes each). */
 #include <math.h>
@@ -29,7 +31,8 @@ __global__ void __launch_bounds__(ATT_WARPS * 32) attention_kernel(cu_attention 
 
     const int h = blockIdx.y, t = blockIdx.z;
     const int len = a.pos[t] + 1;
-    if ((int64_t)blockIdx.x * a.split >= len) return; /* block-uniform: no split for this block */
+    const int split = a.blocks > 0 ? lmr_cuda_att_split(len) : a.split;
+    if ((int64_t)blockIdx.x * split >= len) return; /* block-uniform: no split for this block */
     const int g = a.n_heads / a.n_kv;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int lg = lane / LPK, li = lane % LPK;
@@ -42,9 +45,9 @@ __global__ void __launch_bounds__(ATT_WARPS * 32) attention_kernel(cu_attention 
     const int32_t *table = a.tables + (int64_t)a.tokseq[t] * a.mbs;
     const int stride = ATT_WARPS * KPI;
     /* splits s = blockIdx.x, + gridDim.x, ... of this token (the condition is block-uniform) */
-    for (int s = blockIdx.x; (int64_t)s * a.split < len; s += gridDim.x) {
-        const int p0 = s * a.split;
-        const int p1 = min(p0 + a.split, len);
+    for (int s = blockIdx.x; (int64_t)s * split < len; s += gridDim.x) {
+        const int p0 = s * split;
+        const int p1 = min(p0 + split, len);
         float m[G], l[G], acc[G][EPL];
 #pragma unroll
         for (int j = 0; j < G; j++) {
@@ -135,7 +138,8 @@ __global__ void attention_combine_kernel(cu_attention a) {
     const int nt = blockDim.x, nw = nt / 32, lane = d & 31, warp = d >> 5;
     const int g = a.n_heads / a.n_kv, h = head / g, j = head % g;
     const int len = a.pos[t] + 1;
-    int ns = (len + a.split - 1) / a.split;
+    const int split = a.blocks > 0 ? lmr_cuda_att_split(len) : a.split;
+    int ns = (len + split - 1) / split;
     if (ns > a.n_splits) ns = a.n_splits;
     const float *p = a.part + (((int64_t)t * a.n_kv + h) * a.n_splits * g + j) * (hd + 2);
     const int64_t step = (int64_t)g * (hd + 2);

@@ -193,11 +193,6 @@ static lmr_status engine_init(lmr_engine *e_) {
     ce->splitk = !(v && strcmp(v, "0") == 0);
     v = getenv("LMR_CUDA_GEMV_MAX");
     ce->gemv_max = lmr_cuda_gemv_max_parse(v);
-    v = getenv("LMR_CUDA_ATT_SPLIT");
-    ce->att_split = v && (!strcmp(v, "32") || !strcmp(v, "64") || !strcmp(v, "128") ||
-                          !strcmp(v, "256") || !strcmp(v, "512"))
-                        ? atoi(v)
-                        : LMR_CUDA_ATT_SPLIT;
     snprintf(in->device_name, sizeof in->device_name, "%.127s", p.name);
     ce->nvml = lmr_cuda_nvml_device(dev); /* NULL: no energy figures */
     lmr_cuda_energy(e_, 1);
@@ -380,8 +375,7 @@ static lmr_status session_init(lmr_session *s) {
     size_t max_in = hid > qd ? hid : qd;
     if (ffn > max_in) max_in = ffn;
     const size_t mbs = (size_t)s->kv.max_blocks_seq, ms = (size_t)p->max_seqs;
-    const size_t asp = (size_t)((cu_engine *)e_->priv)->att_split;
-    const size_t dec_splits = ((size_t)p->max_ctx + asp - 1) / asp;
+    const size_t dec_splits = (size_t)lmr_cuda_att_splits_max(p->max_ctx);
     size_t part_rows = (size_t)mb * nkv * dec_splits * g;
     if (T * nkv * LMR_CUDA_ATT_PREFILL_SPLITS * g > part_rows)
         part_rows = T * nkv * LMR_CUDA_ATT_PREFILL_SPLITS * g;

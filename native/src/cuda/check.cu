@@ -87,8 +87,11 @@ extern "C" lmr_status lmr_cuda_check_attention(const float *q, int n_tok, int po
     const size_t pool = (size_t)lmr_dtype_bytes(kv_dtype) * (size_t)n_blocks * block_tokens *
                         n_kv_heads * head_dim;
     const int g = n_heads / n_kv_heads, maxlen = pos0 + n_tok;
-    if (fused || split < 1) split = maxlen; /* unused by the fused kernel */
-    const int n_splits = (maxlen + split - 1) / split;
+    /* split > 0: that many keys per block (the prefill path); 0: the decode policy (keys per split
+     * from each length, blocks looping over the splits); fused: unused */
+    const int decode = !fused && split < 1;
+    if (fused) split = maxlen;
+    const int n_splits = decode ? lmr_cuda_att_splits_max(maxlen) : (maxlen + split - 1) / split;
     int32_t pos[1024], tokseq[1024];
     if (n_tok > 1024) {
         snprintf(msg, cap, "attention check: at most 1024 tokens");
@@ -106,8 +109,8 @@ extern "C" lmr_status lmr_cuda_check_attention(const float *q, int n_tok, int po
     a.k_pool = dev_put(&b, k_pool, pool, &err);
     a.v_pool = dev_put(&b, v_pool, pool, &err);
     a.kv_dtype = kv_dtype, a.split = split, a.n_splits = n_splits;
-    /* fewer blocks than splits, so blocks loop over splits as in decode (plan.h) */
-    a.blocks = !fused && n_splits > 1 ? (n_splits + 1) / 2 : 0;
+    /* decode: fewer blocks than split slots, so blocks loop over splits as in decode (plan.h) */
+    a.blocks = decode ? (n_splits + 1) / 2 : 0;
     a.part = (float *)dev_put(&b, NULL,
                               sizeof(float) * (size_t)n_tok * n_kv_heads * n_splits * g *
                                   (head_dim + 2),

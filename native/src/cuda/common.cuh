@@ -27,13 +27,10 @@ typedef struct {
      * LMR_CUDA_PREFILL_ATTENTION=split: prefill through the flash-decoding kernel, not the fused
      * tensor-core one; LMR_CUDA_SPLITK=0: no split-K for 17..64-token GEMMs;
      * LMR_CUDA_GEMV_MAX=N: linear ops of at most N tokens (1..16) take the GEMV kernel, more
-     * take the tensor-core GEMM (default LMR_CUDA_GEMV_MAX_DEFAULT, plan.h);
-     * LMR_CUDA_ATT_SPLIT=32|64|128|256|512: keys per decode attention split (default
-     * LMR_CUDA_ATT_SPLIT). */
+     * take the tensor-core GEMM (default LMR_CUDA_GEMV_MAX_DEFAULT, plan.h). */
     int prefill_fused;
     int splitk;
     int gemv_max;
-    int att_split;
     /* energy (energy.cu): NVML device handle or NULL, counter and time at the window start */
     void *nvml;
     unsigned long long energy_mj0;
@@ -295,7 +292,7 @@ lmr_status lmr_cuda_attention(cu_ctx *c, const cu_attention *a);
  * of 64, n_heads); reads q, pos, tokseq, tables, pools, out of a (split, n_splits, part unused).
  * Any group size; head_dim 16/32/64/128. */
 lmr_status lmr_cuda_attention_prefill(cu_ctx *c, const cu_attention *a);
-#define LMR_CUDA_ATT_SPLIT 256  /* decode: positions per block */
+#define LMR_CUDA_ATT_SPLIT 256  /* prefill through the split kernel: positions per block at least */
 #define LMR_CUDA_ATT_PREFILL_SPLITS 8 /* prefill: at most this many blocks per query token */
 #define LMR_CUDA_MAX_GROUP 8    /* query heads per KV head */
 static_assert(LMR_CUDA_MAX_GROUP == LMR_CUDA_MAX_GROUP_PLAN, "plan.h shape check");

@@ -28,7 +28,8 @@ lmr_status lmr_cuda_check_linear(int wdtype, int n, int in, int out, const void 
 
 /* out[n_tok, n_heads, head_dim] = attention of q (query t at position pos0 + t) over a pool of
  * n_blocks blocks with block_table, as lmr_cpu_attention_ref takes them: fused 0 through
- * lmr_cuda_attention (flash-decoding, positions per block = split), 1 through
+ * lmr_cuda_attention (flash-decoding: split > 0 positions per block as in prefill, 0 the decode
+ * policy of plan.h with blocks looping over the splits), 1 through
  * lmr_cuda_attention_prefill (the fused prefill kernel; split unused). */
 lmr_status lmr_cuda_check_attention(const float *q, int n_tok, int pos0, const void *k_pool,
                                     const void *v_pool, int kv_dtype, int n_blocks,

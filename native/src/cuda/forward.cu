@@ -184,8 +184,8 @@ lmr_status lmr_cuda_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n
 
     step_plan pl = {T, n_out, cs->h, NULL, LMR_CUDA_ATT_SPLIT, 0, 0, 0};
     if (decode) {
-        pl.split = ce->att_split;
-        pl.n_splits = (s->params.max_ctx + pl.split - 1) / pl.split;
+        pl.split = 0; /* from each token's length (lmr_cuda_att_split) */
+        pl.n_splits = lmr_cuda_att_splits_max(s->params.max_ctx);
         pl.att_blocks = lmr_cuda_att_blocks(pl.n_splits, mi->n_kv_heads, T, ce->sms);
     } else {
         int per = (maxlen + LMR_CUDA_ATT_PREFILL_SPLITS - 1) / LMR_CUDA_ATT_PREFILL_SPLITS;

@@ -115,7 +115,34 @@ static inline int lmr_cuda_shape_check(int hidden, int ffn, int n_heads, int n_k
     return 0;
 }
 
-/* ---- decode attention: a fixed number of blocks per (KV head, token) ---- */
+/* ---- decode attention: keys per split from the length, a fixed number of blocks ---- */
+
+#ifdef __CUDACC__
+#define LMR_PLAN_FN static inline __host__ __device__
+#else
+#define LMR_PLAN_FN static inline
+#endif
+
+#define LMR_CUDA_ATT_SPLIT_MIN 32   /* keys per decode split at least (4 per warp of a block) */
+#define LMR_CUDA_ATT_SPLITS_MAX 256 /* decode splits per (KV head, token) at most */
+
+/* Keys per split of a decode query that sees len positions: the smallest multiple of 32 that
+ * keeps the splits at most 256 (32 up to 8192 positions, 128 at 32K). It depends on the length
+ * alone, read on the device by the attention and combine kernels, so a graph serves every length
+ * and a query's splits are the same in any batch (the H200 run showed why: with 256 keys per
+ * split, a 1K-position step kept 8 blocks busy and took 1.5 ms more than position 1). */
+LMR_PLAN_FN int lmr_cuda_att_split(int len) {
+    int per = (len + LMR_CUDA_ATT_SPLITS_MAX - 1) / LMR_CUDA_ATT_SPLITS_MAX;
+    per = (per + LMR_CUDA_ATT_SPLIT_MIN - 1) / LMR_CUDA_ATT_SPLIT_MIN * LMR_CUDA_ATT_SPLIT_MIN;
+    return per < LMR_CUDA_ATT_SPLIT_MIN ? LMR_CUDA_ATT_SPLIT_MIN : per;
+}
+
+/* Partial-state slots per (KV head, token) for every length up to max_len: no length needs more
+ * than min(256, ceil(max_len / 32)) splits (cuda_plan_test checks every length). */
+static inline int lmr_cuda_att_splits_max(int max_len) {
+    const int n = (max_len + LMR_CUDA_ATT_SPLIT_MIN - 1) / LMR_CUDA_ATT_SPLIT_MIN;
+    return n < 1 ? 1 : n > LMR_CUDA_ATT_SPLITS_MAX ? LMR_CUDA_ATT_SPLITS_MAX : n;
+}
 
 /* Blocks per (KV head, token) of the flash-decoding kernel: each loops over the splits its
  * token needs (split s, s + blocks, ...: ceil(len / split) from the device-side position), so
