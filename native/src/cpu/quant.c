@@ -337,6 +337,20 @@ lmr_qdot_fn lmr_quant_dot(int isa, int wdtype) {
     return f;
 }
 
+const char *lmr_quant_kernels_name(int isa) {
+#if LMR_HAVE_AVX512
+    if (isa == LMR_ISA_AVX512 && lmr_quant_dot_avx512(LMR_DTYPE_Q4_K)) return "avx512-vnni";
+#endif
+#if LMR_HAVE_AVX2
+    if (lmr_isa_has_avx2(isa)) return "avx2";
+#endif
+#if LMR_HAVE_NEON
+    if (isa == LMR_ISA_NEON) return lmr_quant_neon_dotprod() ? "neon-dotprod" : "neon";
+#endif
+    (void)isa;
+    return "scalar";
+}
+
 /* ---- reference linear layer ---- */
 
 void lmr_matmul_ref_quant(const float *x, int n_tok, int in, const void *W, int wdtype, int out,

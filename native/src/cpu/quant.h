@@ -120,6 +120,8 @@ float lmr_quant_vec_dot_ref(int wdtype, int n, const void *w, const void *xq);
 typedef float (*lmr_qdot_fn)(int n, const void *w, const void *xq);
 /* The fast dot of wdtype at kernel level isa (LMR_ISA_*), or NULL when that level has none. */
 lmr_qdot_fn lmr_quant_dot(int isa, int wdtype);
+/* Which dot kernels level isa runs: "avx512-vnni", "avx2", "neon-dotprod", "neon", "scalar". */
+const char *lmr_quant_kernels_name(int isa);
 #if LMR_HAVE_AVX2
 lmr_qdot_fn lmr_quant_dot_avx2(int wdtype);
 #endif
@@ -128,6 +130,7 @@ lmr_qdot_fn lmr_quant_dot_avx512(int wdtype); /* NULL where the AVX2 kernel is u
 #endif
 #if LMR_HAVE_NEON
 lmr_qdot_fn lmr_quant_dot_neon(int wdtype);
+int lmr_quant_neon_dotprod(void); /* the CPU has the dotprod instructions (sdot) */
 #endif
 
 /* ---- the quantised linear layers behind lmr_cpu_matmul* (quant.c) ----

@@ -387,6 +387,13 @@ static void check_level(lmr_pool *pools[3]) {
                   "control)", lv, qname(dt), nt);
         }
     }
+#if LMR_HAVE_AVX512
+    if (lmr_cpu_isa() == LMR_ISA_AVX512 && __builtin_cpu_supports("avx512vnni"))
+        CHECK(lmr_quant_dot(LMR_ISA_AVX512, LMR_DTYPE_Q4_K) != lmr_quant_dot(LMR_ISA_AVX2, LMR_DTYPE_Q4_K) &&
+                  lmr_quant_dot(LMR_ISA_AVX512, LMR_DTYPE_Q8_0) != lmr_quant_dot(LMR_ISA_AVX2, LMR_DTYPE_Q8_0) &&
+                  lmr_quant_dot(LMR_ISA_AVX512, LMR_DTYPE_Q6_K) != lmr_quant_dot(LMR_ISA_AVX2, LMR_DTYPE_Q6_K),
+              "%s: the CPU has AVX-512-VNNI: the checks above ran the VNNI kernels", lv);
+#endif
     CHECK(run_multi(pools[2], 1, 512) && run_multi(pools[1], 9, 768) &&
               run_multi(pools[0], LMR_QGEMM_MIN_TOK + 2, 512),
           "%s matmul_n of q4_K, q6_K, bf16, q8_0 linears = separate calls", lv);
@@ -411,6 +418,8 @@ int main(void) {
             continue;
         }
         lmr_cpu_force_level(lvl);
+        printf("level %s: quantised dot kernels %s\n", lmr_cpu_simd_name(),
+               lmr_quant_kernels_name(lmr_cpu_isa()));
         check_level(pools);
     }
     lmr_cpu_force_level(-1);
