@@ -176,8 +176,10 @@ void lmr_cpu_attention(lmr_pool *p, const float *q, int n_tok, int pos0, const v
                   .nth = lmr_pool_size(p)};
     switch (lmr_cpu_isa()) {
 #if LMR_HAVE_AVX2
-    case LMR_ISA_AVX2:
-    case LMR_ISA_AVX512: j.attend = lmr_attend_avx2; break;
+    case LMR_ISA_AVX2: j.attend = lmr_attend_avx2; break;
+#endif
+#if LMR_HAVE_AVX512
+    case LMR_ISA_AVX512: j.attend = lmr_attend_avx512; break;
 #endif
 #if LMR_HAVE_NEON
     case LMR_ISA_NEON: j.attend = lmr_attend_neon; break;

@@ -1,6 +1,8 @@
-/* attention_test.c: lmr_cpu_attention (dispatched and forced-scalar, 1-3 threads) against
- * lmr_cpu_attention_ref over paged caches with shuffled block tables: decode and prefill,
- * pos0 > 0, GQA groups 1, 2, 6, KV dtypes F32/F16/BF16, head dims 64/128 and an odd one.
+/* attention_test.c: lmr_cpu_attention at every kernel level the CPU has (scalar, avx2, avx512 /
+ * neon; one skip line per level it lacks), 1-3 threads, against lmr_cpu_attention_ref over paged
+ * caches with shuffled block tables: decode and prefill, pos0 > 0, GQA groups 1, 2, 6, 7, 8, 12,
+ * 16 (more heads than one register pass), KV dtypes F32/F16/BF16, head dims 16, 48, 64, 80, 128,
+ * 256 and odd ones (72, 40: the AVX-512 kernel hands those to the AVX2 one), chunk tails.
  * Outputs are convex combinations of V rows, so the tolerance is absolute relative to max|V|:
  * |out - ref| <= 2e-5 * max|V| (order of the FP32 sums and the vector exp differ). */
 #include <stdlib.h>
@@ -62,10 +64,24 @@ int main(void) {
         {1, 1000, 12, 2, 128, 16}, {1, 333, 6, 1, 72, 16}, {2, 0, 4, 2, 64, 16},
         {3, 5, 12, 2, 128, 16},  {7, 40, 6, 6, 64, 16},   {64, 0, 12, 2, 128, 16},
         {130, 17, 4, 2, 128, 16}, {7, 100, 12, 2, 128, 32}, {1, 4100, 14, 2, 64, 16},
+        {1, 300, 14, 2, 64, 16}, {1, 45, 16, 2, 48, 16},  {1, 600, 8, 1, 80, 16},
+        {1, 17, 32, 2, 16, 16},  {2, 70, 24, 2, 256, 16}, {1, 531, 16, 1, 128, 16},
+        {1, 99, 4, 2, 40, 16},   {5, 3, 14, 2, 64, 16},   {1, 1, 2, 1, 256, 32},
     };
     int n_cases = sizeof cases / sizeof cases[0];
-    for (int scalar = 0; scalar <= 1; scalar++) {
-        lmr_cpu_force_scalar(scalar);
+#if defined(__x86_64__) || defined(__i386__)
+    const int levels[] = {0, 1, 2}; /* scalar, avx2, avx512 */
+#else
+    const int levels[] = {0, 3}; /* scalar, neon */
+#endif
+    int max = lmr_cpu_level_max();
+    for (int li = 0; li < (int)(sizeof levels / sizeof *levels); li++) {
+        int lvl = levels[li], scalar = lvl == 0;
+        if (lvl != 0 && (lvl > max || (max == 3) != (lvl == 3))) {
+            printf("skip: %s level: this CPU (or build) lacks it\n", lmr_cpu_level_name(lvl));
+            continue;
+        }
+        lmr_cpu_force_level(lvl);
         for (int c = 0; c < n_cases; c++)
             for (int d = 0; d < 3; d++)
                 for (int pi = 0; pi < 3; pi += scalar ? 2 : 1) {
@@ -73,11 +89,11 @@ int main(void) {
                     double worst = 0;
                     int ok = run_case(pools[pi], k[0], k[1], k[2], k[3], k[4], k[5], dts[d], &worst);
                     CHECK(ok, "%s %s threads %d n_tok %d pos0 %d heads %d/%d hd %d bt %d: worst %.2g",
-                          scalar ? "scalar" : lmr_cpu_simd_name(), dt_name(dts[d]), pi + 1, k[0],
-                          k[1], k[2], k[3], k[4], k[5], worst);
+                          lmr_cpu_simd_name(), dt_name(dts[d]), pi + 1, k[0], k[1], k[2], k[3],
+                          k[4], k[5], worst);
                 }
     }
-    lmr_cpu_force_scalar(0);
+    lmr_cpu_force_level(-1);
     for (int i = 0; i < 3; i++) lmr_pool_destroy(pools[i]);
     return test_summary();
 }

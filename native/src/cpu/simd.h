@@ -152,6 +152,9 @@ void lmr_x_to_bf16_avx512(const float *x, int n_tok, int in, uint16_t *xb, int l
 void lmr_matmul_rows_bf16_avx512(const uint16_t *xb, int ldxb, int n_tok, int in,
                                  const uint16_t *W, int o0, int o1, float *y, int ldy,
                                  void *scratch);
+/* attention_avx512.c: head dims that are a multiple of 16 up to 256; others run the AVX2 one */
+void lmr_attend_avx512(const lmr_kv_view *kv, const float *q, int g, int p0, int p1, float *m,
+                       float *l, float *acc);
 #endif
 #if LMR_HAVE_NEON
 void lmr_matmul_rows_neon(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
