@@ -9,7 +9,11 @@
  * Run: build/lmrig-kernels-bench [n_threads] [quick]
  *      build/lmrig-kernels-bench [n_threads] gemm [rounds]: prefill GEMM only, one layer of the
  *      Qwen2.5-0.5B and 1.5B shapes, every kernel level of the CPU in turn (A/B alternating, so
- *      that a loaded machine spoils both alike). */
+ *      that a loaded machine spoils both alike).
+ *      build/lmrig-kernels-bench [n_threads] attn [rounds]: decode attention only, one layer of
+ *      the Qwen2.5-0.5B and 1.5B shapes at 1024 and 32640 positions, F32 and BF16 KV, over 16
+ *      layers' worth of caches (so that K and V come from memory, as in a real step), every
+ *      kernel level in turn. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +125,65 @@ static int gemm_ab(lmr_pool *p, int rounds) {
     return 0;
 }
 
+/* Decode attention of one layer, median over reps, cycling through `copies` separate caches. */
+static double attn_layer_s(lmr_pool *p, int n_heads, int n_kv, int hd, int n_pos, int dt,
+                           int copies, void **K, void **V, const int32_t *table, int reps) {
+    float q[16 * 128], o[16 * 128];
+    for (int i = 0; i < n_heads * hd; i++) q[i] = (float)(i % 13) * 0.05f;
+    double *t = malloc(sizeof(double) * reps);
+    lmr_cpu_attention(p, q, 1, n_pos - 1, K[0], V[0], dt, table, 16, n_heads, n_kv, hd, o);
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_s();
+        for (int c = 0; c < copies; c++)
+            lmr_cpu_attention(p, q, 1, n_pos - 1, K[c], V[c], dt, table, 16, n_heads, n_kv, hd, o);
+        t[r] = (now_s() - t0) / copies;
+    }
+    double m = median(t, reps);
+    free(t);
+    return m;
+}
+
+static int attn_ab(lmr_pool *p, int rounds) {
+    static const struct { const char *name; int heads, kv, hd; } m[] = {
+        {"qwen2.5-0.5b", 14, 2, 64}, {"qwen2.5-1.5b", 12, 2, 128}};
+    const int lens[] = {1024, 32640}, dts[] = {LMR_DTYPE_F32, LMR_DTYPE_BF16};
+    enum { COPIES = 16 };
+    int max = lmr_cpu_level_max(), levels[3], n_lv = 0;
+    for (int l = 1; l <= max && l <= 2; l++) levels[n_lv++] = l;
+    if (max == 3) levels[n_lv++] = 3;
+    if (!n_lv) levels[n_lv++] = 0;
+    for (int mi = 0; mi < 2; mi++)
+        for (int li = 0; li < 2; li++)
+            for (int d = 0; d < 2; d++) {
+                int n_pos = lens[li], n_blocks = (n_pos + 15) / 16;
+                size_t esz = dts[d] == LMR_DTYPE_F32 ? 4 : 2;
+                size_t n = (size_t)n_blocks * 16 * m[mi].kv * m[mi].hd;
+                void *K[COPIES], *V[COPIES];
+                int32_t *table = malloc(sizeof(int32_t) * n_blocks);
+                for (int i = 0; i < n_blocks; i++) table[i] = i;
+                for (int c = 0; c < COPIES; c++) {
+                    K[c] = malloc(esz * n), V[c] = malloc(esz * n);
+                    fill_w(K[c], dts[d], n);
+                    fill_w(V[c], dts[d], n);
+                }
+                for (int r = 0; r < rounds; r++)
+                    for (int l = 0; l < n_lv; l++) {
+                        lmr_cpu_force_level(levels[l]);
+                        double t = attn_layer_s(p, m[mi].heads, m[mi].kv, m[mi].hd, n_pos,
+                                                dts[d], COPIES, K, V, table, 5);
+                        printf("round %d %s %5d positions KV %-4s %-26s %8.1f us/layer %6.2f "
+                               "GB/s of K+V\n", r, m[mi].name, n_pos,
+                               dts[d] == LMR_DTYPE_F32 ? "f32" : "bf16", lmr_cpu_simd_name(),
+                               t * 1e6, 2.0 * esz * n / t / 1e9);
+                        fflush(stdout);
+                    }
+                for (int c = 0; c < COPIES; c++) free(K[c]), free(V[c]);
+                free(table);
+            }
+    lmr_cpu_force_level(-1);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     int nth = argc > 1 ? atoi(argv[1]) : 0;
     int quick = argc > 2;
@@ -128,6 +191,11 @@ int main(int argc, char **argv) {
     lmr_pool *p = lmr_pool_create(nth);
     if (argc > 2 && !strcmp(argv[2], "gemm")) {
         int rc = gemm_ab(p, argc > 3 ? atoi(argv[3]) : 3);
+        lmr_pool_destroy(p);
+        return rc;
+    }
+    if (argc > 2 && !strcmp(argv[2], "attn")) {
+        int rc = attn_ab(p, argc > 3 ? atoi(argv[3]) : 2);
         lmr_pool_destroy(p);
         return rc;
     }

@@ -1,7 +1,8 @@
-/* attention.c: causal attention of one sequence over a paged KV cache. The scalar reference
- * (online softmax, one query head at a time), and the threaded driver: decode (n_tok == 1)
- * splits the positions over threads and merges their partial softmax states (flash-decoding);
- * prefill hands (query token, KV head) items to threads. Each item reads a KV row once for all
+/* attention.c: causal attention over a paged KV cache. The scalar reference (online softmax, one
+ * query head at a time), and the threaded driver: decode (one query token per sequence, one or
+ * many sequences in one dispatch) splits each sequence's positions into ranges, in proportion to
+ * its share of the batch, and merges their partial softmax states (flash-decoding); prefill
+ * hands (query token, KV head) items to threads. Each item reads a KV row once for all
  * the query heads of its GQA group; the inner loop is lmr_attend_<isa>. */
 #include <math.h>
 #include <stdlib.h>
@@ -80,8 +81,7 @@ typedef struct {
     float *out;
     float scale;
     lmr_attend_fn attend;
-    float *part;         /* decode: [n_split, n_heads, 2 + hd] partial (m, l, acc) per split */
-    int nth, n_split;
+    int nth;
 } attn_job;
 
 /* One thread's working set for a GQA group: q pre-scaled [group, hd], softmax state m, l [group]
@@ -103,9 +103,10 @@ static int group_state_get(attn_job *j, int ith, int kvh, group_state *s) {
     return 1;
 }
 
-/* Loads query token t's heads of KV group kvh, scaled, and resets the softmax state. */
-static void group_state_reset(attn_job *j, int t, int kvh, group_state *s) {
-    const float *src = j->q + ((int64_t)t * j->n_heads + (int64_t)kvh * j->group) * j->hd;
+/* Loads the heads of KV group kvh of one query token (qtok: [n_heads, hd]), scaled, and resets
+ * the softmax state. */
+static void group_state_load(attn_job *j, const float *qtok, int kvh, group_state *s) {
+    const float *src = qtok + (int64_t)kvh * j->group * j->hd;
     for (int i = 0; i < j->group * j->hd; i++) s->q[i] = src[i] * j->scale;
     for (int i = 0; i < j->group; i++) {
         s->m[i] = -INFINITY;
@@ -124,7 +125,7 @@ static void prefill_task(void *ctx, int ith, int it) {
     group_state_get(j, ith, 0, &g); /* allocated by the caller before the dispatch */
     lmr_kv_view kv = j->kv;
     kv.kvh = kvh;
-    group_state_reset(j, t, kvh, &g);
+    group_state_load(j, j->q + (int64_t)t * j->n_heads * j->hd, kvh, &g);
     j->attend(&kv, g.q, j->group, 0, j->pos0 + t + 1, g.m, g.l, g.acc);
     for (int h = 0; h < j->group; h++) {
         float *o = j->out + ((int64_t)t * j->n_heads + kvh * j->group + h) * j->hd;
@@ -133,95 +134,200 @@ static void prefill_task(void *ctx, int ith, int it) {
     }
 }
 
-/* Split `sp` of n_split: a contiguous range of positions, all KV heads. The range is walked in
- * pieces of PIECE positions, every KV head in turn over a piece: a position's K (V) rows of all
- * heads are adjacent in the cache, so the second head finds the piece in L2 instead of the whole
- * range being read from memory once per head. */
-static void decode_task(void *ctx, int ith, int sp) {
-    attn_job *j = ctx;
-    int n_pos = j->pos0 + 1, ns = j->n_split, n_kv = j->kv.n_kv;
-    int p0 = (int)((int64_t)n_pos * sp / ns), p1 = (int)((int64_t)n_pos * (sp + 1) / ns);
-    int stride = 2 + j->hd;
+/* Positions [p0, p1) of one decode query (qtok: [n_heads, hd], over block table `table`), all
+ * KV heads. The range is walked in pieces of PIECE positions, every KV head in turn over a
+ * piece: a position's K (V) rows of all heads are adjacent in the cache, so the second head finds
+ * the piece in L2 instead of the whole range being read from memory once per head. Writes the
+ * partial state (m, l, acc) per query head to part ([n_heads, 2 + hd]), or, when part is NULL
+ * (the whole range in one piece of work), the normalised output to out ([n_heads, hd]). */
+static void decode_range(attn_job *j, int ith, const float *qtok, const int32_t *table, int p0,
+                         int p1, float *part, float *out) {
+    int n_kv = j->kv.n_kv, hd = j->hd, stride = 2 + hd;
     group_state g[LMR_MAX_KV_GROUPS];
     for (int kvh = 0; kvh < n_kv; kvh++) {
         group_state_get(j, ith, kvh, &g[kvh]);
-        group_state_reset(j, 0, kvh, &g[kvh]);
+        group_state_load(j, qtok, kvh, &g[kvh]);
     }
     for (int c0 = p0; c0 < p1; c0 += PIECE) {
         int c1 = p1 - c0 < PIECE ? p1 : c0 + PIECE;
         for (int kvh = 0; kvh < n_kv; kvh++) {
             lmr_kv_view kv = j->kv;
+            kv.block_table = table;
             kv.kvh = kvh;
             j->attend(&kv, g[kvh].q, j->group, c0, c1, g[kvh].m, g[kvh].l, g[kvh].acc);
         }
     }
     for (int kvh = 0; kvh < n_kv; kvh++)
         for (int h = 0; h < j->group; h++) {
-            float *d = j->part + ((int64_t)sp * j->n_heads + kvh * j->group + h) * stride;
+            const float *a = g[kvh].acc + (int64_t)h * hd;
+            int qh = kvh * j->group + h;
+            if (!part) {
+                float inv = 1.0f / g[kvh].l[h], *o = out + (int64_t)qh * hd;
+                for (int d = 0; d < hd; d++) o[d] = a[d] * inv;
+                continue;
+            }
+            float *d = part + (int64_t)qh * stride;
             d[0] = p0 < p1 ? g[kvh].m[h] : -INFINITY;
             d[1] = g[kvh].l[h];
-            memcpy(d + 2, g[kvh].acc + (int64_t)h * j->hd, (size_t)j->hd * sizeof(float));
+            memcpy(d + 2, a, (size_t)hd * sizeof(float));
         }
+}
+
+/* Decode of n_seq sequences (one query token each) as one set of work items: sequence i has
+ * items first[i] .. first[i + 1] - 1, contiguous ranges of its positions. */
+typedef struct {
+    attn_job *j;
+    const float *const *q;
+    const int32_t *pos0;
+    const int32_t *const *tables;
+    float *const *out;
+    const int *first, *item_seq;
+    float *part; /* [n_items, n_heads, 2 + hd]; used by sequences split in several items */
+} decode_batch;
+
+static void decode_task(void *ctx, int ith, int it) {
+    decode_batch *b = ctx;
+    int i = b->item_seq[it], ns = b->first[i + 1] - b->first[i], sp = it - b->first[i];
+    int n_pos = b->pos0[i] + 1;
+    int p0 = (int)((int64_t)n_pos * sp / ns), p1 = (int)((int64_t)n_pos * (sp + 1) / ns);
+    float *part = ns > 1 ? b->part + (size_t)it * b->j->n_heads * (2 + b->j->hd) : NULL;
+    decode_range(b->j, ith, b->q[i], b->tables[i], p0, p1, part, b->out[i]);
+}
+
+/* Merges the ns partial states at part ([ns, n_heads, 2 + hd]) into out [n_heads, hd]. */
+static void merge_splits(const float *part, int ns, int n_heads, int hd, float *out) {
+    int stride = 2 + hd;
+    for (int h = 0; h < n_heads; h++) {
+        float M = -INFINITY;
+        for (int i = 0; i < ns; i++) {
+            float mi = part[((size_t)i * n_heads + h) * stride];
+            if (mi > M) M = mi;
+        }
+        float L = 0.0f, *o = out + (int64_t)h * hd;
+        memset(o, 0, (size_t)hd * sizeof(float));
+        for (int i = 0; i < ns; i++) {
+            const float *s = part + ((size_t)i * n_heads + h) * stride;
+            if (s[0] == -INFINITY) continue;
+            float c = expf(s[0] - M);
+            L += s[1] * c;
+            for (int d = 0; d < hd; d++) o[d] += s[2 + d] * c;
+        }
+        for (int d = 0; d < hd; d++) o[d] /= L;
+    }
+}
+
+/* Fills j for a kernel level; 0 when the per-thread buffers cannot be had (no memory). */
+static int job_init(attn_job *j, lmr_pool *p, const void *k_pool, const void *v_pool,
+                    int kv_dtype, int block_tokens, int n_heads, int n_kv_heads, int head_dim) {
+    *j = (attn_job){.p = p, .n_heads = n_heads, .group = n_heads / n_kv_heads, .hd = head_dim,
+                    .kv = {k_pool, v_pool, NULL, block_tokens, n_kv_heads, head_dim, kv_dtype, 0},
+                    .scale = 1.0f / sqrtf((float)head_dim), .attend = lmr_attend_scalar,
+                    .nth = lmr_pool_size(p)};
+    switch (lmr_cpu_isa()) {
+#if LMR_HAVE_AVX2
+    case LMR_ISA_AVX2: j->attend = lmr_attend_avx2; break;
+#endif
+#if LMR_HAVE_AVX512
+    case LMR_ISA_AVX512: j->attend = lmr_attend_avx512; break;
+#endif
+#if LMR_HAVE_NEON
+    case LMR_ISA_NEON: j->attend = lmr_attend_neon; break;
+#endif
+    default: break;
+    }
+    int ok = 1; /* allocated here so that the tasks never lack them */
+    for (int i = 0; i < j->nth; i++) {
+        group_state g = {0};
+        if (!group_state_get(j, i, 0, &g)) ok = 0;
+    }
+    return ok;
+}
+
+static void attention_items(lmr_pool *p, const float *q, int n_tok, int pos0, const void *k_pool,
+                            const void *v_pool, int kv_dtype, const int32_t *block_table,
+                            int block_tokens, int n_heads, int n_kv_heads, int head_dim,
+                            float *out);
+
+void lmr_cpu_attention_decode_n(lmr_pool *p, int n_seq, const float *const *q,
+                                const int32_t *pos0, const void *k_pool, const void *v_pool,
+                                int kv_dtype, const int32_t *const *block_tables,
+                                int block_tokens, int n_heads, int n_kv_heads, int head_dim,
+                                float *const *out) {
+    if (n_seq <= 0) return;
+    if (n_kv_heads > LMR_MAX_KV_GROUPS) { /* decode_range keeps one state per KV head */
+        for (int i = 0; i < n_seq; i++)
+            attention_items(p, q[i], 1, pos0[i], k_pool, v_pool, kv_dtype, block_tables[i],
+                            block_tokens, n_heads, n_kv_heads, head_dim, out[i]);
+        return;
+    }
+    attn_job j;
+    int ok = job_init(&j, p, k_pool, v_pool, kv_dtype, block_tokens, n_heads, n_kv_heads,
+                      head_dim);
+    /* Splits: a sequence's positions in ranges of at least SPLIT_MIN, and in proportion to its
+     * share of all the batch's positions so that about CHUNKS_PER_THREAD items fall to a thread
+     * (a single long sequence: that many splits; many short ones: one item each). */
+    int64_t total = 0;
+    for (int i = 0; i < n_seq; i++) total += (int64_t)pos0[i] + 1;
+    int target = j.nth * CHUNKS_PER_THREAD;
+    int *first = malloc(sizeof(int) * (size_t)(n_seq + 1)), n_items = 0;
+    for (int i = 0; ok && first && i < n_seq; i++) {
+        int64_t len = (int64_t)pos0[i] + 1;
+        int64_t by_len = (len + SPLIT_MIN - 1) / SPLIT_MIN;
+        int64_t by_share = (target * len + total - 1) / total;
+        int ns = (int)(by_len < by_share ? by_len : by_share);
+        if (ns < 1 || j.nth == 1) ns = 1;
+        first[i] = n_items;
+        n_items += ns;
+    }
+    int *item_seq = first ? malloc(sizeof(int) * (size_t)(n_items ? n_items : 1)) : NULL;
+    float *part = NULL;
+    if (first && item_seq && n_items > n_seq)
+        part = malloc((size_t)n_items * n_heads * (2 + head_dim) * sizeof(float));
+    if (!ok || !first || !item_seq || (n_items > n_seq && !part)) { /* no memory: slow, correct */
+        for (int i = 0; i < n_seq; i++)
+            lmr_cpu_attention_ref(q[i], 1, pos0[i], k_pool, v_pool, kv_dtype, block_tables[i],
+                                  block_tokens, n_heads, n_kv_heads, head_dim, out[i]);
+        free(first), free(item_seq), free(part);
+        return;
+    }
+    first[n_seq] = n_items;
+    for (int i = 0; i < n_seq; i++)
+        for (int it = first[i]; it < first[i + 1]; it++) item_seq[it] = i;
+    decode_batch b = {&j, q, pos0, block_tables, out, first, item_seq, part};
+    /* one short sequence is too little work to dispatch */
+    lmr_pool_run_chunks(n_items == 1 ? NULL : p, decode_task, &b, n_items);
+    for (int i = 0; i < n_seq; i++) {
+        int ns = first[i + 1] - first[i];
+        if (ns > 1)
+            merge_splits(part + (size_t)first[i] * n_heads * (2 + head_dim), ns, n_heads,
+                         head_dim, out[i]);
+    }
+    free(first), free(item_seq), free(part);
+}
+
+/* Prefill (or decode with more KV heads than LMR_MAX_KV_GROUPS): (query token, KV head) items. */
+static void attention_items(lmr_pool *p, const float *q, int n_tok, int pos0, const void *k_pool,
+                            const void *v_pool, int kv_dtype, const int32_t *block_table,
+                            int block_tokens, int n_heads, int n_kv_heads, int head_dim,
+                            float *out) {
+    attn_job j;
+    if (!job_init(&j, p, k_pool, v_pool, kv_dtype, block_tokens, n_heads, n_kv_heads, head_dim)) {
+        lmr_cpu_attention_ref(q, n_tok, pos0, k_pool, v_pool, kv_dtype, block_table,
+                              block_tokens, n_heads, n_kv_heads, head_dim, out);
+        return;
+    }
+    j.q = q, j.n_tok = n_tok, j.pos0 = pos0, j.out = out, j.kv.block_table = block_table;
+    lmr_pool_run_chunks(p, prefill_task, &j, n_tok * n_kv_heads);
 }
 
 void lmr_cpu_attention(lmr_pool *p, const float *q, int n_tok, int pos0, const void *k_pool,
                        const void *v_pool, int kv_dtype, const int32_t *block_table,
                        int block_tokens, int n_heads, int n_kv_heads, int head_dim, float *out) {
     if (n_tok <= 0) return;
-    attn_job j = {.p = p, .q = q, .n_tok = n_tok, .pos0 = pos0, .n_heads = n_heads,
-                  .group = n_heads / n_kv_heads, .hd = head_dim, .out = out,
-                  .kv = {k_pool, v_pool, block_table, block_tokens, n_kv_heads, head_dim,
-                         kv_dtype, 0},
-                  .scale = 1.0f / sqrtf((float)head_dim), .attend = lmr_attend_scalar,
-                  .nth = lmr_pool_size(p)};
-    switch (lmr_cpu_isa()) {
-#if LMR_HAVE_AVX2
-    case LMR_ISA_AVX2:
-    case LMR_ISA_AVX512: j.attend = lmr_attend_avx2; break;
-#endif
-#if LMR_HAVE_NEON
-    case LMR_ISA_NEON: j.attend = lmr_attend_neon; break;
-#endif
-    default: break;
-    }
-    int have_buffers = 1; /* allocated here so that the tasks never lack them */
-    for (int i = 0; i < j.nth; i++) {
-        group_state g = {0};
-        if (!group_state_get(&j, i, 0, &g)) have_buffers = 0;
-    }
-    /* decode: positions split in ranges of at least SPLIT_MIN, about CHUNKS_PER_THREAD a thread */
-    int n_split = n_kv_heads > LMR_MAX_KV_GROUPS ? 1 : (pos0 + 1 + SPLIT_MIN - 1) / SPLIT_MIN;
-    if (n_split > j.nth * CHUNKS_PER_THREAD) n_split = j.nth * CHUNKS_PER_THREAD;
-    int stride = 2 + head_dim;
-    j.n_split = n_split;
-    j.part = n_tok == 1 && n_split > 1 ? malloc((size_t)n_split * n_heads * stride * sizeof(float))
-                                       : NULL;
-    if (!have_buffers || (n_tok == 1 && n_split > 1 && !j.part)) { /* no memory: slow but correct */
-        lmr_cpu_attention_ref(q, n_tok, pos0, k_pool, v_pool, kv_dtype, block_table,
-                              block_tokens, n_heads, n_kv_heads, head_dim, out);
-        return;
-    }
-    if (!j.part) { /* prefill, or a short decode: one item per KV head, too small to dispatch */
-        lmr_pool_run_chunks(n_tok > 1 ? p : NULL, prefill_task, &j, n_tok * n_kv_heads);
-        return;
-    }
-    lmr_pool_run_chunks(p, decode_task, &j, n_split);
-    for (int h = 0; h < n_heads; h++) {
-        float M = -INFINITY;
-        for (int i = 0; i < n_split; i++) {
-            float mi = j.part[((size_t)i * n_heads + h) * stride];
-            if (mi > M) M = mi;
-        }
-        float L = 0.0f, *o = out + (int64_t)h * head_dim;
-        memset(o, 0, (size_t)head_dim * sizeof(float));
-        for (int i = 0; i < n_split; i++) {
-            const float *s = j.part + ((size_t)i * n_heads + h) * stride;
-            if (s[0] == -INFINITY) continue;
-            float c = expf(s[0] - M);
-            L += s[1] * c;
-            for (int d = 0; d < head_dim; d++) o[d] += s[2 + d] * c;
-        }
-        for (int d = 0; d < head_dim; d++) o[d] /= L;
-    }
-    free(j.part);
+    if (n_tok == 1)
+        lmr_cpu_attention_decode_n(p, 1, &q, &pos0, k_pool, v_pool, kv_dtype, &block_table,
+                                   block_tokens, n_heads, n_kv_heads, head_dim, &out);
+    else
+        attention_items(p, q, n_tok, pos0, k_pool, v_pool, kv_dtype, block_table, block_tokens,
+                        n_heads, n_kv_heads, head_dim, out);
 }

@@ -72,19 +72,27 @@ AI void scores_one(const void *K, const int dtype, const int64_t *off, int i0, i
         }
 }
 
-/* s[j][i] = q_j . K[off[i]] for j < g (<= GMAX), i < n */
+/* s[j][i] = q_j . K[off[i]] for j < g (<= GMAX), i < n. Groups of more than 6 heads go in two
+ * passes of pairs (7 = 4 + 3, 8 = 4 + 4), the K rows coming from L1 the second time. */
 AI void scores(const void *K, const int dtype, const int64_t *off, int n, const float *q, int g,
                int hd, float s[GMAX][CH]) {
     int i = 0;
-    if ((hd & 7) == 0 && g <= 6)
-        for (; i + 2 <= n; i += 2) switch (g) {
-            case 1: scores_pair(K, dtype, off, i, q, hd, s, 1); break;
-            case 2: scores_pair(K, dtype, off, i, q, hd, s, 2); break;
-            case 3: scores_pair(K, dtype, off, i, q, hd, s, 3); break;
-            case 4: scores_pair(K, dtype, off, i, q, hd, s, 4); break;
-            case 5: scores_pair(K, dtype, off, i, q, hd, s, 5); break;
-            default: scores_pair(K, dtype, off, i, q, hd, s, 6); break;
-            }
+    if ((hd & 7) == 0) {
+        int ga = g <= 6 ? g : (g + 1) / 2; /* heads in the first pass */
+        for (int j0 = 0; j0 < g; j0 += ga) {
+            int nj = g - j0 < ga ? g - j0 : ga;
+            const float *qj = q + (int64_t)j0 * hd;
+            float(*sj)[CH] = s + j0;
+            for (i = 0; i + 2 <= n; i += 2) switch (nj) {
+                case 1: scores_pair(K, dtype, off, i, qj, hd, sj, 1); break;
+                case 2: scores_pair(K, dtype, off, i, qj, hd, sj, 2); break;
+                case 3: scores_pair(K, dtype, off, i, qj, hd, sj, 3); break;
+                case 4: scores_pair(K, dtype, off, i, qj, hd, sj, 4); break;
+                case 5: scores_pair(K, dtype, off, i, qj, hd, sj, 5); break;
+                default: scores_pair(K, dtype, off, i, qj, hd, sj, 6); break;
+                }
+        }
+    }
     scores_one(K, dtype, off, i, n, q, g, hd, s);
 }
 

@@ -1,6 +1,8 @@
-/* attention_test.c: lmr_cpu_attention (dispatched and forced-scalar, 1-3 threads) against
- * lmr_cpu_attention_ref over paged caches with shuffled block tables: decode and prefill,
- * pos0 > 0, GQA groups 1, 2, 6, KV dtypes F32/F16/BF16, head dims 64/128 and an odd one.
+/* attention_test.c: lmr_cpu_attention at every kernel level the CPU has (scalar, avx2, avx512 /
+ * neon; one skip line per level it lacks), 1-3 threads, against lmr_cpu_attention_ref over paged
+ * caches with shuffled block tables: decode and prefill, pos0 > 0, GQA groups 1, 2, 6, 7, 8, 12,
+ * 16 (more heads than one register pass), KV dtypes F32/F16/BF16, head dims 16, 48, 64, 80, 128,
+ * 256 and odd ones (72, 40: the AVX-512 kernel hands those to the AVX2 one), chunk tails.
  * Outputs are convex combinations of V rows, so the tolerance is absolute relative to max|V|:
  * |out - ref| <= 2e-5 * max|V| (order of the FP32 sums and the vector exp differ). */
 #include <stdlib.h>
@@ -53,6 +55,54 @@ static int run_case(lmr_pool *p, int n_tok, int pos0, int n_heads, int n_kv, int
     return ok;
 }
 
+/* lmr_cpu_attention_decode_n over n_seq sequences of the given lengths sharing one KV pool
+ * (interleaved, shuffled blocks), each against the reference. */
+static int run_batch(lmr_pool *p, int n_seq, const int *pos0, int n_heads, int n_kv, int hd, int bt,
+                     int dt, double *worst) {
+    int n_blocks = 0, blk_of[64];
+    for (int i = 0; i < n_seq; i++) blk_of[i] = n_blocks, n_blocks += pos0[i] / bt + 1;
+    size_t esz = dt == LMR_DTYPE_F32 ? 4 : 2;
+    int64_t pool_n = (int64_t)n_blocks * bt * n_kv * hd, qn = (int64_t)n_heads * hd;
+    void *K = malloc(esz * pool_n), *V = malloc(esz * pool_n);
+    float *q = malloc(sizeof(float) * n_seq * qn), *o = malloc(sizeof(float) * n_seq * qn);
+    float *r = malloc(sizeof(float) * qn);
+    int32_t *perm = malloc(sizeof(int32_t) * n_blocks);
+    for (int i = 0; i < n_blocks; i++) perm[i] = i;
+    for (int i = n_blocks - 1; i > 0; i--) {
+        int k = (int)(rng_u64() % (uint64_t)(i + 1)), t = perm[i];
+        perm[i] = perm[k];
+        perm[k] = t;
+    }
+    float vmax = 0;
+    for (int64_t i = 0; i < pool_n; i++) {
+        float k = rng_uniform(-2, 2), v = rng_uniform(-1, 1);
+        if (dt == LMR_DTYPE_F32) ((float *)K)[i] = k, ((float *)V)[i] = v;
+        else if (dt == LMR_DTYPE_F16) ((uint16_t *)K)[i] = lmr_f32_to_f16(k), ((uint16_t *)V)[i] = lmr_f32_to_f16(v);
+        else ((uint16_t *)K)[i] = lmr_f32_to_bf16(k), ((uint16_t *)V)[i] = lmr_f32_to_bf16(v);
+        if (fabsf(v) > vmax) vmax = fabsf(v);
+    }
+    for (int64_t i = 0; i < n_seq * qn; i++) q[i] = rng_uniform(-2, 2);
+    const float *qs[64];
+    float *os[64];
+    const int32_t *tables[64];
+    for (int i = 0; i < n_seq; i++) {
+        qs[i] = q + i * qn, os[i] = o + i * qn, tables[i] = perm + blk_of[i];
+        for (int64_t k = 0; k < qn; k++) os[i][k] = NAN; /* every output must be written */
+    }
+    lmr_cpu_attention_decode_n(p, n_seq, qs, pos0, K, V, dt, tables, bt, n_heads, n_kv, hd, os);
+    int ok = 1;
+    for (int i = 0; i < n_seq; i++) {
+        lmr_cpu_attention_ref(qs[i], 1, pos0[i], K, V, dt, tables[i], bt, n_heads, n_kv, hd, r);
+        for (int64_t k = 0; k < qn; k++) {
+            double err = fabs((double)os[i][k] - r[k]) / vmax;
+            if (!(err <= 2e-5)) ok = 0;
+            if (err > *worst || err != err) *worst = err;
+        }
+    }
+    free(K), free(V), free(q), free(o), free(r), free(perm);
+    return ok;
+}
+
 int main(void) {
     lmr_pool *pools[3] = {lmr_pool_create(1), lmr_pool_create(2), lmr_pool_create(3)};
     const int dts[] = {LMR_DTYPE_F32, LMR_DTYPE_F16, LMR_DTYPE_BF16};
@@ -62,10 +112,24 @@ int main(void) {
         {1, 1000, 12, 2, 128, 16}, {1, 333, 6, 1, 72, 16}, {2, 0, 4, 2, 64, 16},
         {3, 5, 12, 2, 128, 16},  {7, 40, 6, 6, 64, 16},   {64, 0, 12, 2, 128, 16},
         {130, 17, 4, 2, 128, 16}, {7, 100, 12, 2, 128, 32}, {1, 4100, 14, 2, 64, 16},
+        {1, 300, 14, 2, 64, 16}, {1, 45, 16, 2, 48, 16},  {1, 600, 8, 1, 80, 16},
+        {1, 17, 32, 2, 16, 16},  {2, 70, 24, 2, 256, 16}, {1, 531, 16, 1, 128, 16},
+        {1, 99, 4, 2, 40, 16},   {5, 3, 14, 2, 64, 16},   {1, 1, 2, 1, 256, 32},
     };
     int n_cases = sizeof cases / sizeof cases[0];
-    for (int scalar = 0; scalar <= 1; scalar++) {
-        lmr_cpu_force_scalar(scalar);
+#if defined(__x86_64__) || defined(__i386__)
+    const int levels[] = {0, 1, 2}; /* scalar, avx2, avx512 */
+#else
+    const int levels[] = {0, 3}; /* scalar, neon */
+#endif
+    int max = lmr_cpu_level_max();
+    for (int li = 0; li < (int)(sizeof levels / sizeof *levels); li++) {
+        int lvl = levels[li], scalar = lvl == 0;
+        if (lvl != 0 && (lvl > max || (max == 3) != (lvl == 3))) {
+            printf("skip: %s level: this CPU (or build) lacks it\n", lmr_cpu_level_name(lvl));
+            continue;
+        }
+        lmr_cpu_force_level(lvl);
         for (int c = 0; c < n_cases; c++)
             for (int d = 0; d < 3; d++)
                 for (int pi = 0; pi < 3; pi += scalar ? 2 : 1) {
@@ -73,11 +137,31 @@ int main(void) {
                     double worst = 0;
                     int ok = run_case(pools[pi], k[0], k[1], k[2], k[3], k[4], k[5], dts[d], &worst);
                     CHECK(ok, "%s %s threads %d n_tok %d pos0 %d heads %d/%d hd %d bt %d: worst %.2g",
-                          scalar ? "scalar" : lmr_cpu_simd_name(), dt_name(dts[d]), pi + 1, k[0],
-                          k[1], k[2], k[3], k[4], k[5], worst);
+                          lmr_cpu_simd_name(), dt_name(dts[d]), pi + 1, k[0], k[1], k[2], k[3],
+                          k[4], k[5], worst);
                 }
     }
-    lmr_cpu_force_scalar(0);
+    /* batched decode: short and long sequences mixed, one long among many short, all short */
+    static const int lens_a[] = {0, 1, 300, 4100, 17, 999}, lens_b[] = {5, 3, 9000, 2, 0, 64, 31};
+    static const int lens_c[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 40};
+    static const struct { int n; const int *lens; int heads, kv, hd; } batches[] = {
+        {6, lens_a, 14, 2, 64}, {7, lens_b, 12, 2, 128}, {18, lens_c, 8, 8, 48}, {1, lens_b + 2, 16, 2, 72}};
+    for (int li = 0; li < (int)(sizeof levels / sizeof *levels); li++) {
+        int lvl = levels[li];
+        if (lvl != 0 && (lvl > max || (max == 3) != (lvl == 3))) continue; /* skipped above */
+        lmr_cpu_force_level(lvl);
+        for (int bi = 0; bi < 4; bi++)
+            for (int d = 0; d < 3; d++)
+                for (int pi = 0; pi < 3; pi++) {
+                    double worst = 0;
+                    int ok = run_batch(pools[pi], batches[bi].n, batches[bi].lens, batches[bi].heads,
+                                       batches[bi].kv, batches[bi].hd, 16, dts[d], &worst);
+                    CHECK(ok, "%s %s threads %d decode batch of %d sequences, heads %d/%d hd %d: "
+                          "worst %.2g", lmr_cpu_simd_name(), dt_name(dts[d]), pi + 1,
+                          batches[bi].n, batches[bi].heads, batches[bi].kv, batches[bi].hd, worst);
+                }
+    }
+    lmr_cpu_force_level(-1);
     for (int i = 0; i < 3; i++) lmr_pool_destroy(pools[i]);
     return test_summary();
 }

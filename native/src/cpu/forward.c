@@ -4,7 +4,9 @@
  *   x = rmsnorm(h); h += down(silu(gate(x)) * up(x))
  * then the final rmsnorm and lm_head on the last token of each entry only.
  * The tokens of all entries are stacked into one [T, hidden] activation, so a batched decode
- * step reads each weight matrix once (a GEMM with n_tok = batch); attention runs per entry. */
+ * step reads each weight matrix once (a GEMM with n_tok = batch); attention runs per entry, the
+ * decode entries of a step together in one dispatch (lmr_cpu_attention_decode_n). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend_cpu.h"
@@ -138,6 +140,23 @@ lmr_status lmr_cpu_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n_
 
     OP(embed(s, en, n_en)); /* h: [T, hid] */
 
+    /* Decode entries (one token each) run their attention as one batch: every sequence, KV head
+     * and range of positions is a work item of the same dispatch. Without memory for the lists,
+     * one call per entry (same result). */
+    struct {
+        const float **q;
+        float **out;
+        int32_t *pos0;
+        const int32_t **tables;
+    } dec = {0};
+    void *dec_mem = n_en > 1 ? malloc((size_t)n_en * (3 * sizeof(void *) + sizeof(int32_t))) : NULL;
+    if (dec_mem) {
+        dec.q = dec_mem;
+        dec.out = (float **)(dec.q + n_en);
+        dec.tables = (const int32_t **)(dec.out + n_en);
+        dec.pos0 = (int32_t *)(dec.tables + n_en);
+    }
+
     for (int32_t l = 0; l < mi->n_layers; l++) {
         const lmr_layer_tensors *L = &m->layers[l];
         const float *bias = cm->qkv_bias ? cm->qkv_bias + (size_t)l * (size_t)(qd + 2 * kd) : NULL;
@@ -152,14 +171,24 @@ lmr_status lmr_cpu_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n_
         OP(rope(pool, c->q, T, nh, hd, c->pos, mi->rope_theta));
         OP(rope(pool, c->k, T, nkv, hd, c->pos, mi->rope_theta));
         OP(cache_write(s, en, n_en, l));
-        int32_t t = 0;
+        int32_t t = 0, n_dec = 0;
         for (int32_t i = 0; i < n_en; i++) { /* att: [T, nh, hd] */
-            OP(lmr_cpu_attention(pool, c->q + (size_t)t * qd, en[i].n, en[i].pos0,
-                                 lmr_cpu_k_pool(c, l), lmr_cpu_v_pool(c, l), s->params.kv_dtype,
-                                 lmr_kv_table(&s->kv, en[i].seq), s->params.block_tokens, nh,
-                                 nkv, hd, c->att + (size_t)t * qd));
+            if (en[i].n == 1 && dec.q) { /* decode entries: one dispatch for all, below */
+                dec.q[n_dec] = c->q + (size_t)t * qd, dec.out[n_dec] = c->att + (size_t)t * qd;
+                dec.pos0[n_dec] = en[i].pos0, dec.tables[n_dec++] = lmr_kv_table(&s->kv, en[i].seq);
+            } else {
+                OP(lmr_cpu_attention(pool, c->q + (size_t)t * qd, en[i].n, en[i].pos0,
+                                     lmr_cpu_k_pool(c, l), lmr_cpu_v_pool(c, l),
+                                     s->params.kv_dtype, lmr_kv_table(&s->kv, en[i].seq),
+                                     s->params.block_tokens, nh, nkv, hd, c->att + (size_t)t * qd));
+            }
             t += en[i].n;
         }
+        if (n_dec)
+            OPS(n_dec, lmr_cpu_attention_decode_n(pool, n_dec, dec.q, dec.pos0, lmr_cpu_k_pool(c, l),
+                                                  lmr_cpu_v_pool(c, l), s->params.kv_dtype,
+                                                  dec.tables, s->params.block_tokens, nh, nkv,
+                                                  hd, dec.out));
         OP(lmr_cpu_matmul(pool, c->att, T, qd, L->o->data, L->o->dtype, hid, NULL, c->h, 1));
 
         /* MLP block. gate, up: [T, ffn] */
@@ -171,6 +200,8 @@ lmr_status lmr_cpu_forward(lmr_session *s, const lmr_batch_entry *en, int32_t n_
         OP(lmr_cpu_matmul(pool, c->gate, T, ffn, L->down->data, L->down->dtype, hid, NULL, c->h,
                           1));
     }
+
+    free(dec_mem);
 
     /* Last token of each entry that wants logits -> x rows [n_out, hid], normed into h. */
     int32_t n_out = 0, t = 0;

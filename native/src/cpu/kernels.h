@@ -102,6 +102,16 @@ void lmr_cpu_silu_mul(float *gate, const float *up, int n_tok, int n);
 void lmr_cpu_attention(lmr_pool *p, const float *q, int n_tok, int pos0, const void *k_pool,
                        const void *v_pool, int kv_dtype, const int32_t *block_table,
                        int block_tokens, int n_heads, int n_kv_heads, int head_dim, float *out);
+/* Decode of n_seq sequences in one dispatch: sequence i has one query token q[i] ([n_heads,
+ * head_dim]) at position pos0[i] over its block table block_tables[i], output out[i]. The work
+ * items are (sequence, range of its positions) over all sequences, so that a batch of short
+ * sequences and a single long one both keep every thread busy. Same result as n_seq calls of
+ * lmr_cpu_attention with n_tok = 1. */
+void lmr_cpu_attention_decode_n(lmr_pool *p, int n_seq, const float *const *q,
+                                const int32_t *pos0, const void *k_pool, const void *v_pool,
+                                int kv_dtype, const int32_t *const *block_tables,
+                                int block_tokens, int n_heads, int n_kv_heads, int head_dim,
+                                float *const *out);
 void lmr_cpu_attention_ref(const float *q, int n_tok, int pos0, const void *k_pool,
                            const void *v_pool, int kv_dtype, const int32_t *block_table,
                            int block_tokens, int n_heads, int n_kv_heads, int head_dim,

@@ -65,6 +65,7 @@ typedef struct {
     lmr_rows_fn rows;
     const uint16_t *xb; /* bf16(x) [n_tok, ldxb] for the AVX-512-BF16 GEMM of BF16 weights, or NULL */
     int ldxb;
+    int gemv512; /* the AVX-512 GEMV for n_tok < LMR_GEMV512_MAX_TOK (what the GEMM leaves) */
     int n_chunks;
     matmul_chunk chunks[MAX_CHUNKS];
 } matmul_job;
@@ -88,6 +89,13 @@ static void matmul_task(void *ctx, int ith, int chunk) {
     if (j->xb && L->wdtype == LMR_DTYPE_BF16 && scratch) {
         lmr_matmul_rows_bf16_avx512(j->xb, j->ldxb, j->n_tok, j->in, L->W, o0, o1, L->y, L->out,
                                     scratch);
+        return;
+    }
+#endif
+#if LMR_HAVE_AVX512
+    if (j->gemv512 && j->n_tok < LMR_GEMV512_MAX_TOK &&
+        (L->wdtype == LMR_DTYPE_BF16 || L->wdtype == LMR_DTYPE_F16 || L->wdtype == LMR_DTYPE_F32)) {
+        lmr_matmul_rows_gemv_avx512(j->x, j->n_tok, j->in, L->W, L->wdtype, o0, o1, L->y, L->out);
         return;
     }
 #endif
@@ -180,6 +188,9 @@ void lmr_cpu_matmul_n(lmr_pool *p, const float *x, int n_tok, int in, const lmr_
             j.ldxb = ld;
         }
     }
+#endif
+#if LMR_HAVE_AVX512
+    j.gemv512 = lmr_cpu_isa() == LMR_ISA_AVX512 && j.rows != lmr_matmul_rows_scalar;
 #endif
     plan_chunks(&j, n > LMR_MATMUL_MAX ? LMR_MATMUL_MAX : n, lmr_pool_size(p));
     lmr_pool_run_chunks(p, matmul_task, &j, j.n_chunks);

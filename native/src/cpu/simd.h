@@ -152,6 +152,15 @@ void lmr_x_to_bf16_avx512(const float *x, int n_tok, int in, uint16_t *xb, int l
 void lmr_matmul_rows_bf16_avx512(const uint16_t *xb, int ldxb, int n_tok, int in,
                                  const uint16_t *W, int o0, int o1, float *y, int ldy,
                                  void *scratch);
+/* gemv_avx512.c: decode / small-batch linear for F32/F16/BF16 W, x FP32 (no BF16 rounding), up
+ * to LMR_GEMV512_MAX_TOK tokens (the AVX2 kernel's GEMV range; BF16 weights take the BF16 GEMM
+ * from LMR_BF16_GEMM_MIN_TOK). */
+#define LMR_GEMV512_MAX_TOK 16
+void lmr_matmul_rows_gemv_avx512(const float *x, int n_tok, int in, const void *W, int wdtype,
+                                 int o0, int o1, float *y, int ldy);
+/* attention_avx512.c: head dims that are a multiple of 16 up to 256; others run the AVX2 one */
+void lmr_attend_avx512(const lmr_kv_view *kv, const float *q, int g, int p0, int p1, float *m,
+                       float *l, float *acc);
 #endif
 #if LMR_HAVE_NEON
 void lmr_matmul_rows_neon(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
