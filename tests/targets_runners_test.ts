@@ -1,0 +1,162 @@
+/**
+ * The cache-sweep and workers runners on lmrig and llama.cpp in one run: the same token ids,
+ * targets alternating within each position / case, both targets' cases, facts and derived
+ * figures in the record, llama.cpp's KV filled by prefill (said in the record), and an
+ * interrupted run that keeps what both targets measured.
+ */
+import assert from "node:assert/strict";
+import { readRecord } from "../lib/results/read_record.ts";
+import { resolveRunnerOptions } from "../lib/runner/resolve_runner_options.ts";
+import { runBench } from "../lib/runner/run_bench.ts";
+import { validateScenario } from "../lib/scenario/validate_scenario.ts";
+import { tinyBench } from "./_tiny.ts";
+
+const noLlama = !(Deno.build.os === "linux" && Deno.build.arch === "x86_64");
+if (noLlama) console.log("runner side-by-side tests skipped: no llama.cpp prebuilt here");
+
+function sweep() {
+  return validateScenario({
+    kind: "cache-sweep",
+    name: "tiny-sweep",
+    positions: [1, 24, 96],
+    maxCacheLen: 128,
+    prefillLen: 0,
+    steps: 2,
+    executors: ["eager"],
+    backends: ["cpu"],
+  }, "tests/targets_runners_test.ts");
+}
+
+function workers() {
+  return validateScenario({
+    kind: "workers",
+    name: "tiny-workers",
+    parallel: [1, 2],
+    promptTokens: 8,
+    decodeTokens: 5,
+    prefillBudgetTokens: 16,
+    sequentialRequests: 2,
+    open: { capacityFractions: [0.5], requests: 3, maxInFlight: 2 },
+  }, "tests/targets_runners_test.ts");
+}
+
+async function withDirs(f: (dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir();
+  const cache = await Deno.makeTempDir();
+  Deno.env.set("LMRIG_CACHE_DIR", cache);
+  try {
+    await f(dir);
+  } finally {
+    Deno.env.delete("LMRIG_CACHE_DIR");
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(cache, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "cache sweep --target lmrig,llama.cpp: both per position, ABAB, KV by prefill stated",
+  ignore: noLlama,
+  fn: () =>
+    withDirs(async (dir) => {
+      const order: string[] = [];
+      const { record, path } = await runBench(tinyBench(dir, {
+        scenario: sweep(),
+        targets: ["lmrig", "llama.cpp"],
+        runner: resolveRunnerOptions({ warmup: 1, runs: 2, seed: 5 }),
+        onProgress: (e) => order.push(e.caseId),
+      }));
+      assert.equal(record.status, "complete");
+      assert.deepEqual(record.cases.map((c) => [c.id, c.target, c.params.position]), [
+        ["pos-1-eager", "lmrig", 1],
+        ["pos-1-eager@llama.cpp", "llama.cpp", 1],
+        ["pos-24-eager", "lmrig", 24],
+        ["pos-24-eager@llama.cpp", "llama.cpp", 24],
+        ["pos-96-eager", "lmrig", 96],
+        ["pos-96-eager@llama.cpp", "llama.cpp", 96],
+      ]);
+      // Per position: warm-up A, B, then measured A, B, A, B.
+      const at = (p: number) => {
+        const a = `pos-${p}-eager`, b = `${a}@llama.cpp`;
+        return [a, b, a, b, a, b];
+      };
+      assert.deepEqual(order, [...at(1), ...at(24), ...at(96)]);
+      for (const c of record.cases) {
+        assert.equal(c.metrics.stepNs.samples.length, 2, c.id);
+        assert.ok(c.metrics.stepNs.samples.every((x) => x > 0), c.id);
+        assert.ok(c.metrics.decodeTps.limit! > 0, c.id);
+      }
+      assert.deepEqual(record.environment.targets?.map((t) => [t.name, t.kvFill]), [
+        ["lmrig", "random"],
+        ["llama.cpp", "prefill"],
+      ]);
+      assert.ok(
+        record.warnings.some((w) => /llama\.cpp fill each position by a real prefill/.test(w)),
+      );
+      assert.ok(record.derived["stepGrowth.llama.cpp"].value > 0);
+      assert.equal((await readRecord(path)).cases[1].target, "llama.cpp");
+    }),
+});
+
+Deno.test({
+  name:
+    "workers --target lmrig,llama.cpp: every case on both, targets adjacent, per-target scaling",
+  ignore: noLlama,
+  fn: () =>
+    withDirs(async (dir) => {
+      const order: string[] = [];
+      const { record } = await runBench(tinyBench(dir, {
+        scenario: workers(),
+        targets: ["lmrig", "llama.cpp"],
+        runner: resolveRunnerOptions({ warmup: 0, runs: 2, seed: 5 }),
+        onProgress: (e) => order.push(e.caseId),
+      }));
+      assert.equal(record.status, "complete");
+      const ids = record.cases.map((c) => c.id);
+      assert.deepEqual(ids, [
+        "workers-1",
+        "workers-2",
+        "workers-1@llama.cpp",
+        "workers-2@llama.cpp",
+        "sequential-2",
+        "sequential-2@llama.cpp",
+        "open-50pct",
+        "open-50pct@llama.cpp",
+      ]);
+      // The closed-loop group round-robins with targets adjacent.
+      const round = ["workers-1", "workers-1@llama.cpp", "workers-2", "workers-2@llama.cpp"];
+      assert.deepEqual(order.slice(0, 8), [...round, ...round]);
+      for (const c of record.cases) assert.ok(c.target === "lmrig" || c.target === "llama.cpp");
+      const llama = record.cases.find((c) => c.id === "workers-2@llama.cpp")!;
+      assert.equal(llama.metrics.decodeTps.samples.length, 2);
+      assert.ok(llama.metrics.decodeTps.summary.median > 0);
+      assert.ok(llama.counters.kvBytes > 0);
+      assert.ok(record.derived.efficiencyWorkers2.value > 0);
+      assert.ok(record.derived["llama.cpp.efficiencyWorkers2"].value > 0);
+      // The same requests: the same prompt lengths and outputs, one token count per request.
+      assert.equal(
+        llama.metrics.promptTokens?.summary.median,
+        record.cases[1].metrics.promptTokens?.summary.median,
+      );
+    }),
+});
+
+Deno.test({
+  name: "an interrupted workers run keeps what both targets measured",
+  ignore: noLlama,
+  fn: () =>
+    withDirs(async (dir) => {
+      let runs = 0;
+      const { record } = await runBench(tinyBench(dir, {
+        scenario: workers(),
+        targets: ["lmrig", "llama.cpp"],
+        runner: resolveRunnerOptions({ warmup: 0, runs: 3, seed: 5 }),
+        onProgress: () => runs++,
+        shouldStop: () => runs >= 4,
+      }));
+      assert.equal(record.status, "interrupted");
+      const ids = record.cases.map((c) => c.id);
+      assert.ok(ids.includes("workers-1") && ids.includes("workers-1@llama.cpp"), ids.join());
+      assert.ok(!ids.some((id) => id.startsWith("sequential")));
+      for (const c of record.cases) assert.equal(c.metrics.decodeTps.samples.length, 1, c.id);
+    }),
+});
