@@ -160,3 +160,49 @@ Deno.test({
       for (const c of record.cases) assert.equal(c.metrics.decodeTps.samples.length, 1, c.id);
     }),
 });
+
+Deno.test({
+  name: "prompts --target lmrig,llama.cpp: every text on both, ABAB per case, per-target breakdown",
+  ignore: noLlama,
+  fn: () =>
+    withDirs(async (dir) => {
+      const scenario = validateScenario({
+        kind: "prompts",
+        name: "tiny-latency",
+        prompts: [{ id: "robot", text: "Tell me a story about a robot" }],
+        decodeTokens: 4,
+        contextLengths: [24],
+      }, "tests/targets_runners_test.ts");
+      const order: string[] = [];
+      const { record } = await runBench(tinyBench(dir, {
+        scenario,
+        targets: ["lmrig", "llama.cpp"],
+        runner: resolveRunnerOptions({ warmup: 1, runs: 2, seed: 5 }),
+        onProgress: (e) => order.push(e.caseId),
+      }));
+      assert.equal(record.status, "complete");
+      assert.deepEqual(record.cases.map((c) => [c.id, c.target]), [
+        ["robot", "lmrig"],
+        ["robot@llama.cpp", "llama.cpp"],
+        ["ctx-24", "lmrig"],
+        ["ctx-24@llama.cpp", "llama.cpp"],
+      ]);
+      const ab = (
+        id: string,
+      ) => [id, `${id}@llama.cpp`, id, `${id}@llama.cpp`, id, `${id}@llama.cpp`];
+      assert.deepEqual(order, [...ab("robot"), ...ab("ctx-24")]);
+      for (const c of record.cases) {
+        assert.equal(c.metrics.ttftNs.samples.length, 2, c.id);
+        assert.equal(
+          c.params.promptTokens,
+          record.cases[c.id.includes("ctx") ? 2 : 0].params.promptTokens,
+        );
+      }
+      // Each target's breakdown shares, lmrig's under plain keys, llama.cpp's prefixed.
+      for (const prefix of ["", "llama.cpp."]) {
+        const shares = ["Prefill", "DecodeForward", "Sampling", "Tokenize", "Detokenize"]
+          .reduce((a, k) => a + record.derived[`${prefix}breakdown${k}Share`].value, 0);
+        assert.ok(Math.abs(shares - 1) < 1e-9, prefix);
+      }
+    }),
+});

@@ -1,7 +1,4 @@
 /** The cache-sweep runner: one decode step timed at KV-cache positions, per executor. */
-import type { ExecutorName } from "../ffi/constants.ts";
-import type { Engine } from "../ffi/engine.ts";
-import type { Model } from "../ffi/model.ts";
 import { makeMetric } from "../results/make_metric.ts";
 import type { Case } from "../results/types.ts";
 import type { CacheSweepScenario } from "../scenario/types.ts";
@@ -16,6 +13,10 @@ import { openRunTargets, type RunTarget, type RunTargets } from "./open_run_targ
 import { lmrigSessionTarget } from "../targets/lmrig_session_target.ts";
 import type { TargetEnvironment } from "../results/types.ts";
 import type { KindContext, KindOutcome } from "./types.ts";
+
+type Engine = KindContext["engine"];
+type Model = KindContext["model"];
+type ExecutorName = Parameters<KindContext["openEngine"]>[0];
 
 /** GPU memory kept free beside weights and KV (workspace, graphs, the driver), bytes. */
 const GPU_RESERVE_BYTES = 2 * 2 ** 30;
