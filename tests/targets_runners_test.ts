@@ -206,3 +206,68 @@ Deno.test({
       }
     }),
 });
+
+Deno.test({
+  name:
+    "--quant: each variant a target of its own, quantised size in limits, lmrig refuses clearly",
+  ignore: noLlama,
+  fn: () =>
+    withDirs(async (dir) => {
+      const scenario = validateScenario({
+        kind: "grid",
+        name: "tiny-quant",
+        cases: [{ id: "A", promptTokens: 8, decodeTokens: 4 }],
+      }, "tests/targets_runners_test.ts");
+      const options = {
+        scenario,
+        targets: ["lmrig", "llama.cpp"],
+        quants: ["bf16", "q8_0", "q4_k_m"],
+        runner: resolveRunnerOptions({ warmup: 0, runs: 2, seed: 5 }),
+      };
+      const { record } = await runBench(tinyBench(dir, options));
+      assert.equal(record.status, "complete");
+      assert.deepEqual(record.cases.map((c) => [c.id, c.target]), [
+        ["A", "lmrig"],
+        ["A@llama.cpp:bf16", "llama.cpp:bf16"],
+        ["A@llama.cpp:q8_0", "llama.cpp:q8_0"],
+        ["A@llama.cpp:q4_k_m", "llama.cpp:q4_k_m"],
+      ]);
+      for (const q of ["Q8_0", "Q4_K_M"]) {
+        assert.ok(record.warnings.some((w) => w.startsWith(`lmrig cannot run ${q} yet`)), q);
+      }
+      // No per-tensor quantiser chatter, each message once.
+      assert.ok(!record.warnings.some((w) => /not divisible by/.test(w)));
+      assert.equal(new Set(record.warnings).size, record.warnings.length);
+      const env = record.environment.targets!;
+      assert.deepEqual(env.map((t) => [t.label ?? t.name, t.model.dtype]), [
+        ["lmrig", "bf16"],
+        ["llama.cpp:bf16", "bf16"],
+        ["llama.cpp:q8_0", "q8_0"],
+        ["llama.cpp:q4_k_m", "q4_k_m"],
+      ]);
+      const [_, bf16, q8, q4] = env;
+      // Cached next to the source GGUF, smaller on disk, and the limits use the smaller size.
+      assert.equal(q4.model.file, bf16.model.file!.replace(/\.bf16\.gguf$/, ".q4_k_m.gguf"));
+      assert.ok(
+        q8.model.fileBytes! < bf16.model.fileBytes! && q4.model.weightBytes < q8.model.weightBytes,
+      );
+      const limit = (i: number) => record.cases[i].metrics.decodeTps.limit!;
+      assert.ok(limit(2) > limit(1) && limit(3) > limit(2), `${limit(1)} ${limit(2)} ${limit(3)}`);
+      assert.equal(limit(0), limit(1)); // the same bytes in lmrig and llama.cpp bf16
+      // A second run reuses the quantised files.
+      const mtime = Deno.statSync(q4.model.file!).mtime?.getTime();
+      await runBench(tinyBench(dir, { ...options, out: `${dir}/again.json` }));
+      assert.equal(Deno.statSync(q4.model.file!).mtime?.getTime(), mtime);
+      // lmrig alone on a quantised variant: nothing can run, said before measuring.
+      await assert.rejects(
+        () =>
+          runBench(tinyBench(dir, {
+            ...options,
+            targets: ["lmrig"],
+            quants: ["q4_k_m"],
+            out: `${dir}/none.json`,
+          })),
+        /no target can run any of the variants \(q4_k_m\): lmrig cannot run Q4_K_M yet/,
+      );
+    }),
+});

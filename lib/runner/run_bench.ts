@@ -19,6 +19,7 @@ import type {
 } from "../scenario/types.ts";
 import { checkTargets } from "./check_targets.ts";
 import { openRunTargets } from "./open_run_targets.ts";
+import { targetWarnings } from "./target_warnings.ts";
 import { chooseDefaultModel } from "./choose_default_model.ts";
 import { deriveGridFigures } from "./derive_grid_figures.ts";
 import { probeBandwidth } from "./probe_bandwidth.ts";
@@ -109,9 +110,7 @@ async function gridKind(ctx: KindContext, scenario: GridScenario & { maxCtx: num
       },
     );
     outcome.warnings.unshift(...run.warnings);
-    for (const t of targets) {
-      outcome.warnings.push(...t.target.warnings().map((w) => `${t.target.name}: ${w}`));
-    }
+    outcome.warnings.push(...targetWarnings(run.targets));
   } finally {
     run.close();
   }

@@ -10,6 +10,7 @@ import { randomTokens } from "./random_tokens.ts";
 import { availableMemory } from "../env/available_memory.ts";
 import { type CaseRuns, repeatRuns } from "./repeat_runs.ts";
 import { openRunTargets, type RunTarget, type RunTargets } from "./open_run_targets.ts";
+import { targetWarnings } from "./target_warnings.ts";
 import { lmrigSessionTarget } from "../targets/lmrig_session_target.ts";
 import type { TargetEnvironment } from "../results/types.ts";
 import type { KindContext, KindOutcome } from "./types.ts";
@@ -184,9 +185,7 @@ export async function runCacheSweep(
       }
     }
   } finally {
-    for (const t of others?.targets ?? []) {
-      warnings.push(...t.target.warnings().map((w) => `${t.label}: ${w}`));
-    }
+    warnings.push(...targetWarnings(others?.targets ?? []));
     others?.close();
   }
   record.environment.targets = environment;

@@ -11,6 +11,7 @@ import { type PromptInput, runPromptsRequest } from "./run_prompts_request.ts";
 import { buildServingCase } from "./run_workers_case.ts";
 import { type CaseRuns, repeatRuns } from "./repeat_runs.ts";
 import { openRunTargets, type RunTarget } from "./open_run_targets.ts";
+import { targetWarnings } from "./target_warnings.ts";
 
 /** The breakdown's parts must add up to the request's wall time within this share. */
 export const BREAKDOWN_MARGIN = 0.05;
@@ -246,9 +247,7 @@ export async function runPrompts(
       );
       for (const [key, v] of Object.entries(d)) derived[lmrig ? key : `${rt.label}.${key}`] = v;
     }
-    for (const t of targets) {
-      warnings.push(...t.target.warnings().map((w) => `${t.label}: ${w}`));
-    }
+    warnings.push(...targetWarnings(targets));
     return { cases, derived, warnings, interrupted };
   }
 }

@@ -13,6 +13,7 @@ import { sessionServeEngine } from "./run_workers_engine.ts";
 import { runWorkersLoad, type ServeRequest, type ServeRun } from "./run_workers_load.ts";
 import { workersRunMetrics } from "./run_workers_metrics.ts";
 import { openRunTargets, type RunTarget } from "./open_run_targets.ts";
+import { targetWarnings } from "./target_warnings.ts";
 import { targetServeEngine } from "./target_serve_engine.ts";
 
 const DTYPE = { bf16: "bf16", f16: "f16", f32: "f32" } as const;
@@ -415,9 +416,7 @@ export async function runWorkers(
         );
       }
     }
-    for (const t of targets) {
-      warnings.push(...t.target.warnings().map((w) => `${t.label}: ${w}`));
-    }
+    warnings.push(...targetWarnings(targets));
     return { cases, derived, warnings, interrupted, ran: { interleave: true } };
   }
 }
