@@ -271,3 +271,61 @@ Deno.test({
       );
     }),
 });
+
+Deno.test({
+  name:
+    "seed-003 --quick on a tiny model: workers 1/2/4/8 and pp128/tg on lmrig BF16, llama.cpp BF16 and Q4_K_M",
+  ignore: noLlama,
+  fn: () =>
+    withDirs(async (dir) => {
+      const bench = async (file: string, out: string) => {
+        const r = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "scripts/bench.ts",
+            file,
+            "--quick",
+            "--model",
+            "synthetic:tiny-qwen2",
+            "--threads",
+            "1",
+            "--out",
+            out,
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+        assert.equal(r.code, 0, text);
+        return { text, record: await readRecord(out) };
+      };
+      const w = await bench("scenarios/seed-003.ts", `${dir}/w.json`);
+      const labels = ["lmrig", "llama.cpp:bf16", "llama.cpp:q4_k_m"];
+      for (const label of labels) {
+        for (const n of [1, 2, 4, 8]) {
+          const id = label === "lmrig" ? `workers-${n}` : `workers-${n}@${label}`;
+          const c = w.record.cases.find((x) => x.id === id);
+          assert.ok(c, id);
+          assert.equal(c.params.promptTokens, 128);
+          assert.equal(c.counters.kvCells, n * (128 + Number(c.params.decodeTokens)));
+        }
+        // One row per target and worker count, with KV MiB, speedup and efficiency.
+        const rows = w.text.split("\n").filter((l) => l.startsWith(`| ${label} `));
+        assert.equal(rows.length, 4, label);
+        assert.match(rows[0], /MiB .*\| +1\.00x \| +100\.0% \|/);
+      }
+      assert.match(w.text, /lmrig cannot run Q4_K_M yet/);
+      const b = await bench("scenarios/seed-003-bench.ts", `${dir}/b.json`);
+      assert.deepEqual(b.record.cases.map((c) => c.id), [
+        "pp128",
+        "pp128@llama.cpp:bf16",
+        "pp128@llama.cpp:q4_k_m",
+        "tg128",
+        "tg128@llama.cpp:bf16",
+        "tg128@llama.cpp:q4_k_m",
+      ]);
+      assert.ok(b.record.cases[1].metrics.prefillTps.summary.median > 0);
+      assert.ok(b.record.cases[5].metrics.decodeTps.summary.median > 0);
+    }),
+});

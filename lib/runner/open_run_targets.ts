@@ -89,11 +89,15 @@ export async function openRunTargets(ctx: KindContext, spec: RunTargetSpec): Pro
     });
     return source;
   };
+  const files = new Map<string, string>();
   const fileOf = async (quant: string) => {
     const src = await sourceGguf();
     if (quant === mi.dtype) return src.path;
-    ctx.log(`quantising to ${quant} with llama.cpp's quantiser (cached next to the GGUF)`);
-    return await quantizeGguf(src.path, quant, { libDir: o.llamaLib });
+    if (!files.has(quant)) {
+      ctx.log(`quantising to ${quant} with llama.cpp's quantiser (cached next to the GGUF)`);
+      files.set(quant, await quantizeGguf(src.path, quant, { libDir: o.llamaLib }));
+    }
+    return files.get(quant)!;
   };
   let sourceTensorBytes = 0;
   const label = (name: string, quant: string) =>
