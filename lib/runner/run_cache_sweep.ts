@@ -91,7 +91,10 @@ export async function runCacheSweep(
     ? `GPU memory (${(info.deviceMemoryBytes / 2 ** 30).toFixed(1)} GiB less two model copies ` +
       `and ${GPU_RESERVE_BYTES / 2 ** 30} GiB reserve)`
     : "free host memory (less one more model copy)";
-  const fit = fitCacheSweepPositions(positions, mi.kvBytesPerToken, available, where);
+  // Every other target (and weight variant) holds a KV cache of the same size in host memory.
+  const caches = (o.targets ?? scenario.targets ?? ["lmrig"]).length *
+    Math.max(1, (o.quants ?? scenario.quants ?? []).length);
+  const fit = fitCacheSweepPositions(positions, mi.kvBytesPerToken * caches, available, where);
   if (fit.warning) {
     warnings.push(fit.warning);
     log(fit.warning);
