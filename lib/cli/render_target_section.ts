@@ -3,7 +3,10 @@ import { targetRatios } from "../compare/target_ratios.ts";
 import type { ResultRecord } from "../results/types.ts";
 import { formatTable } from "./format_table.ts";
 
-const fmt = (v: number, digits: number) => Number.isFinite(v) ? v.toFixed(digits) : "-";
+const fmt = (v: number, digits: number) =>
+  Number.isFinite(v)
+    ? v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : "-";
 
 /**
  * For a record whose cases ran on several targets: a table of each case's decode (or prefill)
