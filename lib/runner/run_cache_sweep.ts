@@ -36,7 +36,11 @@ function positionSeed(seed: number, position: number): number {
  * runner setting applies: warm-ups, --runs steps per position or the adaptive rule, interleave
  * across positions, cool-down). One step is `lmr_session_fill_kv(seq, P, seed)` (seq length P,
  * the same random data every time) then one `lmr_session_decode` of one token, which attends
- * over P + 1 entries; the engine's own wall time of that decode call (counters.last_call_ns:
+ * over P + 1 entries. Other targets (`--target`, `--quant`) run beside the first executor that
+ * runs, alternating step by step at each position: a target without a random KV fill
+ * (llama.cpp) fills each position once by a real prefill and then drops each step's token again
+ * (`truncate`), which the record's warnings say; its cases are `pos-P-<executor>@<label>` with
+ * params.executor = the label. The engine's own wall time of that decode call (counters.last_call_ns:
  * forward pass incl. the lm_head and device sync, no sampling, no fill) is the step time.
  *
  * @param ctx The bench's open engine, model, probes and record.

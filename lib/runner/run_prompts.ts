@@ -43,7 +43,10 @@ function promptIds(tok: TextTokenizer, text: string, chat: boolean): number[] {
  * key figure, interleave, cool-down). Per run: TTFT, TPOT (median step), decode TPS (with its bandwidth limit), E2E (sum
  * of the timed parts) and the breakdown (tokenizeNs, prefillNs, decodeForwardNs, samplingNs,
  * detokenizeNs, ffiOverheadNs, wallNs, unaccountedNs = wall - parts - FFI and its share; a
- * warning when the share is over BREAKDOWN_MARGIN).
+ * warning when the share is over BREAKDOWN_MARGIN). With several targets (`--target`, `--quant`)
+ * every case runs on each (the same prompt ids), the targets taking turns run by run within the
+ * case; a case on another target is `<id>@<label>` and its run-level figures are prefixed
+ * `<label>.`.
  *
  * @param ctx The bench's open engine, model, probes and record.
  * @param scenario The resolved prompts scenario.

@@ -44,7 +44,10 @@ function effective(s: WorkersScenario, backend: string): Effective {
  * rate given as a capacity fraction scales the request throughput measured at maxInFlight).
  * Every group of cases goes through the one measure loop (repeatRuns) with the runner's
  * settings, always interleaved, so the fewest-sequences baseline is measured in turns with the
- * others. Throughputs are one sample per run (virtual clock and wall clock); latencies one
+ * others. With several targets (`--target`, `--quant`) every case runs on each, targets adjacent
+ * in the round-robin, on the same requests (token ids); a case on another target is
+ * `<id>@<label>` with `target` set, and its run-level figures are prefixed `<label>.`.
+ * Throughputs are one sample per run (virtual clock and wall clock); latencies one
  * sample per request (all measured runs); an efficiency over 100% gets a warning.
  *
  * @param ctx The bench's open engine, model, probes and record.
