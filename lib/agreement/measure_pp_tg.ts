@@ -21,8 +21,8 @@ export interface PpTgSamples {
 
 /**
  * Measure a target the way `llama-bench` does, on sequence 0: pp = one prefill of `pp` random
- * tokens into an empty context, tg = `tg` single-token decodes of random tokens from an empty
- * context (no sampling, as llama-bench), each timed by the target's engine-timed calls; t/s is
+ * tokens into an empty context, tg = `tg` single-token calls of random tokens from an empty
+ * context (the first a one-token prefill, then decodes; no sampling, as llama-bench), each timed by the target's engine-timed calls; t/s is
  * tokens over the summed engine time. One warm-up of each test first.
  *
  * @param target The target (sequence 0 is reset before every repetition).
@@ -72,7 +72,10 @@ export async function measurePpTg(target: Target, o: PpTgOptions): Promise<PpTgS
       // The warm-up of tg is one token, as llama-bench's.
       const n = rep === 0 ? 1 : o.tg;
       let ns = 0;
-      for (let i = 0; i < n; i++) ns += await target.decode([0], [next()]);
+      // The first token goes in as a one-token prefill (for llama.cpp the same one-token
+      // llama_decode as llama-bench's; lmrig decodes only sequences that hold tokens).
+      ns += await target.prefill(0, [next()]);
+      for (let i = 1; i < n; i++) ns += await target.decode([0], [next()]);
       if (rep > 0) out.tg.push(o.tg * 1e9 / ns);
     }
   }
