@@ -110,6 +110,7 @@ async function main(): Promise<number> {
         threads: args.threads,
         targets: args.targets,
         llamaLib: args.llamaLib,
+        quants: args.quants,
         profile: args.profile,
         runner,
         out,

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { breakdownChart } from "../lib/charts/breakdown_chart.ts";
 import { latencyChart } from "../lib/charts/latency_chart.ts";
+import { lmrigSessionTarget } from "../lib/targets/lmrig_session_target.ts";
 import { Engine } from "../lib/ffi/engine.ts";
 import { formatRecord } from "../lib/results/format_record.ts";
 import { readRecord } from "../lib/results/read_record.ts";
@@ -33,9 +34,9 @@ Deno.test("the breakdown adds up to the measured wall time within the stated mar
   using model = await engine.synthesize("qwen2.5-0.5b", { seed: 1, layers: 2 });
   using session = model.createSession({ maxSeqs: 1, maxCtx: 128 });
   const tok = await loadTokenizer("synthetic:qwen2.5-0.5b");
+  using target = lmrigSessionTarget(engine, model, session, "qwen2.5-0.5b", () => {});
   const r = await runPromptsRequest(
-    engine,
-    session,
+    target,
     tok,
     { text: "Tell me a story about a robot", chatTemplate: true },
     6,

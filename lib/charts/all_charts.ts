@@ -7,6 +7,7 @@ import { cacheChart } from "./cache_chart.ts";
 import { executorRatioChart } from "./executor_ratio_chart.ts";
 import { latencyChart } from "./latency_chart.ts";
 import { stepTpsChart } from "./step_tps_chart.ts";
+import { targetsChart } from "./targets_chart.ts";
 import { throughputChart } from "./throughput_chart.ts";
 import { ttftChart } from "./ttft_chart.ts";
 import { workersChart } from "./workers_chart.ts";
@@ -59,6 +60,11 @@ const KINDS: [string, string, Draw][] = [
     "backend-speedup",
     "Decode TPS of each other backend over the first record's, per case.",
     backendSpeedupChart,
+  ],
+  [
+    "targets-side-by-side",
+    "Each case's throughput on every target of a side-by-side run, with the ratio to the base target.",
+    targetsChart,
   ],
   [
     "workers-scaling",

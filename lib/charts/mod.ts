@@ -11,6 +11,7 @@ export { cacheChart } from "./cache_chart.ts";
 export { executorRatioChart } from "./executor_ratio_chart.ts";
 export { backendSpeedupChart } from "./backend_speedup_chart.ts";
 export { workersChart } from "./workers_chart.ts";
+export { targetsChart } from "./targets_chart.ts";
 export { latencyChart } from "./latency_chart.ts";
 export { breakdownChart } from "./breakdown_chart.ts";
 export {

@@ -14,6 +14,8 @@ export interface BenchArgs {
   targets?: string[];
   /** --llama-lib DIR: a user's llama.cpp build instead of the npm prebuilt. */
   llamaLib?: string;
+  /** --quant a,b: weight variants every target runs (llama.cpp's quantiser names, lower case). */
+  quants?: string[];
   warmup?: number;
   runs?: number;
   minRuns?: number;
@@ -49,6 +51,10 @@ Options:
                       lmrig (default), llama.cpp, or lmrig,llama.cpp side by side (grid
                       scenarios; llama.cpp runs the same weights converted to GGUF)
   --llama-lib DIR     a llama.cpp build folder instead of the npm prebuilt ($LMRIG_LLAMA_LIB)
+  --quant LIST        weight variants each target runs, e.g. bf16,q8_0,q4_k_m (f32, f16, bf16,
+                      q4_0, q8_0, q4_k_s, q4_k_m, q5_k_m, q6_k): quantised by llama.cpp's own
+                      quantiser, cached next to the model's GGUF, each a target of its own
+                      (llama.cpp:q4_k_m); lmrig runs only its own dtype for now
   --warmup N          warm-up runs per case, reported apart (default 3)
   --runs N            measured runs per case (default 5; a cache sweep: steps per position,
                       default its scenario's steps, 10)
@@ -116,6 +122,24 @@ function targetsOf(v: string | undefined): string[] | undefined {
   return names;
 }
 
+/** Weight variants --quant accepts (llama.cpp's quantiser names). */
+const QUANTS = ["f32", "f16", "bf16", "q4_0", "q8_0", "q4_k_s", "q4_k_m", "q5_k_m", "q6_k"];
+
+/** --quant: a comma list of distinct known variants, lower-cased. */
+function quantsOf(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const names = v.split(",").map((x) => x.trim().toLowerCase());
+  for (const n of names) {
+    if (!QUANTS.includes(n)) {
+      throw new RangeError(`--quant must list variants of ${QUANTS.join(", ")}, got "${n}"`);
+    }
+  }
+  if (new Set(names).size !== names.length) {
+    throw new RangeError(`--quant must not name a variant twice, got "${v}"`);
+  }
+  return names;
+}
+
 /** --backend: auto, cpu or cuda; "metal" gets its own answer (there is no Metal backend). */
 function backendOf(v: string): BenchArgs["backend"] {
   if (v === "metal") {
@@ -155,6 +179,7 @@ export function parseBenchArgs(args: string[]): BenchArgs {
         threads: { type: "string" },
         target: { type: "string" },
         "llama-lib": { type: "string" },
+        quant: { type: "string" },
         warmup: { type: "string" },
         runs: { type: "string" },
         "min-runs": { type: "string" },
@@ -193,6 +218,7 @@ export function parseBenchArgs(args: string[]): BenchArgs {
     threads: int("threads", v.threads, 0),
     targets: targetsOf(v.target),
     llamaLib: v["llama-lib"],
+    quants: quantsOf(v.quant),
     warmup: int("warmup", v.warmup, 0),
     runs: int("runs", v.runs, 1),
     minRuns: int("min-runs", v["min-runs"], 1),

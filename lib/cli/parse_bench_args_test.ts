@@ -85,4 +85,12 @@ Deno.test("parseBenchArgs: --target lists distinct known targets, --llama-lib a 
     message: '--target must list targets of lmrig, llama.cpp, got "vllm"',
   });
   assert.throws(() => parseBenchArgs(["--target", "lmrig,lmrig"]), /must not name a target twice/);
+  assert.deepEqual(parseBenchArgs(["--quant", "BF16,q4_k_m"]).quants, ["bf16", "q4_k_m"]);
+  assert.equal(parseBenchArgs([]).quants, undefined);
+  assert.throws(() => parseBenchArgs(["--quant", "q3_x"]), {
+    name: "RangeError",
+    message:
+      '--quant must list variants of f32, f16, bf16, q4_0, q8_0, q4_k_s, q4_k_m, q5_k_m, q6_k, got "q3_x"',
+  });
+  assert.throws(() => parseBenchArgs(["--quant", "q8_0,Q8_0"]), /must not name a variant twice/);
 });

@@ -2,6 +2,7 @@
 import { backendSpeedups } from "../compare/backend_speedups.ts";
 import type { Case, ResultRecord } from "../results/types.ts";
 import { formatTable } from "./format_table.ts";
+import { renderTargetSection } from "./render_target_section.ts";
 
 const fix = (v: number, d: number) => v.toFixed(d);
 const ms = (c: Case | undefined) =>
@@ -63,7 +64,7 @@ function recordSection(record: ResultRecord): string[] {
       : ""),
     "",
   ];
-  const cap = (e: string) => e[0].toUpperCase() + e.slice(1);
+  const cap = (e: string) => (e.includes(".") ? e : e[0].toUpperCase() + e.slice(1));
   const headers = ["Position", `${cap(first)} TPS`, `${cap(first)} Step (ms)`];
   if (second) headers.push(`${cap(second)} TPS`, `${cap(second)} Step (ms)`, "Ratio");
   headers.push("Limit TPS", "Utilisation");
@@ -79,6 +80,7 @@ function recordSection(record: ResultRecord): string[] {
     return row;
   });
   lines.push(formatTable(headers, rows), "");
+  lines.push(...renderTargetSection(r, "alternating step by step at each position"));
   const growth = executors.flatMap((e) => {
     const m = r.derived[`stepGrowth.${e}`], p = r.derived[`stepGrowthPredicted.${e}`];
     const x = r.derived[`stepGrowthExcess.${e}`];

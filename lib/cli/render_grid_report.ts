@@ -1,8 +1,8 @@
 /** The bench's human-readable output of a grid record (also `--format md`). */
-import { targetRatios } from "../compare/target_ratios.ts";
 import type { Case, ResultRecord } from "../results/types.ts";
 import { quantile } from "../stats/quantile.ts";
 import { formatTable } from "./format_table.ts";
+import { renderTargetSection } from "./render_target_section.ts";
 import { sparkline } from "./sparkline.ts";
 
 const fmt = (v: number, digits: number) =>
@@ -102,34 +102,7 @@ export function renderGridReport(record: ResultRecord): string {
     ),
     "",
   );
-  const sideBySide = targetRatios(record);
-  if (sideBySide.length > 0) {
-    const { base, other } = sideBySide[0];
-    out.push(
-      `Targets side by side (same weights and token ids, alternating run by run within each ` +
-        `case; ratio of medians with a 95% bootstrap interval):`,
-      "",
-      formatTable(
-        ["ID", "Figure", `${base}`, `${other}`, `${other} / ${base}`],
-        sideBySide.map((r) => [
-          r.other === other ? r.caseId : `${r.caseId} (${r.other})`,
-          r.metric === "decodeTps" ? "decode TPS" : "prefill TPS",
-          fmt(r.baseValue, 1),
-          fmt(r.otherValue, 1),
-          `${fmt(r.ratio, 2)}x [${fmt(r.low, 2)}, ${fmt(r.high, 2)}]`,
-        ]),
-      ),
-      "",
-    );
-    const facts = record.environment.targets ?? [];
-    for (const t of facts) {
-      out.push(
-        `- ${t.name} ${t.version}: ${t.build}; ${t.backend}, ${t.threads} thread(s), KV fill by ` +
-          `${t.kvFill}; weights ${t.model.dtype}, ${fmt(t.model.weightBytes / 1e6, 1)} MB`,
-      );
-    }
-    if (facts.length) out.push("");
-  }
+  out.push(...renderTargetSection(record, "alternating run by run within each case"));
   const rows: string[][] = [];
   rows.push(["Weight load time", `${fmt(record.model.loadNs / 1e9, 2)} s`]);
   if (d.captureNs) rows.push(["Compile/capture time", `${fmt(d.captureNs.value / 1e9, 3)} s`]);

@@ -2,6 +2,7 @@
 import type { MeasuredDecode } from "../memory/limits_table.ts";
 import type { Case, ResultRecord } from "../results/types.ts";
 import { formatTable } from "./format_table.ts";
+import { renderTargetSection } from "./render_target_section.ts";
 import { memoryAndLimits, mib, MIN_P99_SAMPLES, pcts } from "./_serving_tables.ts";
 
 const med = (c: Case, k: string) => c.metrics[k]?.summary.median;
@@ -31,12 +32,15 @@ export function renderWorkersReport(record: ResultRecord): string {
     "",
   ];
   const closed = record.cases.filter((c) => c.params.load === "closed");
-  const ref = closed[0];
-  if (ref) {
-    const n0 = Number(ref.params.workers);
+  const targetOf = (c: Case) => c.target ?? "lmrig";
+  const several = new Set(record.cases.map(targetOf)).size > 1;
+  // Speedup and efficiency against the fewest-workers case of the same target.
+  const refOf = (c: Case) => closed.find((x) => targetOf(x) === targetOf(c))!;
+  if (closed.length > 0) {
     out.push(
       formatTable(
         [
+          ...(several ? ["Target"] : []),
           "Workers",
           "Prompt",
           "Output",
@@ -52,10 +56,13 @@ export function renderWorkersReport(record: ResultRecord): string {
           "Mean batch",
         ],
         closed.map((c) => {
+          const ref = refOf(c);
+          const n0 = Number(ref.params.workers);
           const n = Number(c.params.workers);
           const speedup = med(c, "decodeTps")! / med(ref, "decodeTps")!;
           const eff = speedup / (n / n0);
           return [
+            ...(several ? [targetOf(c)] : []),
             String(n),
             String(c.params.promptTokens),
             String(c.params.decodeTokens),
@@ -80,19 +87,29 @@ export function renderWorkersReport(record: ResultRecord): string {
         "and JS in); speedup and efficiency on decode fwd t/s, over 100% flagged. The cases ran " +
         "interleaved (the baseline in turns with the others). Medians of the measured runs.",
     );
+    if (several) {
+      out.push("", ...renderTargetSection(record, "taking turns run by run within each case"));
+    }
   }
-  const seq = record.cases.find((c) => c.metrics.concurrentSpeedup);
-  if (seq) {
+  const seqs = record.cases.filter((c) => c.metrics.concurrentSpeedup);
+  if (seqs.length > 0) {
     out.push(
       "",
       formatTable(
-        ["Requests", "Sequential t/s", "Concurrent t/s", "Concurrent / sequential"],
-        [[
+        [
+          ...(several ? ["Target"] : []),
+          "Requests",
+          "Sequential t/s",
+          "Concurrent t/s",
+          "Concurrent / sequential",
+        ],
+        seqs.map((seq) => [
+          ...(several ? [targetOf(seq)] : []),
           String(seq.params.requests),
           f1(med(seq, "sequentialTps")),
           f1(med(seq, "concurrentTps")),
           `${med(seq, "concurrentSpeedup")!.toFixed(2)}x`,
-        ]],
+        ]),
       ),
     );
   }

@@ -103,6 +103,8 @@ export interface GpuInfo {
 export interface TargetEnvironment {
   /** `lmrig` or `llama.cpp`. */
   name: string;
+  /** The name of its cases (`case.target`) when it differs: a weight variant, `llama.cpp:q4_k_m`. */
+  label?: string;
   /** The engine's own version string. */
   version: string;
   /** How the engine was built or obtained (flags; llama.cpp: npm package and version, or user build). */
@@ -131,6 +133,8 @@ export interface TargetEnvironment {
     source: string;
     /** The GGUF file the target read (llama.cpp), else absent. */
     file?: string;
+    /** That file's size on disk, bytes (weights, metadata and tokenizer). */
+    fileBytes?: number;
     /** sha256 of the source weights converted to that file (null: synthetic, not hashed). */
     contentHash: string | null;
   };

@@ -13,36 +13,38 @@ export const TARGET_CAPABILITIES: Record<string, readonly Capability[]> = {
 /** What each scenario kind needs of a target. */
 export const KIND_CAPABILITIES: Record<string, readonly Capability[]> = {
   "grid": ["prefill-timed", "step-timed", "sampling"],
-  "cache-sweep": ["kv-fill-random", "step-timed"],
+  "cache-sweep": ["step-timed"],
   "workers": ["batched-decode", "prefill-timed", "step-timed", "sampling"],
   "prompts": ["prefill-timed", "step-timed", "sampling"],
 };
 
-/** Scenario kinds whose runner drives targets other than lmrig in this version. */
-const DRIVES_TARGETS = new Set(["grid"]);
+/** What each scenario kind needs one of (any of the list will do). */
+export const KIND_ANY_OF: Record<string, readonly Capability[]> = {
+  "cache-sweep": ["kv-fill-random", "kv-fill-prefill"],
+};
 
 /**
- * Check the targets of a run before anything starts: known names, none twice, every capability
- * the scenario kind needs (refused with the target, the kind and the missing capabilities), and
- * a runner for that kind that drives the target.
+ * Check the targets of a run before anything starts: known names, none twice, and every
+ * capability the scenario kind needs (refused with the target, the kind and the missing
+ * capabilities; for a kind that needs one of several, such as a KV fill by random data or by
+ * prefill for the cache sweep, all of them are named).
  *
  * @param names Target names in run order (e.g. `["lmrig", "llama.cpp"]`).
  * @param kind The scenario kind.
  * @returns The names, unchanged.
  * @throws {RangeError} On an empty list, an unknown or repeated name.
- * @throws {Error} When a target lacks a capability the kind needs, or the kind's runner does not
- *   drive that target yet.
+ * @throws {Error} When a target lacks a capability the kind needs.
  * @example
  * ```ts
  * import { checkTargets } from "./check_targets.ts";
- * checkTargets(["lmrig", "llama.cpp"], "grid");
+ * checkTargets(["lmrig", "llama.cpp"], "cache-sweep");
  * let why = "";
  * try {
- *   checkTargets(["llama.cpp"], "cache-sweep");
+ *   checkTargets(["lmrig", "vllm"], "grid");
  * } catch (e) {
  *   why = (e as Error).message;
  * }
- * if (!why.includes("kv-fill-random")) throw new Error("expected a refusal");
+ * if (!why.includes("vllm")) throw new Error("expected a refusal");
  * ```
  */
 export function checkTargets(names: readonly string[], kind: string): readonly string[] {
@@ -57,12 +59,11 @@ export function checkTargets(names: readonly string[], kind: string): readonly s
     }
     if (seen.has(name)) throw new RangeError(`Target "${name}" is given twice`);
     seen.add(name);
-    requireCapabilities({ name, capabilities: new Set(caps) }, kind, KIND_CAPABILITIES[kind] ?? []);
-    if (name !== "lmrig" && !DRIVES_TARGETS.has(kind)) {
-      throw new Error(
-        `Cannot run scenario kind "${kind}" on target "${name}": only grid scenarios drive ` +
-          `other targets in this version (docs/usage.md)`,
-      );
+    const target = { name, capabilities: new Set(caps) };
+    requireCapabilities(target, kind, KIND_CAPABILITIES[kind] ?? []);
+    const anyOf = KIND_ANY_OF[kind] ?? [];
+    if (anyOf.length > 0 && !anyOf.some((c) => target.capabilities.has(c))) {
+      requireCapabilities(target, kind, anyOf);
     }
   }
   return names;

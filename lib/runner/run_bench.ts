@@ -17,12 +17,9 @@ import type {
   PromptsScenario,
   WorkersScenario,
 } from "../scenario/types.ts";
-import { modelGguf } from "../gguf/model_gguf.ts";
-import { openLlamaCppTarget } from "../targets/llama_cpp.ts";
-import { lmrigSessionTarget } from "../targets/lmrig_session_target.ts";
-import { requireCapabilities } from "../targets/require_capabilities.ts";
-import type { TargetEnvironment } from "../results/types.ts";
-import { checkTargets, KIND_CAPABILITIES } from "./check_targets.ts";
+import { checkTargets } from "./check_targets.ts";
+import { openRunTargets } from "./open_run_targets.ts";
+import { targetWarnings } from "./target_warnings.ts";
 import { chooseDefaultModel } from "./choose_default_model.ts";
 import { deriveGridFigures } from "./derive_grid_figures.ts";
 import { probeBandwidth } from "./probe_bandwidth.ts";
@@ -90,48 +87,16 @@ async function gridKind(ctx: KindContext, scenario: GridScenario & { maxCtx: num
   });
   const needsText = scenario.cases.some((c) => c.prompt !== undefined);
   const tokenize = needsText && o.tokenizerFor ? await o.tokenizerFor(ctx.modelSpec) : undefined;
-  const names = o.targets ?? scenario.targets ?? ["lmrig"];
-  const targets: GridTarget[] = [];
-  const environment: TargetEnvironment[] = [];
+  const run = await openRunTargets(ctx, {
+    kind: "grid",
+    maxSeqs: 1,
+    maxCtx,
+    lmrig: { engine: ctx.engine, model: ctx.model, session },
+  });
+  const targets: GridTarget[] = run.targets;
   let outcome;
   try {
-    for (const name of names) {
-      if (name === "lmrig") {
-        const target = lmrigSessionTarget(ctx.engine, ctx.model, session, ctx.modelSpec, () => {});
-        targets.push({ target, decodeBytes: mi.decodeBytes, kvBytesPerToken: si.kvBytesPerToken });
-        environment.push({
-          ...target.facts(),
-          model: { ...target.model(), contentHash: record.model.contentHash },
-        });
-        continue;
-      }
-      // The same weights as lmrig runs, in the same dtype, converted to GGUF (cached).
-      const synthetic = ctx.modelSpec.startsWith("synthetic:");
-      const dtype = mi.dtype as "bf16" | "f16" | "f32";
-      ctx.log(`${name}: converting the model to GGUF (${dtype}, cached)`);
-      const gguf = await modelGguf(synthetic ? ctx.modelSpec.slice(10) : ctx.modelSpec, {
-        dtype,
-        weightDtype: dtype,
-        seed: o.runner.seed,
-      });
-      // KV in lmrig's element type, so both read the same bytes per cached token.
-      const kvType = si.kvDtype as "f32" | "f16" | "bf16";
-      const target = await openLlamaCppTarget({
-        model: gguf.path,
-        threads: ctx.engineInfo.threads,
-        maxSeqs: 1,
-        maxCtx,
-        kvType,
-        libDir: o.llamaLib,
-      });
-      targets.push({ target, decodeBytes: mi.decodeBytes, kvBytesPerToken: si.kvBytesPerToken });
-      environment.push({
-        ...target.facts(),
-        model: { ...target.model(), file: gguf.path, contentHash: gguf.contentHash },
-      });
-    }
-    for (const t of targets) requireCapabilities(t.target, "grid", KIND_CAPABILITIES.grid);
-    record.environment.targets = environment;
+    record.environment.targets = run.environment;
     const vocab = Math.min(mi.vocab, ...targets.map((t) => t.target.model().vocab));
     outcome = await runGrid(
       { targets, vocab, bandwidthBps: ctx.bandwidthBps },
@@ -144,11 +109,10 @@ async function gridKind(ctx: KindContext, scenario: GridScenario & { maxCtx: num
         onCheckpoint: ctx.checkpoint,
       },
     );
-    for (const t of targets) {
-      outcome.warnings.push(...t.target.warnings().map((w) => `${t.target.name}: ${w}`));
-    }
+    outcome.warnings.unshift(...run.warnings);
+    outcome.warnings.push(...targetWarnings(run.targets));
   } finally {
-    for (const t of targets) t.target.close();
+    run.close();
   }
   // Run-level figures are lmrig's (its load time, its decode bytes).
   const lmrigCases = outcome.cases.filter((c) => (c.target ?? "lmrig") === "lmrig");

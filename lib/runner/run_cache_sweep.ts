@@ -1,7 +1,4 @@
 /** The cache-sweep runner: one decode step timed at KV-cache positions, per executor. */
-import type { ExecutorName } from "../ffi/constants.ts";
-import type { Engine } from "../ffi/engine.ts";
-import type { Model } from "../ffi/model.ts";
 import { makeMetric } from "../results/make_metric.ts";
 import type { Case } from "../results/types.ts";
 import type { CacheSweepScenario } from "../scenario/types.ts";
@@ -12,7 +9,15 @@ import { fitCacheSweepPositions } from "./fit_cache_sweep_positions.ts";
 import { randomTokens } from "./random_tokens.ts";
 import { availableMemory } from "../env/available_memory.ts";
 import { type CaseRuns, repeatRuns } from "./repeat_runs.ts";
+import { openRunTargets, type RunTarget, type RunTargets } from "./open_run_targets.ts";
+import { targetWarnings } from "./target_warnings.ts";
+import { lmrigSessionTarget } from "../targets/lmrig_session_target.ts";
+import type { TargetEnvironment } from "../results/types.ts";
 import type { KindContext, KindOutcome } from "./types.ts";
+
+type Engine = KindContext["engine"];
+type Model = KindContext["model"];
+type ExecutorName = Parameters<KindContext["openEngine"]>[0];
 
 /** GPU memory kept free beside weights and KV (workspace, graphs, the driver), bytes. */
 const GPU_RESERVE_BYTES = 2 * 2 ** 30;
@@ -31,7 +36,11 @@ function positionSeed(seed: number, position: number): number {
  * runner setting applies: warm-ups, --runs steps per position or the adaptive rule, interleave
  * across positions, cool-down). One step is `lmr_session_fill_kv(seq, P, seed)` (seq length P,
  * the same random data every time) then one `lmr_session_decode` of one token, which attends
- * over P + 1 entries; the engine's own wall time of that decode call (counters.last_call_ns:
+ * over P + 1 entries. Other targets (`--target`, `--quant`) run beside the first executor that
+ * runs, alternating step by step at each position: a target without a random KV fill
+ * (llama.cpp) fills each position once by a real prefill and then drops each step's token again
+ * (`truncate`), which the record's warnings say; its cases are `pos-P-<executor>@<label>` with
+ * params.executor = the label. The engine's own wall time of that decode call (counters.last_call_ns:
  * forward pass incl. the lm_head and device sync, no sampling, no fill) is the step time.
  *
  * @param ctx The bench's open engine, model, probes and record.
@@ -86,7 +95,10 @@ export async function runCacheSweep(
     ? `GPU memory (${(info.deviceMemoryBytes / 2 ** 30).toFixed(1)} GiB less two model copies ` +
       `and ${GPU_RESERVE_BYTES / 2 ** 30} GiB reserve)`
     : "free host memory (less one more model copy)";
-  const fit = fitCacheSweepPositions(positions, mi.kvBytesPerToken, available, where);
+  // Every other target (and weight variant) holds a KV cache of the same size in host memory.
+  const caches = (o.targets ?? scenario.targets ?? ["lmrig"]).length *
+    Math.max(1, (o.quants ?? scenario.quants ?? []).length);
+  const fit = fitCacheSweepPositions(positions, mi.kvBytesPerToken * caches, available, where);
   if (fit.warning) {
     warnings.push(fit.warning);
     log(fit.warning);
@@ -100,71 +112,150 @@ export async function runCacheSweep(
       `measured steps each; KV ${(fit.kvBytes / 2 ** 20).toFixed(0)} MiB`,
   );
 
-  const token = randomTokens(1, mi.vocab, o.runner.seed)[0];
+  const names = o.targets ?? scenario.targets ?? ["lmrig"];
   const cases: Case[] = [];
   const runner = o.runner;
-  const total = scenario.executors.length * positions.length * (runner.warmup + runner.minRuns);
+  const passes = scenario.executors.length + names.length - 1;
+  const total = passes * positions.length * (runner.warmup + runner.minRuns);
   let done = 0;
   let interrupted = false;
+  let others: RunTargets | undefined;
+  let token = -1;
+  const environment: TargetEnvironment[] = [];
 
-  for (const executor of scenario.executors) {
-    if (interrupted) break;
-    const own = executor === info.executor;
-    const opened: { engine: Engine; model: Model } = own
-      ? { engine: ctx.engine, model: ctx.model }
-      : await ctx.openEngine(executor as ExecutorName);
-    try {
-      const ran = opened.engine.info().executor;
-      if (ran !== executor) {
-        // Measuring it would time the same executor twice and publish a ratio of pure noise.
-        const note = `Executor "${executor}" skipped: the ${backend} backend has no ${executor} ` +
-          `executor (it would run "${ran}"), so no ${executor} cases and no executor ratio`;
-        warnings.push(note);
-        log(note);
-        continue;
+  try {
+    for (const executor of scenario.executors) {
+      if (interrupted) break;
+      const own = executor === info.executor;
+      const opened: { engine: Engine; model: Model } = own
+        ? { engine: ctx.engine, model: ctx.model }
+        : await ctx.openEngine(executor as ExecutorName);
+      try {
+        const ran = opened.engine.info().executor;
+        if (ran !== executor) {
+          // Measuring it would time the same executor twice and publish a ratio of pure noise.
+          const note =
+            `Executor "${executor}" skipped: the ${backend} backend has no ${executor} ` +
+            `executor (it would run "${ran}"), so no ${executor} cases and no executor ratio`;
+          warnings.push(note);
+          log(note);
+          continue;
+        }
+        using session = opened.model.createSession({ maxSeqs: 1, maxCtx: fit.maxCtx });
+        const si = session.info();
+        record.engine.kvDtype = si.kvDtype as typeof record.engine.kvDtype;
+        record.engine.prefillChunk = si.prefillChunk;
+        record.model.kvBytesPerToken = si.kvBytesPerToken;
+        const lmrig = { engine: opened.engine, model: opened.model, session };
+        // The other targets run beside the first executor that runs, alternating per position.
+        let pass: RunTarget[];
+        if (!others) {
+          others = await openRunTargets(ctx, {
+            kind: "cache-sweep",
+            maxSeqs: 1,
+            maxCtx: fit.maxCtx,
+            lmrig,
+          });
+          pass = others.targets;
+          environment.push(...others.environment);
+          warnings.push(...others.warnings);
+          const vocab = Math.min(mi.vocab, ...pass.map((t) => t.target.model().vocab));
+          token = randomTokens(1, vocab, o.runner.seed)[0];
+          if (pass.some((t) => !t.target.capabilities.has("kv-fill-random"))) {
+            warnings.push(
+              `KV fill: ${
+                pass.filter((t) => !t.target.capabilities.has("kv-fill-random"))
+                  .map((t) => t.label).join(", ")
+              } fill each position by a real prefill of seeded random tokens (once per ` +
+                `position; each measured step then drops its token again), lmrig fills with ` +
+                `random data (no forward pass)`,
+            );
+          }
+        } else {
+          const base = others.targets.find((t) => t.label === "lmrig");
+          if (!base) break;
+          const target = lmrigSessionTarget(opened.engine, opened.model, session, "", () => {});
+          pass = [{ ...base, target }];
+        }
+        const out = await sweepPass(pass, executor, opened.engine);
+        interrupted = out.interrupted;
+        const c = opened.engine.counters();
+        for (const k of cases.filter((x) => x.params.executor === executor)) {
+          k.counters.peakBytes = c.peakBytes;
+          k.counters.graphCaptureNs = c.graphCaptureNs;
+        }
+      } finally {
+        if (!own) {
+          opened.model.close();
+          opened.engine.close();
+        }
       }
-      using session = opened.model.createSession({ maxSeqs: 1, maxCtx: fit.maxCtx });
-      const si = session.info();
-      record.engine.kvDtype = si.kvDtype as typeof record.engine.kvDtype;
-      record.engine.prefillChunk = si.prefillChunk;
-      record.model.kvBytesPerToken = si.kvBytesPerToken;
-      const kernels = new Map<number, number>();
-      const build = (runs: readonly CaseRuns[]): Case[] =>
-        runs.flatMap((r, i) => {
-          if (r.runs === 0) return [];
-          const position = positions[i];
-          const measured = r.samples.stepNs;
-          const limitTps = decodeLimitTps(
-            ctx.bandwidthBps,
-            mi.decodeBytes,
-            si.kvBytesPerToken,
-            position + 1,
-          );
-          return [{
-            id: `pos-${position}-${executor}`,
-            description: `one decode step with the KV cache filled to position ${position} ` +
-              `(${executor})`,
-            params: { position, executor, backend },
-            metrics: {
-              stepNs: makeMetric("ns", "lower", measured, 1e9 / limitTps),
-              decodeTps: makeMetric("tokens/s", "higher", r.samples.decodeTps, limitTps),
-            },
-            warmup: {
-              stepNs: r.warmup.stepNs ?? [],
-              decodeTps: r.warmup.decodeTps ?? [],
-            },
-            series: {},
-            counters: {
-              kernelsPerStep: kernels.get(position) ?? 0,
-              kvBytesRead: si.kvBytesPerToken * (position + 1),
-              executorGraph: ran === "graph" ? 1 : 0,
-            },
-          }];
-        });
-      const before = cases.length;
+    }
+  } finally {
+    warnings.push(...targetWarnings(others?.targets ?? []));
+    others?.close();
+  }
+  record.environment.targets = environment;
+
+  /**
+   * One pass: every position on every target of `pass` (targets alternating step by step within
+   * a position; with --interleave all positions round-robin, targets adjacent).
+   */
+  async function sweepPass(pass: RunTarget[], executor: string, engine: Engine) {
+    const label = (t: RunTarget) => t.label === "lmrig" ? executor : t.label;
+    const states = positions.flatMap((position) => pass.map((t) => ({ position, t })));
+    const idOf = (s: { position: number; t: RunTarget }) =>
+      s.t.label === "lmrig"
+        ? `pos-${s.position}-${executor}`
+        : `pos-${s.position}-${executor}@${s.t.label}`;
+    const kernels = new Map<string, number>();
+    const filled = new Map<RunTarget, number>();
+    const build = (runs: readonly (CaseRuns | undefined)[]): Case[] =>
+      runs.flatMap((r, i) => {
+        if (!r || r.runs === 0) return [];
+        const { position, t } = states[i];
+        const limitTps = decodeLimitTps(
+          ctx.bandwidthBps,
+          t.decodeBytes,
+          t.kvBytesPerToken,
+          position + 1,
+        );
+        const lmrig = t.label === "lmrig";
+        return [{
+          id: idOf(states[i]),
+          ...(pass.length > 1 || !lmrig ? { target: t.label } : {}),
+          description: `one decode step with the KV cache filled to position ${position} ` +
+            `(${lmrig ? executor : `${t.label}, KV filled by prefill`})`,
+          params: { position, executor: label(t), backend },
+          metrics: {
+            stepNs: makeMetric("ns", "lower", r.samples.stepNs, 1e9 / limitTps),
+            decodeTps: makeMetric("tokens/s", "higher", r.samples.decodeTps, limitTps),
+          },
+          warmup: {
+            stepNs: r.warmup.stepNs ?? [],
+            decodeTps: r.warmup.decodeTps ?? [],
+          },
+          series: {},
+          counters: {
+            ...(lmrig ? { kernelsPerStep: kernels.get(idOf(states[i])) ?? 0 } : {}),
+            kvBytesRead: t.kvBytesPerToken * (position + 1),
+            ...(lmrig ? { executorGraph: executor === "graph" ? 1 : 0 } : {}),
+          },
+        }];
+      });
+    const per = pass.length;
+    const groups = runner.interleave || per === 1
+      ? [states.map((_, i) => i)]
+      : positions.map((_, p) => Array.from({ length: per }, (_, j) => p * per + j));
+    const collected: (CaseRuns | undefined)[] = states.map(() => undefined);
+    const before = cases.length;
+    const flush = () => cases.splice(before, cases.length - before, ...build(collected));
+    let stopped = false;
+    for (const group of groups) {
+      if (stopped) break;
       const out = await repeatRuns({
-        ids: positions.map((p) => `pos-${p}-${executor}`),
-        options: runner,
+        ids: group.map((i) => idOf(states[i])),
+        options: per > 1 ? { ...runner, interleave: true } : runner,
         key: "stepNs",
         shouldStop: o.shouldStop,
         onProgress: (e) => {
@@ -172,38 +263,37 @@ export async function runCacheSweep(
           o.onProgress?.(e);
         },
         onCheckpoint: async (runs) => {
-          cases.splice(before, cases.length - before, ...build(runs));
+          runs.forEach((r, j) => (collected[group[j]] = r));
+          flush();
           await ctx.checkpoint(cases);
         },
         progressOffset: { done, total },
-      }, async (index) => {
-        const position = positions[index];
-        await session.fillKv(0, position, positionSeed(runner.seed, position));
-        await session.decode([0], [token]);
-        const c = opened.engine.counters();
-        const len = session.seqLen(0);
+      }, async (j) => {
+        const { position, t } = states[group[j]];
+        const target = t.target;
+        if (filled.get(t) === position && target.truncate) target.truncate(0, position);
+        else {
+          await target.fillKv(0, position, positionSeed(runner.seed, position));
+          if (!target.capabilities.has("kv-fill-random")) filled.set(t, position);
+        }
+        const ns = await target.decode([0], [token]);
+        const len = target.seqLen(0);
         if (len !== position + 1) {
           throw new RangeError(
-            `the sequence holds ${len} tokens after the step at position ${position}, ` +
-              `expected ${position + 1}`,
+            `${t.label}: the sequence holds ${len} tokens after the step at position ` +
+              `${position}, expected ${position + 1}`,
           );
         }
-        kernels.set(position, c.kernelsLastStep);
-        return { stepNs: c.lastCallNs, decodeTps: 1e9 / c.lastCallNs };
+        if (t.label === "lmrig") {
+          kernels.set(idOf(states[group[j]]), engine.counters().kernelsLastStep);
+        }
+        return { stepNs: ns, decodeTps: 1e9 / ns };
       });
-      cases.splice(before, cases.length - before, ...build(out.cases));
-      interrupted = out.interrupted;
-      const c = opened.engine.counters();
-      for (const k of cases.filter((x) => x.params.executor === executor)) {
-        k.counters.peakBytes = c.peakBytes;
-        k.counters.graphCaptureNs = c.graphCaptureNs;
-      }
-    } finally {
-      if (!own) {
-        opened.model.close();
-        opened.engine.close();
-      }
+      out.cases.forEach((r, j) => (collected[group[j]] = r));
+      stopped = out.interrupted;
     }
+    flush();
+    return { interrupted: stopped };
   }
   if (interrupted) warnings.push("The sweep was interrupted; later positions were not measured");
   const figures = deriveCacheSweepFigures(cases, {

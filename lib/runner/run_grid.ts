@@ -13,6 +13,8 @@ import type { RunnerHooks, RunnerOptions } from "./types.ts";
 /** One target of a grid run, with the figures its bandwidth limits need. */
 export interface GridTarget {
   target: Target;
+  /** The name in case ids and `case.target` (default the target's name; `llama.cpp:q4_k_m`). */
+  label?: string;
   /** Bytes one decode step reads (weights), and KV bytes per cached token. */
   decodeBytes: number;
   kvBytesPerToken: number;
@@ -122,7 +124,7 @@ export async function runGrid(
   hooks: RunnerHooks = {},
 ): Promise<GridOutcome> {
   if (ctx.targets.length === 0) throw new RangeError("Cannot run the grid: no target given");
-  const names = ctx.targets.map((t) => t.target.name);
+  const names = ctx.targets.map((t) => t.label ?? t.target.name);
   if (new Set(names).size !== names.length) {
     throw new RangeError(`Cannot run the grid: a target is named twice (${names.join(", ")})`);
   }
@@ -137,7 +139,8 @@ export async function runGrid(
       prompt = (await hooks.tokenize(spec.prompt)).slice(0, spec.promptTokens);
     } else prompt = randomTokens(spec.promptTokens, ctx.vocab, idSeed(options.seed, spec.id));
     ctx.targets.forEach((t, target) => {
-      const id = t.target.name === "lmrig" ? spec.id : `${spec.id}@${t.target.name}`;
+      const name = t.label ?? t.target.name;
+      const id = name === "lmrig" ? spec.id : `${spec.id}@${name}`;
       states.push({ spec, target, id, prompt, stepNs: [], counters: {} });
     });
   }
@@ -263,7 +266,7 @@ function toCase(s: CaseState, runs: CaseRuns, ctx: GridContext): Case {
   }
   return {
     id: s.id,
-    target: t.target.name,
+    target: t.label ?? t.target.name,
     description: s.spec.description ?? "",
     params: { promptTokens, decodeTokens: s.spec.decodeTokens },
     metrics,

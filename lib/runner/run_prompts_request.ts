@@ -1,6 +1,5 @@
 /** One streamed text request with its timing breakdown: tokenize, prefill, decode, sample, detokenize. */
-import type { Engine } from "../ffi/engine.ts";
-import type { Session } from "../ffi/session.ts";
+import type { Target } from "../targets/types.ts";
 import { StreamingDetokenizer } from "../tokenizer/streaming_detokenizer.ts";
 import type { TextTokenizer } from "../tokenizer/types.ts";
 
@@ -49,8 +48,8 @@ export interface PromptRequestFigures {
  * (they run in JS); the FFI overhead of each engine call (JS wall around it - engine time) is
  * summed apart, so parts + FFI + the untimed JS loop = the wall time. Prompt ids are taken modulo `vocab` (tiny presets have small vocabularies).
  *
- * @param engine The engine (its counters time the calls).
- * @param session A session whose sequence 0 is free (it is reset before and after).
+ * @param target The target (its calls return their engine times) whose sequence 0 is free (it
+ *   is reset before and after).
  * @param tokenizer The model's tokenizer.
  * @param input A text or token ids.
  * @param decodeTokens Tokens to generate, the first included (end-of-text is not a stop).
@@ -59,14 +58,13 @@ export interface PromptRequestFigures {
  * @throws {EngineError} When the engine fails.
  * @example
  * ```ts ignore
- * const f = await runPromptsRequest(engine, session, tok, { text: "Hello", chatTemplate: true },
+ * const f = await runPromptsRequest(target, tok, { text: "Hello", chatTemplate: true },
  *   16, 151936);
  * f.ttftNs; f.breakdownSumNs / f.wallNs;
  * ```
  */
 export async function runPromptsRequest(
-  engine: Engine,
-  session: Session,
+  target: Target,
   tokenizer: TextTokenizer,
   input: PromptInput,
   decodeTokens: number,
@@ -75,7 +73,7 @@ export async function runPromptsRequest(
   if (!Number.isInteger(decodeTokens) || decodeTokens < 1) {
     throw new RangeError(`decodeTokens must be a positive integer, got ${decodeTokens}`);
   }
-  session.reset(0);
+  target.reset(0);
   const t0 = performance.now();
   let prompt: number[];
   if ("text" in input) {
@@ -98,23 +96,27 @@ export async function runPromptsRequest(
 
   let ffiMs = 0;
   /** Run one engine call; its engine time, with the JS time around it charged to FFI. */
-  const timed = async (call: () => unknown): Promise<number> => {
+  const timed = async (call: () => Promise<number> | number): Promise<number> => {
     const a = performance.now();
-    await call();
-    const ns = engine.counters().lastCallNs;
+    const ns = await call();
     ffiMs += performance.now() - a - ns / 1e6;
     return ns;
   };
   let token = 0;
-  const prefillNs = await timed(() => session.prefill(0, prompt));
-  let samplingNs = await timed(() => (token = session.sample(0)));
+  const sampleOnce = () => {
+    const s = target.sample(0);
+    token = s.token;
+    return s.ns;
+  };
+  const prefillNs = await timed(() => target.prefill(0, prompt));
+  let samplingNs = await timed(sampleOnce);
   const stepNs = [prefillNs + samplingNs];
   const tokens = [token];
   stream(token);
   let decodeForwardNs = 0;
   for (let i = 1; i < decodeTokens; i++) {
-    const forward = await timed(() => session.decode([0], [token]));
-    const sample = await timed(() => (token = session.sample(0)));
+    const forward = await timed(() => target.decode([0], [token]));
+    const sample = await timed(sampleOnce);
     decodeForwardNs += forward;
     samplingNs += sample;
     stepNs.push(forward + sample);
@@ -125,7 +127,7 @@ export async function runPromptsRequest(
   text += detok.flush();
   detokMs += performance.now() - a;
   const wallNs = (performance.now() - t0) * 1e6;
-  session.reset(0);
+  target.reset(0);
   const tokenizeNs = (t1 - t0) * 1e6;
   const detokenizeNs = detokMs * 1e6;
   const breakdownSumNs = tokenizeNs + prefillNs + decodeForwardNs + samplingNs + detokenizeNs;

@@ -78,9 +78,15 @@ export interface BenchOptions {
   library?: Library;
   /**
    * Targets every case runs on, in order (`lmrig`, `llama.cpp`); default the scenario's
-   * `targets`, else lmrig only. Only grid scenarios drive targets other than lmrig.
+   * `targets`, else lmrig only.
    */
   targets?: string[];
+  /**
+   * Weight variants (`--quant bf16,q4_k_m`): each quantised by llama.cpp's quantiser, cached next
+   * to the model's GGUF, and run as a target of its own (`llama.cpp:q4_k_m`); default the
+   * scenario's `quants`, else the model's own dtype.
+   */
+  quants?: string[];
   /** A user's llama.cpp build folder instead of the npm prebuilt (else $LMRIG_LLAMA_LIB). */
   llamaLib?: string;
   /** Bandwidth probe buffer, bytes (default: see probeBandwidth). */

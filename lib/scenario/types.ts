@@ -21,9 +21,15 @@ export interface ScenarioBase {
   maxCtx?: number;
   /**
    * Targets every case runs on, alternating within each case (`["lmrig", "llama.cpp"]`);
-   * default lmrig only; `--target` overrides. Only grid scenarios drive llama.cpp so far.
+   * default lmrig only; `--target` overrides. Every kind drives llama.cpp.
    */
   targets?: string[];
+  /**
+   * Weight variants every target runs (`["bf16", "q4_k_m"]`): each is quantised from the model's
+   * GGUF by llama.cpp's quantiser and is a target of its own in the record
+   * (`llama.cpp:q4_k_m`); default the model's own dtype only; `--quant` overrides.
+   */
+  quants?: string[];
 }
 
 /** One case of a grid: a request of promptTokens (or a text) generating decodeTokens. */

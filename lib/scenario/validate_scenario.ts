@@ -55,6 +55,7 @@ export function validateScenario(value: unknown, file: string): ResolvedScenario
   if (base.warmup === undefined) delete base.warmup;
   if (base.runs === undefined) delete base.runs;
   const targets = validateTargets(f, o.targets);
+  const quants = validateQuants(f, o.quants);
   const maxCtxGiven = f.optInt(o.maxCtx, "maxCtx", 1, MAX_TOKENS);
   let s: Scenario;
   let longest: number;
@@ -78,11 +79,35 @@ export function validateScenario(value: unknown, file: string): ResolvedScenario
     );
   }
   const maxCtx = maxCtxGiven ?? Math.ceil(longest / 256) * 256;
-  return { ...s, ...(targets ? { targets } : {}), description: base.description, file, maxCtx };
+  return {
+    ...s,
+    ...(targets ? { targets } : {}),
+    ...(quants ? { quants } : {}),
+    description: base.description,
+    file,
+    maxCtx,
+  };
 }
 
 /** Target names a scenario may list (the bench checks each kind's needs before running). */
 const TARGET_NAMES = ["lmrig", "llama.cpp"];
+
+/** Weight variants a scenario may list (llama.cpp's quantiser names, lower case). */
+const QUANT_NAMES = ["f32", "f16", "bf16", "q4_0", "q8_0", "q4_k_s", "q4_k_m", "q5_k_m", "q6_k"];
+
+function validateQuants(f: Fields, v: unknown): string[] | undefined {
+  if (v === undefined) return undefined;
+  const what = `a non-empty array of distinct variants (${QUANT_NAMES.join(", ")})`;
+  if (!Array.isArray(v) || v.length === 0) f.fail("quants", what, v);
+  const list = (v as unknown[]).map((q) => typeof q === "string" ? q.toLowerCase() : q);
+  list.forEach((q, i) => {
+    if (typeof q !== "string" || !QUANT_NAMES.includes(q)) {
+      f.fail(`quants[${i}]`, `one of ${QUANT_NAMES.join(", ")}`, (v as unknown[])[i]);
+    }
+    if (list.indexOf(q) !== i) f.fail(`quants[${i}]`, "a variant not listed before", q);
+  });
+  return list as string[];
+}
 
 function validateTargets(f: Fields, v: unknown): string[] | undefined {
   if (v === undefined) return undefined;

@@ -118,3 +118,18 @@ Deno.test("targets: a list of distinct known targets, kept in the resolved scena
     /targets must be a non-empty array/,
   );
 });
+
+Deno.test("quants: a list of distinct known variants, lower-cased, kept in the resolved scenario", () => {
+  const s = validateScenario(grid([ok], { quants: ["BF16", "q4_k_m"] }), "t.ts");
+  assert.deepEqual(s.quants, ["bf16", "q4_k_m"]);
+  assert.equal(validateScenario(grid([ok]), "t.ts").quants, undefined);
+  assert.throws(
+    () => validateScenario(grid([ok], { quants: ["q3_x"] }), "t.ts"),
+    /t\.ts: quants\[0\] must be one of f32, f16, bf16, .*, got "q3_x"/,
+  );
+  assert.throws(
+    () => validateScenario(grid([ok], { quants: ["q8_0", "Q8_0"] }), "t.ts"),
+    /quants\[1\] must be a variant not listed before/,
+  );
+  assert.throws(() => validateScenario(grid([ok], { quants: [] }), "t.ts"), /non-empty array/);
+});

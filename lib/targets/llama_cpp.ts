@@ -355,6 +355,13 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
       seqLens[seq] = 0;
       outputRow[seq] = -1;
     },
+    truncate(seq, len) {
+      checkSeq(seq);
+      checkInt("len", len, 0, seqLens[seq]);
+      sym.llama_memory_seq_rm(mem, seq, len, -1);
+      seqLens[seq] = len;
+      outputRow[seq] = -1;
+    },
     counters(): TargetCounters {
       if (closed) throw new Error("Cannot use the llama.cpp target: it is closed");
       const p = perf();

@@ -115,6 +115,11 @@ export interface Target {
   seqLen(seq: number): number;
   /** Forget `seq`'s tokens. */
   reset(seq: number): void;
+  /**
+   * Optional: keep only the first `len` tokens of `seq` (drop the rest of its KV). Lets a runner
+   * fill a position once by prefill and then repeat single steps there (llama.cpp).
+   */
+  truncate?(seq: number, len: number): void;
   /** Engine counters, or null when the target has none. */
   counters(): TargetCounters | null;
   /** Messages the engine logged (warnings and errors), oldest first. */
