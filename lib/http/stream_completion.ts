@@ -3,6 +3,7 @@
  * vLLM's `bench serve` times it: TTFT from send to the first chunk with content, ITL between
  * content chunks, E2E from send to the last chunk. Every failure is returned as data.
  */
+import { type ConnectionPool, http1Post, type Http1Response } from "./_http1.ts";
 import { watch } from "./_watchdog.ts";
 import type { HttpErrorKind, HttpRequestResult, HttpRequestSpec, ServerTimings } from "./types.ts";
 
@@ -52,6 +53,7 @@ function errorMessage(text: string): string {
  *
  * @param spec The request.
  * @param signal Aborts the request (kind `aborted`), e.g. when the user stops the run.
+ * @param pool Keep-alive connections of a load run (default: a fresh connection, closed after).
  * @returns The result, times in ns from the moment the request was sent.
  * @throws {TypeError} Only for a spec that cannot be sent (a chat request with token ids).
  * @example
@@ -75,6 +77,7 @@ function errorMessage(text: string): string {
 export async function streamCompletion(
   spec: HttpRequestSpec,
   signal?: AbortSignal,
+  pool?: ConnectionPool,
 ): Promise<HttpRequestResult> {
   const url = spec.baseUrl.replace(/\/+$/, "") +
     (spec.api === "chat" ? "/chat/completions" : "/completions");
@@ -94,13 +97,17 @@ export async function streamCompletion(
     promptTokens: null,
     honoured: null,
   };
-  const ctrl = new AbortController();
   let phase: "head" | "first" | "stream" = "head";
   let why: HttpErrorKind | null = null;
+  let closeConn = () => {};
+  let onAborted = () => {};
+  const aborted = new Promise<never>((_, reject) => (onAborted = () => reject(new Error(why!))));
+  aborted.catch(() => {});
   const abortWith = (kind: HttpErrorKind) => {
     if (why !== null) return;
     why = kind;
-    ctrl.abort();
+    closeConn();
+    onAborted();
   };
   const onAbort = () => abortWith("aborted");
   if (signal?.aborted) onAbort();
@@ -186,18 +193,24 @@ export async function streamCompletion(
   };
 
   try {
-    let res: Response;
+    let res: Http1Response;
     try {
-      res = await fetch(url, { method: "POST", headers, body: payload, signal: ctrl.signal });
+      const connecting = http1Post(new URL(url), headers, payload, (c) => (closeConn = c), pool);
+      // A connect cannot be cancelled: when a deadline wins the race, close what it brings.
+      connecting.then((x) => why !== null && x.close(), () => {});
+      res = await Promise.race([connecting, aborted]);
     } catch (e) {
       return fail("connect-refused", `Cannot reach ${url}: ${(e as Error).message}`);
     }
     r.headersNs = (performance.now() - t0) * MS;
     r.status = res.status;
-    if (!res.ok) {
+    const decoder = new TextDecoder();
+    if (res.status < 200 || res.status > 299) {
       let body = "";
       try {
-        body = await res.text();
+        for (let b = await res.read(); b !== null; b = await res.read()) {
+          body += decoder.decode(b, { stream: true });
+        }
       } catch { /* cut or timed out: the status still says what failed */ }
       return fail(
         res.status < 500 ? "http-4xx" : "http-5xx",
@@ -208,17 +221,14 @@ export async function streamCompletion(
     lastAt = performance.now();
     const type = res.headers.get("content-type") ?? "";
     if (!type.includes("text/event-stream")) {
-      await res.body?.cancel().catch(() => {});
       return fail("malformed-sse", `Expected an event stream, got content type "${type}"`);
     }
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
     let buf = "";
     let data: string | null = null;
     for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let bytes: Uint8Array | null;
       try {
-        chunk = await reader.read();
+        bytes = await res.read();
       } catch (e) {
         return fail(
           "stream-cut",
@@ -227,8 +237,8 @@ export async function streamCompletion(
       }
       const at = performance.now();
       lastAt = at;
-      if (chunk.done) break;
-      buf += decoder.decode(chunk.value, { stream: true });
+      if (bytes === null) break;
+      buf += decoder.decode(bytes, { stream: true });
       let start = 0;
       for (let nl = buf.indexOf("\n"); nl !== -1; nl = buf.indexOf("\n", start)) {
         let line = buf.slice(start, nl);
@@ -244,10 +254,7 @@ export async function streamCompletion(
         if (bad !== null || r.errorKind === "server-error") break;
       }
       buf = buf.slice(start);
-      if (bad !== null || r.errorKind === "server-error") {
-        await reader.cancel().catch(() => {});
-        break;
-      }
+      if (bad !== null || r.errorKind === "server-error") break;
     }
     if (bad !== null) return fail("malformed-sse", `Malformed event stream: ${bad}`);
     if (r.errorKind === "server-error") return fail("server-error", r.error!);
@@ -275,6 +282,7 @@ export async function streamCompletion(
     if (r.server === undefined) delete r.server;
     return r;
   } finally {
+    closeConn();
     unwatch();
     signal?.removeEventListener("abort", onAbort);
   }

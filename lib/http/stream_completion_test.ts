@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startScriptedServer } from "./scripted_server.ts";
 import { requestBody, streamCompletion } from "./stream_completion.ts";
-import { type HttpRequestSpec, type HttpTimeouts } from "./types.ts";
+import type { HttpRequestSpec, HttpTimeouts } from "./types.ts";
 
 const FAST: HttpTimeouts = { connectMs: 400, firstTokenMs: 400, idleMs: 300, totalMs: 3000 };
 
@@ -33,9 +33,10 @@ Deno.test("stream: a good stream gives TTFT, every ITL gap, E2E and usage tokens
   assert.deepStrictEqual(r.itlNs.length, 7);
   assert.deepStrictEqual(r.honoured, true);
   assert.deepStrictEqual(r.finishReason, "length");
-  // 5 ms between tokens: every gap at least ~5 ms, and E2E = TTFT + the gaps.
-  assert.ok(r.itlNs.every((g) => g >= 4e6), `gaps ${r.itlNs}`);
+  // 5 ms between tokens: the 7 gaps span at least ~6 delays (the first token may arrive late on
+  // a loaded machine and shorten one gap), and E2E = TTFT + the gaps.
   const sum = r.itlNs.reduce((a, b) => a + b, 0);
+  assert.ok(sum >= 6 * 5e6 * 0.95, `gaps ${r.itlNs}`);
   assert.ok(Math.abs(r.ttftNs! + sum - r.e2eNs!) < 1e3, "E2E is TTFT plus the gaps");
   const body = s.requests[0];
   assert.deepStrictEqual(body.stream, true);
