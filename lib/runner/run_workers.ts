@@ -16,7 +16,7 @@ import { workersRunMetrics } from "./run_workers_metrics.ts";
 const DTYPE = { bf16: "bf16", f16: "f16", f32: "f32" } as const;
 
 type Effective = Required<
-  Omit<WorkersScenario, "cpu" | "model" | "warmup" | "runs" | "maxCtx" | "targets">
+  Omit<WorkersScenario, "cpu" | "model" | "warmup" | "runs" | "maxCtx" | "targets" | "http">
 >;
 
 /** The scenario as the backend runs it: the cpu overrides applied on the cpu backend. */

@@ -10,6 +10,7 @@ export const BASE_FIELDS = [
   "runs",
   "maxCtx",
   "targets",
+  "http",
 ] as const;
 
 /** Render a value for "got ..." in a message. */

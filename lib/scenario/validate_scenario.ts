@@ -1,5 +1,6 @@
 /** Check a scenario declaration field by field and fill its defaults. */
 import { BASE_FIELDS, Fields } from "./_fields.ts";
+import { validateHttp } from "./_validate_http.ts";
 import { validatePrompts } from "./_validate_prompts.ts";
 import { validateWorkers } from "./_validate_workers.ts";
 import type {
@@ -55,6 +56,7 @@ export function validateScenario(value: unknown, file: string): ResolvedScenario
   if (base.warmup === undefined) delete base.warmup;
   if (base.runs === undefined) delete base.runs;
   const targets = validateTargets(f, o.targets);
+  const http = validateHttp(f, o.http);
   const maxCtxGiven = f.optInt(o.maxCtx, "maxCtx", 1, MAX_TOKENS);
   let s: Scenario;
   let longest: number;
@@ -78,7 +80,14 @@ export function validateScenario(value: unknown, file: string): ResolvedScenario
     );
   }
   const maxCtx = maxCtxGiven ?? Math.ceil(longest / 256) * 256;
-  return { ...s, ...(targets ? { targets } : {}), description: base.description, file, maxCtx };
+  return {
+    ...s,
+    ...(targets ? { targets } : {}),
+    ...(http ? { http } : {}),
+    description: base.description,
+    file,
+    maxCtx,
+  };
 }
 
 /** Target names a scenario may list (the bench checks each kind's needs before running). */
