@@ -117,6 +117,7 @@ export async function httpWorkers(
   for (const [i, n] of cfg.parallel.entries()) {
     if (closed[i].runs === 0) continue;
     const count = n * cfg.requestsPerWorker;
+    warnings.push(...closed[i].errorWarnings(`workers-${n}`));
     cases.push(closed[i].toCase(
       `workers-${n}`,
       `${n} user(s), closed loop, ${count} requests of ${cfg.promptTokens} + ` +
