@@ -48,7 +48,8 @@ export function renderHttpReport(record: ResultRecord): string {
   ];
   const cases = record.cases;
   out.push(
-    "Throughput (median of the measured runs; duration = run start to the last response)",
+    "Throughput (median of the measured runs; duration = run start to the last response; " +
+      "client us/chunk: the load generator's CPU time per streamed chunk)",
     "",
     formatTable(
       [
@@ -62,6 +63,7 @@ export function renderHttpReport(record: ResultRecord): string {
         "Goodput req/s",
         "Good share",
         "Peak in flight",
+        "Client us/chunk",
       ],
       cases.filter((c) => c.metrics.requestsPerSecond).map((c) => {
         const m = c.metrics;
@@ -82,6 +84,7 @@ export function renderHttpReport(record: ResultRecord): string {
           med(m.goodputRps),
           m.goodputShare ? `${(m.goodputShare.summary.median * 100).toFixed(0)}%` : "-",
           med(m.peakInFlight, 0),
+          m.clientCpuNsPerChunk ? (m.clientCpuNsPerChunk.summary.median / 1e3).toFixed(1) : "-",
         ];
       }),
     ),

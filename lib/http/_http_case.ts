@@ -14,6 +14,8 @@ export const HTTP_METRICS: Record<string, [MetricUnit, Better]> = {
   completed: ["count", "higher"],
   failures: ["count", "lower"],
   peakInFlight: ["count", "higher"],
+  clientCpuCores: ["ratio", "lower"],
+  clientCpuNsPerChunk: ["ns", "lower"],
   ttftNs: ["ns", "lower"],
   tpotNs: ["ns", "lower"],
   itlNs: ["ns", "lower"],

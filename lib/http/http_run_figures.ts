@@ -37,7 +37,9 @@ export interface HttpRunFigures {
  * `overallTps` (prompt + output tokens / duration: vLLM's total token throughput; prompt tokens
  * from usage, else `promptTokensOf`), `completed`, `failures`, `peakInFlight`, and with SLOs
  * `goodputRps` (good / duration) and `goodputShare` (good / sent); with exact-length requests
- * `honouredShare` (share that made exactly max_tokens). Per completed request: `ttftNs`,
+ * `honouredShare` (share that made exactly max_tokens); the client's own cost:
+ * `clientCpuCores` (its CPU time / duration: cores the load generator kept busy) and
+ * `clientCpuNsPerChunk` (CPU time per streamed chunk). Per completed request: `ttftNs`,
  * `tpotNs` ((E2E - TTFT) / (tokens - 1), tokens > 1), `e2eNs`, `queueNs` (client-side wait:
  * sent - due), `itlNs` (every content-chunk gap), and with server timings `serverQueueNs`,
  * `serverEngineNs` (prefill + decode), `transportNs` (E2E - queue - engine: HTTP, JSON, SSE,
@@ -71,12 +73,13 @@ export function httpRunFigures(
   const reasons: HttpRunFigures["reasons"] = {};
   const tokenSources: Record<string, number> = {};
   const rows: HttpRunFigures["rows"] = [];
-  let completed = 0, good = 0, output = 0, prompt = 0, exact = 0, honoured = 0;
+  let completed = 0, good = 0, output = 0, prompt = 0, exact = 0, honoured = 0, chunks = 0;
   const slo = options.slo;
   for (const r of run.requests) {
     const tpot = r.ok && r.outputTokens > 1 && r.ttftNs !== undefined && r.e2eNs !== undefined
       ? (r.e2eNs - r.ttftNs) / (r.outputTokens - 1)
       : undefined;
+    chunks += r.chunks;
     rows.push({
       index: r.index,
       endpoint: r.endpoint,
@@ -149,6 +152,10 @@ export function httpRunFigures(
     figures.goodputShare = run.requests.length > 0 ? good / run.requests.length : 0;
   }
   if (exact > 0) figures.honouredShare = honoured / exact;
+  if (run.clientCpuNs > 0) {
+    figures.clientCpuCores = run.durationNs > 0 ? run.clientCpuNs / run.durationNs : 0;
+    if (chunks > 0) figures.clientCpuNsPerChunk = run.clientCpuNs / chunks;
+  }
   for (const k of Object.keys(requests)) if (requests[k].length === 0) delete requests[k];
   return { run: figures, requests, errors, reasons, tokenSources, rows };
 }

@@ -28,6 +28,7 @@ const run: HttpLoadRun = {
   durationNs: 2e9,
   isolates: 1,
   peakInFlight: 2,
+  clientCpuNs: 0,
   requests: [
     req(0, {
       ttftNs: 100 * MS,

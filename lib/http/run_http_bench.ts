@@ -356,6 +356,16 @@ export async function runHttpBench(
         "tokens are the count of streamed chunks (exact only for servers sending one token per chunk)",
     );
   }
+  const cores = Math.max(1, Math.min(http.isolates, navigator.hardwareConcurrency));
+  for (const c of outcome.cases) {
+    const busy = c.metrics.clientCpuCores?.summary.max ?? 0;
+    if (busy > 0.8 * cores) {
+      record.warnings.push(
+        `${c.id}: the load generator kept ${busy.toFixed(2)} core(s) busy (of ${cores} it can ` +
+          `use): it may have limited the load; raise --client-isolates or check the machine`,
+      );
+    }
+  }
   record.status = outcome.interrupted ? "interrupted" : "complete";
   if (record.status === "complete") {
     await writeRecord(outPath, record);

@@ -3,6 +3,7 @@
  * ends) or open loop (constant-rate or Poisson arrivals), a request-count and a duration bound,
  * a concurrency cap, spread over one or more isolates (Deno workers).
  */
+import { cpuUsage } from "node:process";
 import { poissonArrivals } from "../runner/poisson_arrivals.ts";
 import { type LoadRequest, type LoadShard, runLoadShard } from "./_load_shard.ts";
 import type { HttpApi, HttpTimeouts } from "./types.ts";
@@ -48,6 +49,11 @@ export interface HttpLoadRun {
   isolates: number;
   /** Requests in flight at once at most (from the sent/done times). */
   peakInFlight: number;
+  /**
+   * CPU time this process spent during the run (user + system, every thread: all load
+   * isolates), ns: the load generator's own cost, for its overhead per token.
+   */
+  clientCpuNs: number;
 }
 
 function arrivalsOf(plan: HttpLoadPlan, shape: Extract<LoadShape, { kind: "open" }>): number[] {
@@ -131,14 +137,22 @@ export async function runHttpLoad(plan: HttpLoadPlan, signal?: AbortSignal): Pro
     maxConcurrency: Math.max(1, Math.floor(cap / w) + (i < cap % w ? 1 : 0)),
   }));
   let parts: LoadRequest[][];
+  const cpu0 = cpuUsage();
   if (w === 1) {
     parts = [await runLoadShard(shards[0], performance.now(), signal)];
   } else {
     parts = await runInWorkers(shards, signal);
   }
+  const cpu = cpuUsage(cpu0);
   const requests = parts.flat().sort((a, b) => a.index - b.index);
   const durationNs = requests.reduce((m, r) => Math.max(m, r.doneNs), 0);
-  return { requests, durationNs, isolates: w, peakInFlight: peakInFlight(requests) };
+  return {
+    requests,
+    durationNs,
+    isolates: w,
+    peakInFlight: peakInFlight(requests),
+    clientCpuNs: (cpu.user + cpu.system) * 1000,
+  };
 }
 
 function peakInFlight(requests: LoadRequest[]): number {
