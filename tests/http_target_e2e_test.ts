@@ -156,3 +156,52 @@ Deno.test("http target: bad endpoints, a missing key variable and engine-only ki
   assert.equal(d.code, 2);
   assert.match(d.stderr, /--slo" applies to an HTTP --target/);
 });
+
+Deno.test("http target: workers prompts from a dataset, max_tokens from its outputs", async () => {
+  await using s = startScriptedServer();
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/d.jsonl`,
+      [
+        { prompt: "Say hello to the world", output: "Hello world" },
+        { prompt: "Count to three", output: "one two three four five six" },
+        "not json",
+      ].map((x) => typeof x === "string" ? x : JSON.stringify(x)).join("\n") + "\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/w.ts`,
+      `export default { kind: "workers", name: "ds", parallel: [2], promptTokens: 8,
+        decodeTokens: 4, sequentialRequests: 0, warmup: 0, runs: 1 };\n`,
+    );
+    const r = await bench([
+      `${dir}/w.ts`,
+      "--target",
+      s.baseUrl,
+      "--dataset",
+      `${dir}/d.jsonl`,
+      "--model",
+      "synthetic:tiny-qwen2",
+      "--out",
+      `${dir}/w.json`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const rec = await readRecord(`${dir}/w.json`);
+    assert.equal(rec.http?.dataset, `${dir}/d.jsonl`);
+    assert.equal(rec.cases[0].params.dataset, "d.jsonl");
+    const texts = new Set(s.requests.map((b) => b.prompt));
+    assert.deepEqual(texts, new Set(["Say hello to the world", "Count to three"]));
+    const byPrompt = new Map(s.requests.map((b) => [b.prompt, b.max_tokens]));
+    assert.ok(
+      (byPrompt.get("Count to three") as number) >
+        (byPrompt.get("Say hello to the world") as number),
+      "max_tokens follows each record's output length",
+    );
+    assert.ok(
+      s.requests.every((b) => b.ignore_eos === undefined),
+      "dataset prompts are not forced",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

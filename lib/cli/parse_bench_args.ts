@@ -61,6 +61,7 @@ Options:
                       prompts, prompts scenarios chat)
   --client-isolates N HTTP: load-generating isolates (Deno workers; default 1)
   --slo LIST          HTTP: goodput SLOs in ms, e.g. ttft:500,tpot:50,e2e:5000
+  --dataset PATH      HTTP workers: prompts from a JSONL/JSON/CSV dataset instead of random ids
   --warmup N          warm-up runs per case, reported apart (default 3)
   --runs N            measured runs per case (default 5; a cache sweep: steps per position,
                       default its scenario's steps, 10)
@@ -193,6 +194,7 @@ export function parseBenchArgs(args: string[]): BenchArgs {
         api: { type: "string" },
         "client-isolates": { type: "string" },
         slo: { type: "string" },
+        dataset: { type: "string" },
         warmup: { type: "string" },
         runs: { type: "string" },
         "min-runs": { type: "string" },
@@ -239,12 +241,15 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       api: v.api === undefined ? undefined : oneOf("api", v.api, ["completions", "chat"] as const),
       isolates: int("client-isolates", v["client-isolates"], 1),
       slo: sloOf(v.slo),
+      dataset: v.dataset,
     };
     for (const k of Object.keys(http) as (keyof HttpTargetOptions)[]) {
       if (http[k] === undefined) delete http[k];
     }
   } else {
-    for (const k of ["api-key-env", "model-name", "api", "client-isolates", "slo"] as const) {
+    for (
+      const k of ["api-key-env", "model-name", "api", "client-isolates", "slo", "dataset"] as const
+    ) {
       if (v[k] !== undefined) {
         throw new TypeError(`Option "--${k}" applies to an HTTP --target (http://HOST:PORT/v1)`);
       }

@@ -22,6 +22,8 @@ export interface HttpSettings {
   maxConcurrency?: number;
   /** null: the kind's default (workers true, prompts false). */
   exactTokens: boolean | null;
+  /** Workers: prompts from a dataset file instead of random token ids. */
+  dataset?: { path: string; promptField?: string; outputField?: string; maxRecords?: number };
 }
 
 /** Everything a kind runner gets. */

@@ -4,6 +4,7 @@
  * open-loop arrivals (a rate sweep), with the same case ids and params as the in-process
  * runner so that compare matches them.
  */
+import { readDataset } from "../dataset/read_dataset.ts";
 import type { Case } from "../results/types.ts";
 import { randomTokens } from "../runner/random_tokens.ts";
 import { repeatRuns } from "../runner/repeat_runs.ts";
@@ -46,6 +47,10 @@ export async function httpWorkers(
         : "Chat API without --model: prompts are words, not exact token counts",
     );
   }
+  const data = ctx.http.dataset ? await datasetPrompts(ctx) : null;
+  if (data) {
+    ctx.log(`dataset: ${data.texts.length} prompts from ${ctx.http.dataset!.path}`);
+  }
   const prompt = (seed: number): string | number[] => {
     const ids = randomTokens(cfg.promptTokens, PROMPT_VOCAB, seed >>> 0);
     if (api === "completions") return ids;
@@ -53,20 +58,39 @@ export async function httpWorkers(
       ? tok.decode(ids)
       : Array.from({ length: cfg.promptTokens }, () => "hello").join(" ");
   };
-  const prompts = (n: number, salt: number) =>
-    Array.from({ length: n }, (_, i) => prompt(runner.seed * 7919 + salt * 131 + i));
-  const promptTokensOf = () => (api === "completions" ? cfg.promptTokens : null);
-  const base = { api, exactTokens: exact, maxTokens: [cfg.decodeTokens] };
+  // A dataset's records are taken in order from a per-run offset, with their own max_tokens.
+  const offsets = new Map<(string | number[])[], number>();
+  const prompts = (n: number, salt: number) => {
+    if (!data) {
+      return Array.from({ length: n }, (_, i) => prompt(runner.seed * 7919 + salt * 131 + i));
+    }
+    const at = (runner.seed * 7919 + salt * 131) % data.texts.length;
+    const list = Array.from({ length: n }, (_, i) => data.texts[(at + i) % data.texts.length]);
+    offsets.set(list, at);
+    return list;
+  };
+  const promptTokensOf = (i: number) =>
+    data ? data.promptTokens[i] ?? null : api === "completions" ? cfg.promptTokens : null;
+  const base = { api, exactTokens: data ? false : exact };
   const load = async (shape: LoadShape, list: (string | number[])[], cap?: number) => {
+    const at = offsets.get(list);
+    const maxTokens = data && at !== undefined
+      ? list.map((_, i) => data.maxTokens[(at + i) % data.texts.length])
+      : [cfg.decodeTokens];
     const r = await ctx.load({
       ...base,
+      maxTokens,
       prompts: list,
       shape,
       maxRequests: list.length,
       durationMs: ctx.http.durationMs,
       maxConcurrency: cap ?? ctx.http.maxConcurrency,
     });
-    return httpRunFigures(r, { slo: ctx.http.slo, promptTokensOf });
+    return httpRunFigures(r, {
+      slo: ctx.http.slo,
+      promptTokensOf: (i) =>
+        data && at !== undefined ? promptTokensOf((at + i) % data.texts.length) : promptTokensOf(i),
+    });
   };
   const cases: Case[] = [];
   const options = { ...runner, interleave: true };
@@ -96,11 +120,10 @@ export async function httpWorkers(
     if (out.interrupted) interrupted = true;
     return collected;
   };
-  const params = (extra: Record<string, number | string>) => ({
-    ...extra,
-    promptTokens: cfg.promptTokens,
-    decodeTokens: cfg.decodeTokens,
-  });
+  const params = (extra: Record<string, number | string>): Record<string, number | string> =>
+    data
+      ? { ...extra, dataset: ctx.http.dataset!.path.split("/").pop()! }
+      : { ...extra, promptTokens: cfg.promptTokens, decodeTokens: cfg.decodeTokens };
 
   const closed = await measure(
     cfg.parallel.map((n) => `workers-${n}`),
@@ -149,7 +172,7 @@ export async function httpWorkers(
       const c = m.toCase(
         `sequential-${k}`,
         `${k} requests one at a time, then all ${k} at once (total tokens/s)`,
-        { requests: k, promptTokens: cfg.promptTokens, decodeTokens: cfg.decodeTokens },
+        params({ requests: k }),
       );
       delete c.requests;
       cases.push(c);
@@ -222,4 +245,44 @@ export async function httpWorkers(
     }
   }
   return { cases, warnings, interrupted };
+}
+
+/** The prompts of a dataset file, with max_tokens from each record's output where known. */
+async function datasetPrompts(
+  ctx: HttpKindContext,
+): Promise<{ texts: string[]; maxTokens: number[]; promptTokens: (number | null)[] }> {
+  const d = ctx.http.dataset!;
+  const limit = d.maxRecords ?? 1000;
+  const tok = ctx.tokenizer;
+  const out = {
+    texts: [] as string[],
+    maxTokens: [] as number[],
+    promptTokens: [] as (number | null)[],
+  };
+  let skipped = 0;
+  for await (
+    const item of readDataset(d.path, { promptField: d.promptField, outputField: d.outputField })
+  ) {
+    if (!item.ok || item.prompt === "") {
+      skipped++;
+      continue;
+    }
+    out.texts.push(item.prompt);
+    const n = item.output !== null && tok
+      ? tok.encode(item.output, { addSpecialTokens: false }).length
+      : 0;
+    out.maxTokens.push(
+      n > 0
+        ? n
+        : ctx.options.scenario.kind === "workers"
+        ? (ctx.options.scenario as WorkersScenario).decodeTokens
+        : 16,
+    );
+    out.promptTokens.push(tok ? tok.encode(item.prompt, { addSpecialTokens: false }).length : null);
+    if (out.texts.length >= limit) break;
+  }
+  if (out.texts.length === 0) {
+    throw new Error(`Cannot use dataset "${d.path}": it has no usable prompt (${skipped} skipped)`);
+  }
+  return out;
 }

@@ -38,6 +38,8 @@ export interface HttpTargetOptions {
   isolates?: number;
   /** Goodput SLOs, ms (override the scenario's http.slo). */
   slo?: { ttftMs?: number; tpotMs?: number; e2eMs?: number };
+  /** A dataset file whose prompts the workers scenario sends (overrides http.dataset.path). */
+  dataset?: string;
 }
 
 async function serverModels(base: string, timeoutMs: number, apiKey?: string): Promise<string[]> {
@@ -158,6 +160,7 @@ export async function runHttpBench(
     durationMs: sh.durationS !== undefined ? sh.durationS * 1000 : undefined,
     maxConcurrency: sh.maxConcurrency,
     exactTokens: sh.exactTokens ?? null,
+    dataset: target.dataset !== undefined ? { path: target.dataset } : sh.dataset,
   };
   let tokenizer: TextTokenizer | undefined;
   const spec = o.model ?? scenario.model;
@@ -283,6 +286,7 @@ export async function runHttpBench(
       durationS: sh.durationS ?? null,
       maxConcurrency: http.maxConcurrency ?? null,
       tokenizer: tokenizer ? spec ?? null : null,
+      ...(http.dataset ? { dataset: http.dataset.path } : {}),
       serverModels: models,
     },
   };
@@ -321,7 +325,9 @@ export async function runHttpBench(
         if (tokenizer) {
           r.outputTokens = tokenizer.encode(r.text, { addSpecialTokens: false }).length;
           r.tokenSource = "tokenizer";
-          if (r.honoured !== null) r.honoured = r.outputTokens === plan.maxTokens[0];
+          if (r.honoured !== null) {
+            r.honoured = r.outputTokens === plan.maxTokens[r.index % plan.maxTokens.length];
+          }
         }
         delete r.text;
       }

@@ -160,6 +160,8 @@ export interface HttpRunInfo {
   tokenizer: string | null;
   /** What /v1/models listed (ids), when it answered. */
   serverModels: string[];
+  /** Workers: the dataset file the prompts came from (absent: random token ids). */
+  dataset?: string;
 }
 
 /** GPU facts of the environment (null on CPU-only runs). */

@@ -14,6 +14,7 @@ export function validateHttp(f: Fields, v: unknown): HttpScenarioOptions | undef
     "isolates",
     "timeoutsMs",
     "exactTokens",
+    "dataset",
   ]);
   const out: HttpScenarioOptions = {};
   if (o.slo !== undefined) {
@@ -43,6 +44,17 @@ export function validateHttp(f: Fields, v: unknown): HttpScenarioOptions | undef
       f.fail("http.exactTokens", "true or false", o.exactTokens);
     }
     out.exactTokens = o.exactTokens;
+  }
+  if (o.dataset !== undefined) {
+    const d = f.object(o.dataset, "http.dataset");
+    f.known(d, "http.dataset", ["path", "promptField", "outputField", "maxRecords"]);
+    out.dataset = { path: f.string(d.path, "http.dataset.path") };
+    const pf = f.optString(d.promptField, "http.dataset.promptField");
+    const of = f.optString(d.outputField, "http.dataset.outputField");
+    const mr = f.optInt(d.maxRecords, "http.dataset.maxRecords", 1);
+    if (pf !== undefined) out.dataset.promptField = pf;
+    if (of !== undefined) out.dataset.outputField = of;
+    if (mr !== undefined) out.dataset.maxRecords = mr;
   }
   for (const k of Object.keys(out) as (keyof HttpScenarioOptions)[]) {
     if (out[k] === undefined) delete out[k];

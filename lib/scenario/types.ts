@@ -53,6 +53,13 @@ export interface HttpScenarioOptions {
    * (random prompts of exact lengths), false for prompts (real texts end where the model stops).
    */
   exactTokens?: boolean;
+  /**
+   * Workers over HTTP: prompts from a dataset file (JSONL, JSON array or CSV; lib/dataset reads
+   * it) instead of random token ids, cycled from a per-run offset; max_tokens is each record's
+   * output length in tokens when it has an output and --model gives the tokenizer, else
+   * decodeTokens. `--dataset PATH` sets `path`.
+   */
+  dataset?: { path: string; promptField?: string; outputField?: string; maxRecords?: number };
 }
 
 /** One case of a grid: a request of promptTokens (or a text) generating decodeTokens. */
