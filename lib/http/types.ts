@@ -10,8 +10,8 @@ export type HttpApi = "completions" | "chat";
 /**
  * Why a request failed. Faults are data: every failed request carries one kind and the reason.
  *
- * - `connect-refused`: the TCP connection was refused or reset before a response (or the host
- *   could not be reached at all).
+ * - `connect-refused`: the TCP connection was refused or reset before a response, the host could
+ *   not be reached at all, or what answered was not HTTP/1.x.
  * - `connect-timeout`: no response head within `connectMs` (the TCP connect, the request and the
  *   server's status line and headers).
  * - `first-token-timeout`: headers came, but no content token within `firstTokenMs` of sending.
