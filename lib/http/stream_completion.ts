@@ -4,32 +4,11 @@
  * content chunks, E2E from send to the last chunk. Every failure is returned as data.
  */
 import { type ConnectionPool, http1Post, type Http1Response } from "./_http1.ts";
+import { requestBody } from "./_request_body.ts";
 import { watch } from "./_watchdog.ts";
 import type { HttpErrorKind, HttpRequestResult, HttpRequestSpec, ServerTimings } from "./types.ts";
 
 const MS = 1e6; // ns per ms
-
-/** The request body of a spec (exposed for the tests and the docs). */
-export function requestBody(spec: HttpRequestSpec): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    model: spec.model,
-    stream: true,
-    stream_options: { include_usage: true },
-    max_tokens: spec.maxTokens,
-    temperature: 0,
-  };
-  if (spec.api === "chat") {
-    if (typeof spec.prompt !== "string") {
-      throw new TypeError("Cannot build a chat request: the prompt must be text, not token ids");
-    }
-    body.messages = [{ role: "user", content: spec.prompt }];
-  } else body.prompt = spec.prompt;
-  if (spec.exactTokens) {
-    body.ignore_eos = true;
-    body.min_tokens = spec.maxTokens;
-  }
-  return { ...body, ...spec.extraBody };
-}
 
 function errorMessage(text: string): string {
   try {

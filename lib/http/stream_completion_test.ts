@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { startScriptedServer } from "./scripted_server.ts";
-import { requestBody, streamCompletion } from "./stream_completion.ts";
+import { requestBody } from "./_request_body.ts";
+import { streamCompletion } from "./stream_completion.ts";
 import type { HttpRequestSpec, HttpTimeouts } from "./types.ts";
 
 const FAST: HttpTimeouts = { connectMs: 400, firstTokenMs: 400, idleMs: 300, totalMs: 3000 };
