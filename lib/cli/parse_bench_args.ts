@@ -1,7 +1,7 @@
 /** Command-line options of `deno task bench`. */
 import { parseArgs } from "node:util";
 import type { BackendName, ExecutorName } from "../ffi/constants.ts";
-import type { HttpTargetOptions } from "../http/run_http_bench.ts";
+import type { HttpTargetOptions } from "../http/types.ts";
 import { RECORD_FORMATS, type RecordFormat } from "../results/format_record.ts";
 
 /** Parsed bench options (undefined: take the scenario's or the runner's default). */

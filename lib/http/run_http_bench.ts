@@ -22,25 +22,9 @@ import type { HttpKindContext, HttpKindOutcome, HttpSettings } from "./_http_con
 import { httpPrompts } from "./_http_prompts.ts";
 import { httpWorkers } from "./_http_workers.ts";
 import { runHttpLoad } from "./run_http_load.ts";
-import { DEFAULT_TIMEOUTS, type HttpApi } from "./types.ts";
+import { DEFAULT_TIMEOUTS, type HttpTargetOptions } from "./types.ts";
 
-/** The HTTP target as the command line gives it (see {@link runHttpBench}). */
-export interface HttpTargetOptions {
-  /** Base URLs ending in /v1; requests go round-robin over them. */
-  endpoints: string[];
-  /** Environment variable holding the API key (sent as a Bearer token). */
-  apiKeyEnv?: string;
-  /** The `model` field; default the first id /v1/models lists. */
-  modelName?: string;
-  /** Force the API (default: workers completions with token ids, prompts chat). */
-  api?: HttpApi;
-  /** Load isolates (overrides the scenario's http.isolates). */
-  isolates?: number;
-  /** Goodput SLOs, ms (override the scenario's http.slo). */
-  slo?: { ttftMs?: number; tpotMs?: number; e2eMs?: number };
-  /** A dataset file whose prompts the workers scenario sends (overrides http.dataset.path). */
-  dataset?: string;
-}
+export type { HttpTargetOptions } from "./types.ts";
 
 async function serverModels(base: string, timeoutMs: number, apiKey?: string): Promise<string[]> {
   const res = await fetch(`${base.replace(/\/+$/, "")}/models`, {

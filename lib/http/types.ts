@@ -155,3 +155,21 @@ export interface HttpRequestResult {
   honoured: boolean | null;
   server?: ServerTimings;
 }
+
+/** The HTTP target as the command line gives it (runHttpBench, `deno task bench --target http://...`). */
+export interface HttpTargetOptions {
+  /** Base URLs ending in /v1; requests go round-robin over them. */
+  endpoints: string[];
+  /** Environment variable holding the API key (sent as a Bearer token). */
+  apiKeyEnv?: string;
+  /** The `model` field; default the first id /v1/models lists. */
+  modelName?: string;
+  /** Force the API (default: workers completions with token ids, prompts chat). */
+  api?: HttpApi;
+  /** Load isolates (overrides the scenario's http.isolates). */
+  isolates?: number;
+  /** Goodput SLOs, ms (override the scenario's http.slo). */
+  slo?: { ttftMs?: number; tpotMs?: number; e2eMs?: number };
+  /** A dataset file whose prompts the workers scenario sends (overrides http.dataset.path). */
+  dataset?: string;
+}

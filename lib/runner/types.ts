@@ -5,7 +5,7 @@ import type { Library } from "../ffi/load_library.ts";
 import type { Model, ModelInfo } from "../ffi/model.ts";
 import type { Case, Derived, ResultRecord } from "../results/types.ts";
 import type { ResolvedScenario } from "../scenario/types.ts";
-import type { HttpTargetOptions } from "../http/run_http_bench.ts";
+import type { HttpTargetOptions } from "../http/types.ts";
 
 /** Repetition settings (defaults in resolve_runner_options.ts). */
 export interface RunnerOptions {
