@@ -81,7 +81,7 @@ export async function httpPrompts(
       promptTokensOf: () => (typeof p.prompt === "string" ? null : p.prompt.length),
     });
     collected[index].add(f, phase);
-    return { ...f.run, e2eNs: f.requests.e2eNs?.[0] ?? 0 };
+    return { ...f.run, e2eNs: f.requests.e2eNs?.[0] ?? 0, ttftNs: f.requests.ttftNs?.[0] ?? 0 };
   });
   const cases: Case[] = [];
   for (const [i, p] of plan.entries()) {

@@ -12,8 +12,14 @@ import type { WorkersScenario } from "../scenario/types.ts";
 import { quantile } from "../stats/quantile.ts";
 import { HttpCaseRuns } from "./_http_case.ts";
 import type { HttpKindContext, HttpKindOutcome } from "./_http_context.ts";
-import { httpRunFigures } from "./http_run_figures.ts";
+import { type HttpRunFigures, httpRunFigures } from "./http_run_figures.ts";
 import type { LoadShape } from "./run_http_load.ts";
+
+/** A run's figures for the progress line: the per-run ones and the median TTFT. */
+function progressFigures(f: HttpRunFigures): Record<string, number> {
+  const t = f.requests.ttftNs;
+  return t && t.length > 0 ? { ...f.run, ttftNs: quantile(t, 0.5) } : f.run;
+}
 
 /** Random prompt ids are drawn from [16, 256): valid in every vocabulary. */
 const PROMPT_VOCAB = 256;
@@ -134,7 +140,7 @@ export async function httpWorkers(
         prompts(n * cfg.requestsPerWorker, n * 1000 + k),
       );
       into.add(f, phase);
-      return f.run;
+      return progressFigures(f);
     },
   );
   for (const [i, n] of cfg.parallel.entries()) {
@@ -205,7 +211,7 @@ export async function httpWorkers(
         seed: (runner.seed + 31 * run + 7) >>> 0,
       }, prompts(open.requests, 500000 + run));
       into.add(f, phase);
-      return f.run;
+      return progressFigures(f);
     });
     for (const [i, m] of runs.entries()) {
       if (m.runs === 0) continue;

@@ -248,7 +248,8 @@ export async function runHttpBench(
       description: scenario.description,
       resolved,
     },
-    runner: { ...o.runner },
+    // The workers kind always interleaves its cases (as the in-process runner does).
+    runner: { ...o.runner, interleave: o.runner.interleave || scenario.kind === "workers" },
     cases: [],
     derived: {},
     warnings,
