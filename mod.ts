@@ -24,6 +24,7 @@ export * from "./lib/cli/mod.ts";
 export * from "./lib/compare/mod.ts";
 export * from "./lib/charts/mod.ts";
 export * from "./lib/report/mod.ts";
+export * from "./lib/http/mod.ts";
 export * from "./lib/tokenizer/mod.ts";
 export * from "./lib/targets/mod.ts";
 export * from "./lib/gguf/mod.ts";

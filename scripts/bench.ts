@@ -48,7 +48,7 @@ async function main(): Promise<number> {
     seed: args.seed,
   });
 
-  if (!Deno.env.get("LMRIG_LIB") && !existsSync(findLibrary())) {
+  if (!args.http && !Deno.env.get("LMRIG_LIB") && !existsSync(findLibrary())) {
     console.error(`${findLibrary()} is missing: building the engine (deno task build) ...`);
     await buildNative({ quiet: true });
   }
@@ -78,7 +78,7 @@ async function main(): Promise<number> {
   try {
     // A cache sweep runs once per backend (one record each); other kinds on the one asked for.
     let backends: BackendName[] = [args.backend];
-    if (scenario.kind === "cache-sweep") {
+    if (scenario.kind === "cache-sweep" && !args.http) {
       const lib = loadLibrary();
       const pick = cacheSweepBackends(
         scenario.backends,
@@ -111,6 +111,7 @@ async function main(): Promise<number> {
         targets: args.targets,
         llamaLib: args.llamaLib,
         quants: args.quants,
+        http: args.http,
         profile: args.profile,
         runner,
         out,

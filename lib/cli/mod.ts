@@ -12,3 +12,4 @@ export { parseDenoTestSummary } from "./parse_deno_test_summary.ts";
 export { renderCacheSweepReport } from "./render_cache_sweep_report.ts";
 export { renderWorkersReport } from "./render_workers_report.ts";
 export { renderPromptsReport } from "./render_prompts_report.ts";
+export { renderHttpReport } from "./render_http_report.ts";

@@ -1,6 +1,7 @@
 /** Command-line options of `deno task bench`. */
 import { parseArgs } from "node:util";
 import type { BackendName, ExecutorName } from "../ffi/constants.ts";
+import type { HttpTargetOptions } from "../http/types.ts";
 import { RECORD_FORMATS, type RecordFormat } from "../results/format_record.ts";
 
 /** Parsed bench options (undefined: take the scenario's or the runner's default). */
@@ -16,6 +17,8 @@ export interface BenchArgs {
   llamaLib?: string;
   /** --quant a,b: weight variants every target runs (llama.cpp's quantiser names, lower case). */
   quants?: string[];
+  /** --target http://HOST:PORT/v1[,...] and its options: an OpenAI-compatible server. */
+  http?: HttpTargetOptions;
   warmup?: number;
   runs?: number;
   minRuns?: number;
@@ -50,11 +53,21 @@ Options:
   --target LIST       targets every case runs on, alternating within each case:
                       lmrig (default), llama.cpp, or lmrig,llama.cpp side by side (grid
                       scenarios; llama.cpp runs the same weights converted to GGUF)
+                      or http://HOST:PORT/v1[,http://...]: an OpenAI-compatible server (vLLM,
+                      SGLang, llama-server, lmrig serve; a list goes round-robin) running a
+                      workers or prompts scenario (docs/serving.md)
   --llama-lib DIR     a llama.cpp build folder instead of the npm prebuilt ($LMRIG_LLAMA_LIB)
   --quant LIST        weight variants each target runs, e.g. bf16,q8_0,q4_k_m (f32, f16, bf16,
                       q4_0, q8_0, q4_k_s, q4_k_m, q5_k_m, q6_k): quantised by llama.cpp's own
                       quantiser, cached next to the model's GGUF, each a target of its own
                       (llama.cpp:q4_k_m); lmrig runs only its own dtype for now
+  --api-key-env NAME  HTTP: send the key in environment variable NAME as a Bearer token
+  --model-name NAME   HTTP: the request's model field (default: the first of /v1/models)
+  --api NAME          HTTP: completions | chat (default: workers completions with token-id
+                      prompts, prompts scenarios chat)
+  --client-isolates N HTTP: load-generating isolates (Deno workers; default 1)
+  --slo LIST          HTTP: goodput SLOs in ms, e.g. ttft:500,tpot:50,e2e:5000
+  --dataset PATH      HTTP workers: prompts from a JSONL/JSON/CSV dataset instead of random ids
   --warmup N          warm-up runs per case, reported apart (default 3)
   --runs N            measured runs per case (default 5; a cache sweep: steps per position,
                       default its scenario's steps, 10)
@@ -79,7 +92,8 @@ Examples:
   deno task bench scenarios/s1-s6.ts --target lmrig,llama.cpp --backend cpu --quick
   deno task bench --model synthetic:qwen2.5-1.5b --backend cuda --executor graph
   deno task bench --model ~/models/Qwen2.5-1.5B-Instruct --runs 10 --interleave
-  deno task bench --format csv > s1-s6.csv`;
+  deno task bench --format csv > s1-s6.csv
+  deno task bench scenarios/workers.ts --target http://127.0.0.1:8000/v1 --slo ttft:500,tpot:50`;
 
 function int(name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
@@ -106,10 +120,30 @@ function oneOf<T extends string>(name: string, v: string, options: readonly T[])
   return v as T;
 }
 
+/** --slo ttft:MS,tpot:MS,e2e:MS. */
+function sloOf(v: string | undefined): HttpTargetOptions["slo"] {
+  if (v === undefined) return undefined;
+  const out: NonNullable<HttpTargetOptions["slo"]> = {};
+  const keys = { ttft: "ttftMs", tpot: "tpotMs", e2e: "e2eMs", e2el: "e2eMs" } as const;
+  for (const part of v.split(",")) {
+    const [k, ms] = part.split(":").map((x) => x.trim());
+    const key = keys[k as keyof typeof keys];
+    const n = Number(ms);
+    if (!key || ms === undefined || !(n > 0)) {
+      throw new RangeError(`--slo must be a list of ttft:MS, tpot:MS, e2e:MS, got "${part}"`);
+    }
+    out[key] = n;
+  }
+  return out;
+}
+
+const isUrl = (x: string) => /^https?:\/\//i.test(x);
+
 /** --target: a comma list of distinct known targets. */
 function targetsOf(v: string | undefined): string[] | undefined {
   if (v === undefined) return undefined;
   const names = v.split(",").map((x) => x.trim());
+  if (names.some(isUrl)) return undefined; // an HTTP target (httpOf)
   const known = ["lmrig", "llama.cpp"];
   for (const n of names) {
     if (!known.includes(n)) {
@@ -180,6 +214,12 @@ export function parseBenchArgs(args: string[]): BenchArgs {
         target: { type: "string" },
         "llama-lib": { type: "string" },
         quant: { type: "string" },
+        "api-key-env": { type: "string" },
+        "model-name": { type: "string" },
+        api: { type: "string" },
+        "client-isolates": { type: "string" },
+        slo: { type: "string" },
+        dataset: { type: "string" },
         warmup: { type: "string" },
         runs: { type: "string" },
         "min-runs": { type: "string" },
@@ -210,7 +250,38 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       `Expected at most one scenario file, got ${positionals.length}: ${positionals.join(" ")}`,
     );
   }
+  const urls = v.target?.split(",").map((x) => x.trim()) ?? [];
+  let http: HttpTargetOptions | undefined;
+  if (urls.some(isUrl)) {
+    const other = urls.find((x) => !isUrl(x));
+    if (other !== undefined) {
+      throw new RangeError(
+        `--target cannot mix HTTP endpoints with engine targets, got "${other}" beside URLs`,
+      );
+    }
+    http = {
+      endpoints: urls,
+      apiKeyEnv: v["api-key-env"],
+      modelName: v["model-name"],
+      api: v.api === undefined ? undefined : oneOf("api", v.api, ["completions", "chat"] as const),
+      isolates: int("client-isolates", v["client-isolates"], 1),
+      slo: sloOf(v.slo),
+      dataset: v.dataset,
+    };
+    for (const k of Object.keys(http) as (keyof HttpTargetOptions)[]) {
+      if (http[k] === undefined) delete http[k];
+    }
+  } else {
+    for (
+      const k of ["api-key-env", "model-name", "api", "client-isolates", "slo", "dataset"] as const
+    ) {
+      if (v[k] !== undefined) {
+        throw new TypeError(`Option "--${k}" applies to an HTTP --target (http://HOST:PORT/v1)`);
+      }
+    }
+  }
   return {
+    http,
     scenario: positionals[0] ?? "scenarios/s1-s6.ts",
     model: v.model,
     backend: backendOf(v.backend),

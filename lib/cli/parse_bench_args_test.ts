@@ -94,3 +94,37 @@ Deno.test("parseBenchArgs: --target lists distinct known targets, --llama-lib a 
   });
   assert.throws(() => parseBenchArgs(["--quant", "q8_0,Q8_0"]), /must not name a variant twice/);
 });
+
+Deno.test("parseBenchArgs: an HTTP --target (endpoint list) and its options", () => {
+  const a = parseBenchArgs([
+    "--target",
+    "http://127.0.0.1:8000/v1, http://127.0.0.1:8001/v1",
+    "--api-key-env",
+    "KEY",
+    "--model-name",
+    "qwen",
+    "--api",
+    "chat",
+    "--client-isolates",
+    "2",
+    "--slo",
+    "ttft:500,tpot:50,e2el:4000",
+  ]);
+  assert.equal(a.targets, undefined);
+  assert.deepEqual(a.http, {
+    endpoints: ["http://127.0.0.1:8000/v1", "http://127.0.0.1:8001/v1"],
+    apiKeyEnv: "KEY",
+    modelName: "qwen",
+    api: "chat",
+    isolates: 2,
+    slo: { ttftMs: 500, tpotMs: 50, e2eMs: 4000 },
+  });
+  assert.equal(parseBenchArgs([]).http, undefined);
+  assert.throws(() => parseBenchArgs(["--target", "http://h:1/v1", "--api", "embeddings"]), {
+    message: /--api must be one of completions, chat/,
+  });
+  assert.throws(() => parseBenchArgs(["--target", "http://h:1/v1", "--slo", "ttft:-1"]), {
+    message: /--slo must be a list of ttft:MS, tpot:MS, e2e:MS, got "ttft:-1"/,
+  });
+  assert.throws(() => parseBenchArgs(["--model-name", "x"]), /applies to an HTTP --target/);
+});

@@ -31,6 +31,18 @@ export interface CompareOptions {
 
 const MAIN_METRICS = ["ttftNs", "prefillTps", "decodeTps", "tpotNs", "stepNs", "totalTps"];
 
+/** The main figures of a case measured through the HTTP target (it has per-request rows). */
+const HTTP_MAIN_METRICS = [
+  "requestsPerSecond",
+  "outputTps",
+  "goodputRps",
+  "ttftNs",
+  "tpotNs",
+  "itlNs",
+  "e2eNs",
+  "transportNs",
+];
+
 /**
  * Compare records against a baseline. Cases match when their params are equal; `backend` and
  * `executor` params are left out of the match when the records' engines differ in them (that
@@ -136,6 +148,12 @@ export function compareRecords(records: ResultRecord[], options: CompareOptions 
         row.medians.push(has ? quantile(m.samples, 0.5) : null);
         row.stddevs.push(has ? m.summary.stddev : null);
         if (i === baseline || !has) return row.cells.push(null);
+        // A ratio to a median of 0 (an HTTP ITL when a server sends every token in one write)
+        // has no meaning: the medians are shown, the cell stays empty.
+        if (quantile(base.samples, 0.5) === 0) {
+          warnings.push(`${baseCase.id} ${metric}: the baseline median is 0, no ratio`);
+          return row.cells.push(null);
+        }
         if (c && m.better !== base.better) {
           warnings.push(
             `${
@@ -187,7 +205,7 @@ function paramsText(c: Case, ignore: string[]): string {
 
 function metricsOf(c: Case, wanted?: string[]): string[] {
   if (wanted) return wanted;
-  const main = MAIN_METRICS.filter((k) => k in c.metrics);
+  const main = (c.requests ? HTTP_MAIN_METRICS : MAIN_METRICS).filter((k) => k in c.metrics);
   return main.length > 0
     ? Object.keys(c.metrics).filter((k) => main.includes(k))
     : Object.keys(c.metrics);

@@ -17,6 +17,16 @@ const NAMES: Record<string, string> = {
   peakBytes: "Peak memory",
   loadNs: "Weight load",
   captureNs: "Graph capture",
+  itlNs: "ITL",
+  requestsPerSecond: "Requests/s",
+  outputTps: "Output TPS",
+  overallTps: "Total TPS",
+  goodputRps: "Goodput (requests/s)",
+  goodputShare: "Good share",
+  transportNs: "Transport",
+  serverEngineNs: "Server engine",
+  serverQueueNs: "Server queue",
+  ttftTransportNs: "TTFT transport",
 };
 
 /**

@@ -1,5 +1,6 @@
 /** A record rendered in one of the --format choices. */
 import { renderGridReport } from "../cli/render_grid_report.ts";
+import { renderHttpReport } from "../cli/render_http_report.ts";
 import { renderPromptsReport } from "../cli/render_prompts_report.ts";
 import { renderWorkersReport } from "../cli/render_workers_report.ts";
 import { recordRows } from "./record_rows.ts";
@@ -47,6 +48,7 @@ export function formatRecord(record: ResultRecord, format: RecordFormat): string
         .join("\n") + "\n";
     }
     case "md":
+      if (record.http) return renderHttpReport(record);
       if (record.scenario.kind === "workers") return renderWorkersReport(record);
       if (record.scenario.kind === "prompts") return renderPromptsReport(record);
       return renderGridReport(record);

@@ -81,6 +81,87 @@ export interface Case {
   series: Record<string, number[][]>;
   /** Engine counters for the case (kernels per step, ...). */
   counters: Record<string, number>;
+  /**
+   * HTTP target only: one row per request of the measured runs (warm-up requests are counted
+   * in `warmup` figures, not kept as rows). See {@link RequestRow}.
+   */
+  requests?: RequestRow[];
+}
+
+/**
+ * One request of an HTTP run as the client saw it (the detail vLLM's `--save-detailed` keeps).
+ * Times are ns on the client's monotonic clock; `dueNs`, `sentNs`, `doneNs` from the run start,
+ * the others from the moment the request was sent.
+ */
+export interface RequestRow {
+  /** 1-based measured run of the case. */
+  run: number;
+  /** Request index in its run; the prompt and endpoint follow from it (round-robin). */
+  index: number;
+  /** Index into `http.endpoints`. */
+  endpoint: number;
+  /** Load isolate that sent it (0 = the main one). */
+  isolate: number;
+  ok: boolean;
+  /** lib/http HttpErrorKind: connect-refused, http-5xx, stream-cut, idle-timeout, ... */
+  errorKind?: string;
+  /** What failed and why (the server's message for HTTP errors). */
+  error?: string;
+  status?: number;
+  /** Due (open loop: the arrival), sent, and result in; sent - due = client-side wait. */
+  dueNs: number;
+  sentNs: number;
+  doneNs: number;
+  ttftNs?: number;
+  e2eNs?: number;
+  /** (E2E - TTFT) / (tokens - 1), tokens > 1 only. */
+  tpotNs?: number;
+  /** Gaps between content chunks (0 where two came in one read). */
+  itlNs?: number[];
+  outputTokens: number;
+  /** Where outputTokens came from: the usage block, the tokenizer, or the chunk count. */
+  tokenSource: "usage" | "tokenizer" | "chunks";
+  /** usage.prompt_tokens, null when the server sent no usage. */
+  promptTokens: number | null;
+  /** Exact-length requests: whether the server made exactly max_tokens (null: not asked). */
+  honoured: boolean | null;
+  /** The server's own timings, ms as sent (lmrig serve's `lmrig` field, llama-server's `timings`). */
+  server?: {
+    source: string;
+    queueMs?: number;
+    prefillMs?: number;
+    decodeMs?: number;
+    firstTokenMs?: number;
+    tokens?: number;
+    promptTokens?: number;
+  };
+}
+
+/** How an HTTP run reached its server(s) and shaped its load (records of `--target http://`). */
+export interface HttpRunInfo {
+  /** Base URLs (`.../v1`), requests round-robin over them. */
+  endpoints: string[];
+  api: "completions" | "chat";
+  /** The `model` field sent. */
+  modelName: string;
+  /** The environment variable the API key was read from (never the key), or null. */
+  apiKeyEnv: string | null;
+  /** Load-generating isolates (1 = the main event loop; more are Deno workers). */
+  isolates: number;
+  timeoutsMs: { connect: number; firstToken: number; idle: number; total: number };
+  /** ignore_eos and min_tokens were sent (random prompts of exact lengths). */
+  exactTokens: boolean;
+  /** Goodput SLOs, ms (absent: none given). */
+  slo?: { ttftMs?: number; tpotMs?: number; e2eMs?: number };
+  arrival: "poisson" | "constant";
+  durationS: number | null;
+  maxConcurrency: number | null;
+  /** The tokenizer used to count output tokens when a server sent no usage (a model spec), or null. */
+  tokenizer: string | null;
+  /** What /v1/models listed (ids), when it answered. */
+  serverModels: string[];
+  /** Workers: the dataset file the prompts came from (absent: random token ids). */
+  dataset?: string;
 }
 
 /** GPU facts of the environment (null on CPU-only runs). */
@@ -187,11 +268,12 @@ export type DtypeName = "bf16" | "f16" | "f32";
 
 /** The model that was measured. */
 export interface RecordModel {
-  /** "synthetic:qwen2.5-1.5b" or a folder path. */
+  /** "synthetic:qwen2.5-1.5b" or a folder path (HTTP: the model name sent). */
   spec: string;
   name: string;
   arch: string;
-  dtype: DtypeName;
+  /** "unknown" on HTTP records (the server holds the weights). */
+  dtype: DtypeName | "unknown";
   synthetic: boolean;
   seed: number | null;
   contentHash: string | null;
@@ -206,7 +288,8 @@ export interface RecordModel {
 
 /** Engine settings the run used (as the engine reports them). */
 export interface EngineSettings {
-  backend: "cpu" | "cuda" | "metal";
+  /** "http" on records of an HTTP target (the engine is on the server). */
+  backend: "cpu" | "cuda" | "metal" | "http";
   executor: "eager" | "graph";
   threads: number;
   kvDtype: DtypeName;
@@ -265,4 +348,10 @@ export interface ResultRecord {
   derived: Record<string, Derived>;
   /** Noisy cases, outliers, figures over their limits, ... */
   warnings: string[];
+  /**
+   * Present when the run drove an HTTP target: the endpoints and load settings. The engine is
+   * then on the server: `model` holds what the client knows (numeric facts 0, dtype "unknown"),
+   * `engine.backend` is "http" and `environment` describes the client machine, with no probes.
+   */
+  http?: HttpRunInfo;
 }

@@ -23,6 +23,7 @@ import { targetWarnings } from "./target_warnings.ts";
 import { chooseDefaultModel } from "./choose_default_model.ts";
 import { deriveGridFigures } from "./derive_grid_figures.ts";
 import { probeBandwidth } from "./probe_bandwidth.ts";
+import { runHttpBench } from "../http/run_http_bench.ts";
 import { runCacheSweep } from "./run_cache_sweep.ts";
 import { type GridTarget, runGrid } from "./run_grid.ts";
 import { runPrompts } from "./run_prompts.ts";
@@ -146,7 +147,8 @@ function runKind(ctx: KindContext): Promise<KindOutcome> {
  * Run a scenario end to end and write its record: check the output path, create the engine,
  * open the model, probe bandwidth (the median of the pre-run samples is the run's one ceiling,
  * `environment.probes.ceilingBps`) and launch overhead, then hand over to the runner of the
- * scenario's kind (grid, cache-sweep, workers, prompts). Nothing is written before the first
+ * scenario's kind (grid, cache-sweep, workers, prompts). With `o.http` the run goes to an
+ * OpenAI-compatible server instead (runHttpBench, lib/http) and no engine is created. Nothing is written before the first
  * case completes, so a scenario that does not fit the model leaves no record behind. Progress
  * (status "running") is saved after each case: at the output path when it holds no record yet,
  * else beside it (`<name>.partial.json`), so a run that does not complete never replaces an
@@ -166,6 +168,7 @@ function runKind(ctx: KindContext): Promise<KindOutcome> {
  * ```
  */
 export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord; path: string }> {
+  if (o.http) return await runHttpBench(o, o.http); // the engine is on the server (lib/http)
   const scenario = o.scenario;
   if (!["grid", "cache-sweep", "workers", "prompts"].includes(scenario.kind)) {
     throw new Error(

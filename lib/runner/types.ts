@@ -5,6 +5,7 @@ import type { Library } from "../ffi/load_library.ts";
 import type { Model, ModelInfo } from "../ffi/model.ts";
 import type { Case, Derived, ResultRecord } from "../results/types.ts";
 import type { ResolvedScenario } from "../scenario/types.ts";
+import type { HttpTargetOptions } from "../http/types.ts";
 
 /** Repetition settings (defaults in resolve_runner_options.ts). */
 export interface RunnerOptions {
@@ -89,6 +90,8 @@ export interface BenchOptions {
   quants?: string[];
   /** A user's llama.cpp build folder instead of the npm prebuilt (else $LMRIG_LLAMA_LIB). */
   llamaLib?: string;
+  /** An OpenAI-compatible HTTP target instead of an engine (`--target http://...`; lib/http). */
+  http?: HttpTargetOptions;
   /** Bandwidth probe buffer, bytes (default: see probeBandwidth). */
   probeBytes?: number;
   log?: (message: string) => void;

@@ -11,6 +11,7 @@ export const BASE_FIELDS = [
   "maxCtx",
   "targets",
   "quants",
+  "http",
 ] as const;
 
 /** Render a value for "got ..." in a message. */

@@ -30,6 +30,42 @@ export interface ScenarioBase {
    * (`llama.cpp:q4_k_m`); default the model's own dtype only; `--quant` overrides.
    */
   quants?: string[];
+  /** How the scenario runs against an HTTP target (`--target http://...`); ignored otherwise. */
+  http?: HttpScenarioOptions;
+}
+
+/**
+ * Settings of a workers or prompts scenario run through the HTTP target (docs/serving.md):
+ * service-level objectives for goodput, the open-loop arrival process, bounds and the client.
+ */
+export interface HttpScenarioOptions {
+  /**
+   * Goodput SLOs, ms: a request is good when it completed and meets every one given (vLLM's
+   * `--goodput ttft:MS tpot:MS e2el:MS`). Default none (no goodput figures).
+   */
+  slo?: { ttftMs?: number; tpotMs?: number; e2eMs?: number };
+  /** Open-loop arrivals: "poisson" (default) or "constant" (evenly spaced). */
+  arrival?: "poisson" | "constant";
+  /** Each load run also stops sending after this many seconds (default: no time bound). */
+  durationS?: number;
+  /** Requests in flight at once in every load (default: the load's own, e.g. N users). */
+  maxConcurrency?: number;
+  /** Load-generating isolates (default 1; more are Deno workers). */
+  isolates?: number;
+  /** Per-request bounds, ms (defaults: connect 10,000, first token 60,000, idle 30,000, total 600,000). */
+  timeoutsMs?: { connect?: number; firstToken?: number; idle?: number; total?: number };
+  /**
+   * Ask for exactly decodeTokens tokens (`ignore_eos`, `min_tokens`); default true for workers
+   * (random prompts of exact lengths), false for prompts (real texts end where the model stops).
+   */
+  exactTokens?: boolean;
+  /**
+   * Workers over HTTP: prompts from a dataset file (JSONL, JSON array or CSV; lib/dataset reads
+   * it) instead of random token ids, cycled from a per-run offset; max_tokens is each record's
+   * output length in tokens when it has an output and --model gives the tokenizer, else
+   * decodeTokens. `--dataset PATH` sets `path`.
+   */
+  dataset?: { path: string; promptField?: string; outputField?: string; maxRecords?: number };
 }
 
 /** One case of a grid: a request of promptTokens (or a text) generating decodeTokens. */

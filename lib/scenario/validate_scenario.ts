@@ -1,5 +1,6 @@
 /** Check a scenario declaration field by field and fill its defaults. */
 import { BASE_FIELDS, Fields } from "./_fields.ts";
+import { validateHttp } from "./_validate_http.ts";
 import { validatePrompts } from "./_validate_prompts.ts";
 import { validateWorkers } from "./_validate_workers.ts";
 import type {
@@ -56,6 +57,7 @@ export function validateScenario(value: unknown, file: string): ResolvedScenario
   if (base.runs === undefined) delete base.runs;
   const targets = validateTargets(f, o.targets);
   const quants = validateQuants(f, o.quants);
+  const http = validateHttp(f, o.http);
   const maxCtxGiven = f.optInt(o.maxCtx, "maxCtx", 1, MAX_TOKENS);
   let s: Scenario;
   let longest: number;
@@ -83,6 +85,7 @@ export function validateScenario(value: unknown, file: string): ResolvedScenario
     ...s,
     ...(targets ? { targets } : {}),
     ...(quants ? { quants } : {}),
+    ...(http ? { http } : {}),
     description: base.description,
     file,
     maxCtx,
