@@ -3,6 +3,7 @@
  * bounded queue for a sequence slot, are prefilled between decode steps and join the running
  * batch; a finished or cancelled sequence leaves it and its slot (and KV) is freed at once.
  */
+import { setImmediate } from "node:timers";
 import type { Target } from "../targets/types.ts";
 import { ApiError } from "./api_error.ts";
 import { mulberry32 } from "./_rng.ts";
@@ -74,6 +75,8 @@ const ms = (ns: number) => ns / 1e6;
  * target's logits in JS (timed in JS). A cancel is applied at once when no engine call is in
  * flight, else as soon as that call returns (the engine is never touched during a call). A
  * failed prefill fails its request, a failed decode the requests of its batch; the loop goes on.
+ * Each step ends with one turn of the event loop, so HTTP I/O runs between steps even on a
+ * target whose calls block.
  *
  * @param target An open target (it needs `batched-decode`, `sampling` and `logits`).
  * @param options Queue bound, prefill budget, end-of-sequence ids.
@@ -307,6 +310,10 @@ export function createBatchScheduler(
       await prefillPhase();
       sweep();
       await decodePhase();
+      // A target whose calls block (llama.cpp's are synchronous FFI) never yields to the event
+      // loop on its own: without this turn, new requests would wait for the whole batch and
+      // streamed chunks would leave at the end. setImmediate costs ~13 us (setTimeout(0): 2 ms).
+      await new Promise((r) => setImmediate(r));
     }
   };
   const loopDone = loop();
