@@ -316,7 +316,20 @@ export function createBatchScheduler(
       await new Promise((r) => setImmediate(r));
     }
   };
-  const loopDone = loop();
+  // An unexpected failure of the loop itself (not of one request) fails every request and stops
+  // the scheduler instead of leaving clients waiting.
+  const loopDone = loop().catch((e) => {
+    stopped = true;
+    admitting = false;
+    const why = `The scheduler stopped: ${(e as Error)?.message ?? e}`;
+    for (const s of [...queue, ...live]) {
+      try {
+        complete(s, "error", why);
+      } catch {
+        s.resolve({ tokens: s.tokens, finishReason: "error", timings: timings(s), error: why });
+      }
+    }
+  });
 
   const scheduler: BatchScheduler = {
     submit(params, onToken) {
