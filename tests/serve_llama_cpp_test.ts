@@ -36,7 +36,7 @@ Deno.test("lmrig serve --target llama.cpp: numerics, batching, disconnect", asyn
   try {
     assert.equal(server.model.target.name, "llama.cpp");
     const prompts = [[5, 6, 7, 8, 9], [100, 3, 250, 17], [42, 1, 400]];
-    const n = 20;
+    const n = 40;
     const ask = (prompt: number[], stream: boolean) =>
       post(`${base}/completions`, {
         prompt,
