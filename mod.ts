@@ -28,3 +28,4 @@ export * from "./lib/http/mod.ts";
 export * from "./lib/tokenizer/mod.ts";
 export * from "./lib/targets/mod.ts";
 export * from "./lib/gguf/mod.ts";
+export * from "./lib/serve/mod.ts";

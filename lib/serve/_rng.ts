@@ -1,0 +1,13 @@
+/** A small seeded PRNG (mulberry32) for request-level sampling: same seed, same draws. */
+
+/** A function returning uniform floats in [0, 1), seeded by `seed` (any 32-bit integer). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
