@@ -62,6 +62,17 @@ typedef int32_t lmr_status;
 #define LMR_DTYPE_F32 0
 #define LMR_DTYPE_F16 1
 #define LMR_DTYPE_BF16 2
+/* Quantised weight types, ggml's type ids and block layouts bit for bit (weights only, read from
+ * GGUF files; never a KV or activation dtype). A row of `in` weights is in / 32 (Q8_0) or
+ * in / 256 (Q4_K, Q6_K) consecutive blocks, so `in` must be a multiple of the block size.
+ *   Q8_0: 34 bytes per 32 weights: F16 scale d, 32 int8 q; w = d * q.
+ *   Q4_K: 144 bytes per 256 weights: F16 d, F16 dmin, 12 bytes of 6-bit sub-block scales and
+ *         mins (8 sub-blocks of 32), 128 bytes of 4-bit q; w = d * sc * q - dmin * m.
+ *   Q6_K: 210 bytes per 256 weights: 128 bytes low 4 bits, 64 bytes high 2 bits, 16 int8
+ *         sub-block scales (16 sub-blocks of 16), F16 d; w = d * sc * (q - 32). */
+#define LMR_DTYPE_Q8_0 8
+#define LMR_DTYPE_Q4_K 12
+#define LMR_DTYPE_Q6_K 14
 
 /* SIMD capability bits (lmr_engine_info.simd_flags). */
 #define LMR_SIMD_AVX2 1

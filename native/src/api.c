@@ -44,6 +44,9 @@ const char *lmr_dtype_name(int32_t dtype) {
     case LMR_DTYPE_F32: return "F32";
     case LMR_DTYPE_F16: return "F16";
     case LMR_DTYPE_BF16: return "BF16";
+    case LMR_DTYPE_Q8_0: return "Q8_0";
+    case LMR_DTYPE_Q4_K: return "Q4_K";
+    case LMR_DTYPE_Q6_K: return "Q6_K";
     case LMR_DTYPE_DEFAULT: return "DEFAULT";
     default: return "unknown";
     }

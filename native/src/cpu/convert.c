@@ -3,9 +3,14 @@
 #include <string.h>
 
 #include "../../include/lmrig.h"
+#include "quant.h"
 #include "simd.h"
 
 void lmr_cpu_row_to_f32(const void *src, int dtype, float *dst, int64_t n) {
+    if (lmr_dtype_is_quant(dtype)) { /* n: a multiple of the block size (an embedding row) */
+        lmr_dequant_row(dtype, src, dst, n);
+        return;
+    }
 #if LMR_HAVE_AVX2
     if (lmr_isa_has_avx2(lmr_cpu_isa())) {
         lmr_row_to_f32_avx2(src, dtype, dst, n);

@@ -3,7 +3,8 @@
  * Every kernel has a plain scalar version (the specification, *_ref) and a dispatched fast
  * version picked at runtime from the CPU's features (AVX2+FMA+F16C, AVX-512, AVX-512-BF16, NEON).
  * Activations are FP32; weights may be BF16, F16 or F32 (LMR_DTYPE_*) and are converted in
- * registers, never copied to FP32 as a whole. Row-major everywhere; a Linear weight is
+ * registers, never copied to FP32 as a whole, or quantised Q8_0 / Q4_K / Q6_K (quant.h: ggml's
+ * blocks; a row of `in` weights is in / 32 or in / 256 blocks). Row-major everywhere; a Linear weight is
  * [out, in] as Hugging Face stores it. */
 #ifndef LMR_CPU_KERNELS_H
 #define LMR_CPU_KERNELS_H
@@ -53,7 +54,8 @@ const char *lmr_cpu_level_name(int level);
 
 /* lmr_bf16_to_f32, lmr_f32_to_bf16 (round to nearest even; NaN stays NaN), lmr_f16_to_f32,
  * lmr_f32_to_f16: static inline in half.h */
-/* dst[n] = src[n] converted from dtype to FP32 (an embedding row, a KV slice). */
+/* dst[n] = src[n] converted from dtype to FP32 (an embedding row, a KV slice); a quantised row
+ * (n a multiple of its block size) is dequantised. */
 void lmr_cpu_row_to_f32(const void *src, int dtype, float *dst, int64_t n);
 void lmr_cpu_row_from_f32(const float *src, int dtype, void *dst, int64_t n);
 

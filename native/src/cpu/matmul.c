@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../../include/lmrig.h"
+#include "quant.h"
 #include "simd.h"
 
 
@@ -17,6 +18,10 @@ static inline float w_at(const void *W, int wdtype, int64_t i) {
 
 void lmr_cpu_matmul_ref(const float *x, int n_tok, int in, const void *W, int wdtype, int out,
                         const float *bias, float *y, int accumulate) {
+    if (lmr_dtype_is_quant(wdtype)) {
+        lmr_matmul_ref_quant(x, n_tok, in, W, wdtype, out, bias, y, accumulate);
+        return;
+    }
     for (int t = 0; t < n_tok; t++) {
         const float *xt = x + (int64_t)t * in; /* [in] */
         for (int o = 0; o < out; o++) {
@@ -131,6 +136,20 @@ static void to_bf16_task(void *ctx, int ith, int nth) { /* rows split evenly ove
 
 void lmr_cpu_matmul_n(lmr_pool *p, const float *x, int n_tok, int in, const lmr_linear *ls, int n) {
     if (n_tok <= 0 || n <= 0) return;
+    if (n > LMR_MATMUL_MAX) n = LMR_MATMUL_MAX;
+    int n_quant = 0;
+    for (int i = 0; i < n; i++) n_quant += lmr_dtype_is_quant(ls[i].wdtype);
+    if (n_quant) { /* quantised linears go to quant.c, the others through here */
+        lmr_linear q[LMR_MATMUL_MAX], f[LMR_MATMUL_MAX];
+        int nq = 0, nf = 0;
+        for (int i = 0; i < n; i++) {
+            if (lmr_dtype_is_quant(ls[i].wdtype)) q[nq++] = ls[i];
+            else f[nf++] = ls[i];
+        }
+        lmr_matmul_quant_n(p, x, n_tok, in, q, nq);
+        if (nf) lmr_cpu_matmul_n(p, x, n_tok, in, f, nf);
+        return;
+    }
     matmul_job j = {.p = p, .x = x, .n_tok = n_tok, .in = in, .ls = ls,
                     .rows = lmr_matmul_rows_scalar};
     switch (lmr_cpu_isa()) {
