@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "gguf_writer.h"
+#include "cpu/kernels.h"
 #include "internal.h"
 
 static lmr_engine *E;
@@ -133,33 +134,102 @@ static void same_model(const char *preset, int32_t dtype) {
     lmr_model_destroy(m);
 }
 
-/* Q8_0 2-D weights: loads with its type mix and real bytes (the forward is checked when the
- * quantised kernels are there: lmr_cpu_matmul accepts LMR_DTYPE_Q8_0). */
-static void q8_0(void) {
-    lmr_model *m = synth("tiny-qwen2", LMR_DTYPE_F32);
-    char path[256];
+/* g's weights with every quantised tensor dequantised to F32 (malloc'd; free with free_f32). */
+static lmr_weights dequantised(const lmr_model *g) {
+    lmr_weights w = g->w;
+    w.tensors = malloc(sizeof *w.tensors * (size_t)w.n_tensors);
+    for (int32_t i = 0; i < w.n_tensors; i++) {
+        lmr_tensor t = g->w.tensors[i];
+        int64_t rows = t.shape[0], cols = t.n_dims == 2 ? t.shape[1] : 1;
+        float *d = malloc(sizeof(float) * (size_t)(rows * cols));
+        for (int64_t r = 0; r < rows; r++)
+            lmr_cpu_row_to_f32((const uint8_t *)t.data + (uint64_t)r * (t.bytes / (uint64_t)rows),
+                               t.dtype, d + r * cols, cols);
+        t.dtype = LMR_DTYPE_F32, t.data = d, t.bytes = sizeof(float) * (uint64_t)(rows * cols);
+        w.tensors[i] = t;
+    }
+    return w;
+}
+
+static void free_f32(lmr_weights *w) {
+    for (int32_t i = 0; i < w->n_tensors; i++) free((void *)w->tensors[i].data);
+    free(w->tensors);
+}
+
+/* Q8_0 2-D weights (quantised by gguf_writer.h): the type mix and real bytes in the model info,
+ * and logits within Q8_TOL of the same model with those weights dequantised to F32 (the kernels
+ * may quantise activations to 8 bits per block as ggml does: measured ~1e-3 then, 1e-6 when they
+ * dequantise-then-dot). Negative control: one tensor's block scales (the output projection:
+ * output.weight, or token_embd.weight when tied) scaled by 1.25 in the file must move the logits
+ * past Q8_TOL. */
+#define Q8_TOL 1e-2
+static void q8_0(const char *preset) {
+    lmr_model *m = synth(preset, LMR_DTYPE_F32);
+    char path[256], fpath[256];
     gw_file f;
     gw_opts o = {1, 0, 1};
     write_file(m, &o, "q8.gguf", path, &f);
-    free(f.data);
     lmr_model *g = load(path);
-    CHECK(g != NULL, "Q8_0 file loads");
-    if (g) {
-        const lmr_model_info *b = &g->info;
-        uint64_t want = 0;
-        for (int32_t i = 0; i < m->w.n_tensors; i++) {
-            const lmr_tensor *t = &m->w.tensors[i];
-            want += t->n_dims == 2 ? (uint64_t)t->shape[0] * (uint64_t)t->shape[1] / 32 * 34 : t->bytes;
-        }
-        CHECK(b->dtype == LMR_DTYPE_Q8_0 && b->weight_bytes == want && b->decode_bytes == want &&
-                  !strncmp(b->weight_types, "q8_0:", 5) && strstr(b->weight_types, ",f32:"),
-              "Q8_0: dtype %d, %llu weight bytes (want %llu), types %s", b->dtype,
-              (unsigned long long)b->weight_bytes, (unsigned long long)want, b->weight_types);
-        CHECK_ERR(lmr_model_save(g, dir), LMR_ERR_UNSUPPORTED, E, "is quantised", "safetensors");
+    CHECK(g != NULL, "%s Q8_0 file loads", preset);
+    if (!g) return free(f.data), lmr_model_destroy(m);
+    const lmr_model_info *b = &g->info;
+    uint64_t want = 0;
+    for (int32_t i = 0; i < m->w.n_tensors; i++) {
+        const lmr_tensor *t = &m->w.tensors[i];
+        want += t->n_dims == 2 ? (uint64_t)t->shape[0] * (uint64_t)t->shape[1] / 32 * 34 : t->bytes;
     }
+    CHECK(b->dtype == LMR_DTYPE_Q8_0 && b->weight_bytes == want && !strncmp(b->weight_types, "q8_0:", 5) &&
+              strstr(b->weight_types, ",f32:"),
+          "%s Q8_0: dtype %s, %llu weight bytes (want %llu), types %s", preset, lmr_dtype_name(b->dtype),
+          (unsigned long long)b->weight_bytes, (unsigned long long)want, b->weight_types);
+    CHECK_ERR(lmr_model_save(g, dir), LMR_ERR_UNSUPPORTED, E, "is quantised", "safetensors");
+    lmr_weights dq = dequantised(g);
+    gw_file ff;
+    gw_opts fo = {1, 0, 0};
+    gw_write(&dq, &fo, &ff);
+    snprintf(fpath, sizeof fpath, "%s/dequant.gguf", dir);
+    gw_save(&ff, fpath);
+    free(ff.data);
+    free_f32(&dq);
+    lmr_model *r = load(fpath);
+    int32_t V = b->vocab;
+    float *lq = malloc(sizeof(float) * (size_t)V), *lr = malloc(sizeof(float) * (size_t)V),
+          *lm = malloc(sizeof(float) * (size_t)V);
+    int ok = r && !run(g, lq) && !run(r, lr) && !run(m, lm);
+    double d = ok ? rel_diff(lq, lr, V) : 1, dm = ok ? rel_diff(lq, lm, V) : 1;
+    CHECK(ok && d <= Q8_TOL, "%s Q8_0 logits vs its weights dequantised to F32: rel diff %.2e (tol %g); "
+          "vs the unquantised model %.2e", preset, d, Q8_TOL, dm);
     lmr_model_destroy(g);
+    lmr_model_destroy(r);
+    /* negative control: the scales (the F16 at the start of each 34-byte block) of one tensor */
+    const char *victim = b->tie_embeddings ? "token_embd.weight" : "output.weight";
+    int k = 0;
+    while (k < f.n_tensors && strcmp(f.names[k], victim)) k++;
+    uint64_t at = 0, n = 0;
+    for (int i = 0; i < 8; i++) at = at << 8 | f.data[f.off_pos[k] + 7 - i];
+    size_t data_off = f.size;
+    for (int i = 0; i < f.n_tensors; i++) { /* the data section starts after the last info */
+        size_t e = f.off_pos[i] + 8;
+        data_off = i == 0 || e > data_off ? e : data_off;
+    }
+    data_off = (data_off + 31) / 32 * 32;
+    n = (uint64_t)b->vocab * (uint64_t)b->hidden / 32;
+    for (uint64_t bl = 0; bl < n; bl++) {
+        uint8_t *p = f.data + data_off + at + bl * 34;
+        uint16_t h = (uint16_t)(p[0] | p[1] << 8);
+        h = lmr_f32_to_f16(lmr_f16_to_f32(h) * 1.25f);
+        p[0] = (uint8_t)h, p[1] = (uint8_t)(h >> 8);
+    }
+    gw_save(&f, path);
+    g = load(path);
+    double dn = g && !run(g, lq) ? rel_diff(lq, lr, V) : 0;
+    CHECK(dn > Q8_TOL, "%s Q8_0 with %s's scales x1.25: rel diff %.2e > tol %g "
+          "(negative control)", preset, victim, dn, Q8_TOL);
+    lmr_model_destroy(g);
+    free(lq), free(lr), free(lm), free(f.data);
     lmr_model_destroy(m);
     unlink(path);
+    unlink(fpath);
 }
 
 static void put_u32(gw_file *f, size_t at, uint32_t v) {
@@ -282,7 +352,8 @@ int main(void) {
     same_model("tiny-qwen2", LMR_DTYPE_F32);
     same_model("tiny-llama", LMR_DTYPE_F32);
     same_model("tiny-llama", LMR_DTYPE_F16);
-    q8_0();
+    q8_0("tiny-qwen2");
+    q8_0("tiny-llama");
     corrupt();
     folders();
     t_rmdir(dir);

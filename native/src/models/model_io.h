@@ -10,12 +10,6 @@
 
 #include "lmrig.h"
 
-#ifndef LMR_DTYPE_Q8_0 /* TEMP until the quantised kernels land */
-#define LMR_DTYPE_Q8_0 8
-#define LMR_DTYPE_Q4_K 12
-#define LMR_DTYPE_Q6_K 14
-#endif
-
 typedef struct {
     char arch[32];          /* "qwen2" or "llama" (from model_type / architectures) */
     char name[128];         /* preset name or folder base name */
