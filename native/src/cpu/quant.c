@@ -320,8 +320,35 @@ float lmr_quant_vec_dot_ref(int wdtype, int n, const void *w, const void *xq) {
 }
 
 lmr_qdot_fn lmr_quant_dot(int isa, int wdtype) {
-    (void)isa, (void)wdtype;
-    return NULL; /* no fast kernels yet: every level dequantises */
+    lmr_qdot_fn f = NULL;
+    (void)wdtype;
+    switch (isa) {
+#if LMR_HAVE_AVX512
+    case LMR_ISA_AVX512: f = lmr_quant_dot_avx512(wdtype); break;
+#endif
+#if LMR_HAVE_NEON
+    case LMR_ISA_NEON: f = lmr_quant_dot_neon(wdtype); break;
+#endif
+    default: break;
+    }
+#if LMR_HAVE_AVX2
+    if (!f && lmr_isa_has_avx2(isa)) f = lmr_quant_dot_avx2(wdtype);
+#endif
+    return f;
+}
+
+const char *lmr_quant_kernels_name(int isa) {
+#if LMR_HAVE_AVX512
+    if (isa == LMR_ISA_AVX512 && lmr_quant_dot_avx512(LMR_DTYPE_Q4_K)) return "avx512-vnni";
+#endif
+#if LMR_HAVE_AVX2
+    if (lmr_isa_has_avx2(isa)) return "avx2";
+#endif
+#if LMR_HAVE_NEON
+    if (isa == LMR_ISA_NEON) return lmr_quant_neon_dotprod() ? "neon-dotprod" : "neon";
+#endif
+    (void)isa;
+    return "scalar";
 }
 
 /* ---- reference linear layer ---- */
@@ -365,9 +392,21 @@ typedef struct {
     const lmr_linear *ls;
     void *xq[2]; /* quantised activations by LMR_QACT_*: [n_tok] rows */
     size_t xq_row[2];
+    int gemm;           /* dequantised tiles through the float GEMM */
+    const uint16_t *xb; /* bf16(x) [n_tok, in] for the AVX-512-BF16 GEMM, or NULL (FP32 GEMM) */
     int n_chunks;
     qchunk chunks[MAX_CHUNKS];
 } qjob;
+
+#if LMR_HAVE_AVX512
+static void to_bf16_task(void *ctx, int ith, int nth) { /* tokens split evenly over the pool */
+    qjob *j = ctx;
+    int t0 = (int)((int64_t)j->n_tok * ith / nth), t1 = (int)((int64_t)j->n_tok * (ith + 1) / nth);
+    if (t1 > t0)
+        lmr_x_to_bf16_avx512(j->x + (int64_t)t0 * j->in, t1 - t0, j->in,
+                             (uint16_t *)j->xb + (int64_t)t0 * j->in, j->in);
+}
+#endif
 
 static void quantize_task(void *ctx, int ith, int nth) { /* tokens split evenly over the pool */
     qjob *j = ctx;
@@ -403,8 +442,47 @@ static void rows_dequant(const qjob *j, const lmr_linear *L, int o0, int o1) {
     }
 }
 
+/* Prefill: tiles of LMR_QGEMM_ROWS rows dequantised (to BF16 for the AVX-512-BF16 GEMM, else
+ * FP32) into the thread's scratch after its GEMM panel, then the level's float GEMM. Returns 0
+ * when there is no memory for the tile (the caller then takes the integer path). */
+static int rows_gemm(const qjob *j, int ith, const lmr_linear *L, int o0, int o1) {
+    const int in = j->in, bf16 = j->xb != NULL;
+    const size_t tile = (size_t)LMR_QGEMM_ROWS * in * (bf16 ? 2 : 4);
+    char *s = lmr_pool_scratch(j->p, ith, LMR_GEMM_SCRATCH + tile + (bf16 ? (size_t)in * 4 : 0));
+    if (!s) return 0;
+    void *wt = s + LMR_GEMM_SCRATCH;
+    float *row = (float *)(s + LMR_GEMM_SCRATCH + tile); /* BF16: one FP32 row before rounding */
+    const int64_t row_bytes = lmr_dtype_row_bytes(L->wdtype, in);
+    for (int r0 = o0; r0 < o1; r0 += LMR_QGEMM_ROWS) {
+        int nr = o1 - r0 < LMR_QGEMM_ROWS ? o1 - r0 : LMR_QGEMM_ROWS;
+        for (int r = 0; r < nr; r++) {
+            const void *src = (const char *)L->W + (int64_t)(r0 + r) * row_bytes;
+            if (!bf16) {
+                lmr_dequant_row(L->wdtype, src, (float *)wt + (size_t)r * in, in);
+                continue;
+            }
+            lmr_dequant_row(L->wdtype, src, row, in);
+            uint16_t *dst = (uint16_t *)wt + (size_t)r * in;
+            for (int i = 0; i < in; i++) dst[i] = lmr_f32_to_bf16(row[i]);
+        }
+#if LMR_HAVE_AVX512
+        if (bf16) {
+            lmr_matmul_rows_bf16_avx512(j->xb, in, j->n_tok, in, wt, 0, nr, L->y + r0, L->out, s);
+            continue;
+        }
+#endif
+#if LMR_HAVE_AVX2
+        lmr_matmul_rows_avx2(j->x, j->n_tok, in, wt, LMR_DTYPE_F32, 0, nr, L->y + r0, L->out, (float *)s);
+#elif LMR_HAVE_NEON
+        lmr_matmul_rows_neon(j->x, j->n_tok, in, wt, LMR_DTYPE_F32, 0, nr, L->y + r0, L->out, (float *)s);
+#else
+        lmr_matmul_rows_scalar(j->x, j->n_tok, in, wt, LMR_DTYPE_F32, 0, nr, L->y + r0, L->out, NULL);
+#endif
+    }
+    return 1;
+}
+
 static void quant_task(void *ctx, int ith, int chunk) {
-    (void)ith;
     qjob *j = ctx;
     const qchunk *c = &j->chunks[chunk];
     const lmr_linear *L = &j->ls[c->j];
@@ -418,12 +496,17 @@ static void quant_task(void *ctx, int ith, int chunk) {
             for (int o = o0; o < o1; o++) yt[o] += L->bias[o];
         }
     }
+    if (j->gemm && rows_gemm(j, ith, L, o0, o1)) return;
     lmr_qdot_fn dot = j->isa == LMR_ISA_SCALAR ? NULL : lmr_quant_dot(j->isa, L->wdtype);
     if (!dot) {
         rows_dequant(j, L, o0, o1);
         return;
     }
     const int act = lmr_quant_act_dtype(L->wdtype), in = j->in;
+    if (act < 0 || !j->xq[act]) {
+        rows_dequant(j, L, o0, o1);
+        return;
+    }
     const char *xq = j->xq[act];
     const size_t xrow = j->xq_row[act];
     const int64_t row_bytes = lmr_dtype_row_bytes(L->wdtype, in);
@@ -466,21 +549,33 @@ void lmr_matmul_quant_n(lmr_pool *p, const float *x, int n_tok, int in, const lm
     if (n_tok <= 0 || n <= 0) return;
     if (n > LMR_MATMUL_MAX) n = LMR_MATMUL_MAX;
     qjob j = {.p = p, .x = x, .n_tok = n_tok, .in = in, .ls = ls, .isa = lmr_cpu_isa()};
-    int need[2] = {0, 0};
-    if (j.isa != LMR_ISA_SCALAR)
+    /* what the activations are needed as: bf16(x) for the AVX-512-BF16 GEMM, Q8_0 / Q8_K blocks
+     * for the integer dot kernels, nothing else (FP32 GEMM, scalar level) */
+    int need[2] = {0, 0}, want_xb = 0;
+    j.gemm = j.isa != LMR_ISA_SCALAR && n_tok >= LMR_QGEMM_MIN_TOK;
+#if LMR_HAVE_AVX512
+    want_xb = j.gemm && j.isa == LMR_ISA_AVX512 && in % 2 == 0;
+#endif
+    if (j.isa != LMR_ISA_SCALAR && !j.gemm)
         for (int i = 0; i < n; i++)
             if (lmr_quant_dot(j.isa, ls[i].wdtype)) need[lmr_quant_act_dtype(ls[i].wdtype)] = 1;
-    if (need[0] || need[1]) {
-        size_t r0 = need[0] ? lmr_quant_act_row_bytes(LMR_DTYPE_Q8_0, in) : 0;
-        size_t r1 = need[1] ? lmr_quant_act_row_bytes(LMR_DTYPE_Q4_K, in) : 0;
-        size_t off1 = ((size_t)n_tok * r0 + 63) & ~(size_t)63;
-        char *buf = lmr_pool_shared_scratch(p, off1 + (size_t)n_tok * r1);
-        if (buf) {
+    size_t xb_bytes = want_xb ? (((size_t)n_tok * in * sizeof(uint16_t) + 63) & ~(size_t)63) : 0;
+    size_t r0 = need[0] ? lmr_quant_act_row_bytes(LMR_DTYPE_Q8_0, in) : 0;
+    size_t r1 = need[1] ? lmr_quant_act_row_bytes(LMR_DTYPE_Q4_K, in) : 0;
+    size_t off1 = ((size_t)n_tok * r0 + 63) & ~(size_t)63;
+    if (xb_bytes || r0 || r1) {
+        char *buf = lmr_pool_shared_scratch(p, xb_bytes + off1 + (size_t)n_tok * r1);
+        if (!buf) { /* no memory for the activations: the paths that need none */
+            j.isa = j.gemm && !want_xb ? j.isa : LMR_ISA_SCALAR;
+        } else if (want_xb) {
+            j.xb = (const uint16_t *)buf;
+#if LMR_HAVE_AVX512
+            lmr_pool_run(p, to_bf16_task, &j);
+#endif
+        } else {
             j.xq[0] = need[0] ? buf : NULL, j.xq_row[0] = r0;
             j.xq[1] = need[1] ? buf + off1 : NULL, j.xq_row[1] = r1;
             lmr_pool_run(p, quantize_task, &j);
-        } else {
-            j.isa = LMR_ISA_SCALAR; /* no memory for the activations: dequantise-then-dot */
         }
     }
     plan_chunks(&j, n, lmr_pool_size(p));

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "kernels.h"
+#include "simd.h"
 
 #define LMR_QK8_0 32 /* weights per Q8_0 block */
 #define LMR_QK_K 256 /* weights per K-quant super-block */
@@ -119,6 +120,18 @@ float lmr_quant_vec_dot_ref(int wdtype, int n, const void *w, const void *xq);
 typedef float (*lmr_qdot_fn)(int n, const void *w, const void *xq);
 /* The fast dot of wdtype at kernel level isa (LMR_ISA_*), or NULL when that level has none. */
 lmr_qdot_fn lmr_quant_dot(int isa, int wdtype);
+/* Which dot kernels level isa runs: "avx512-vnni", "avx2", "neon-dotprod", "neon", "scalar". */
+const char *lmr_quant_kernels_name(int isa);
+#if LMR_HAVE_AVX2
+lmr_qdot_fn lmr_quant_dot_avx2(int wdtype);
+#endif
+#if LMR_HAVE_AVX512
+lmr_qdot_fn lmr_quant_dot_avx512(int wdtype); /* NULL where the AVX2 kernel is used */
+#endif
+#if LMR_HAVE_NEON
+lmr_qdot_fn lmr_quant_dot_neon(int wdtype);
+int lmr_quant_neon_dotprod(void); /* the CPU has the dotprod instructions (sdot) */
+#endif
 
 /* ---- the quantised linear layers behind lmr_cpu_matmul* (quant.c) ----
  * lmr_cpu_matmul_n hands its quantised linears here: the activations are quantised once per
@@ -127,6 +140,12 @@ lmr_qdot_fn lmr_quant_dot(int isa, int wdtype);
  * tokens (tiles of LMR_QTILE rows). At the scalar level every row is dequantised and dotted with
  * the FP32 activations (the specification, no activation rounding). */
 #define LMR_QTILE 8
+/* From this many tokens (prefill), a thread dequantises a tile of LMR_QGEMM_ROWS rows of W and
+ * runs the level's float GEMM on it (AVX-512-BF16: the BF16 GEMM, weights and activations
+ * rounded to BF16; AVX2 / NEON: the FP32 GEMM, exact weights and FP32 activations): the tile's
+ * dequantisation is shared by all tokens, and the float GEMMs are the faster kernels. */
+#define LMR_QGEMM_MIN_TOK 32
+#define LMR_QGEMM_ROWS 64
 void lmr_matmul_quant_n(lmr_pool *p, const float *x, int n_tok, int in, const lmr_linear *ls,
                         int n);
 /* lmr_cpu_matmul_ref for a quantised W: dequantise-then-dot, FP32 activations. */

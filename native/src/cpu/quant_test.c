@@ -228,6 +228,7 @@ static void check_dot_ref(void) {
 }
 
 typedef struct {
+    double worst_bf16;  /* the BF16 GEMM vs the FP32 reference, relative to sum |x w| */
     double worst_fast;  /* vs the quantised-activation reference */
     double worst_fp32;  /* vs the FP32 reference, relative to sum |x w| */
     double worst_bound; /* error against FP32 / the rounding bound */
@@ -237,7 +238,9 @@ typedef struct {
  * scale of W after computing the references (the check must then fail). */
 static int run_case(lmr_pool *p, int dt, int n_tok, int in, int out, int use_bias, int acc,
                     int corrupt, errs *e) {
-    int fast = lmr_quant_dot(lmr_cpu_isa(), dt) != NULL;
+    int gemm = lmr_cpu_isa() != 0 && n_tok >= LMR_QGEMM_MIN_TOK;
+    int bf16 = gemm && (lmr_cpu_simd_used() & LMR_SIMD_AVX512BF16) && in % 2 == 0;
+    int fast = !gemm && lmr_quant_dot(lmr_cpu_isa(), dt) != NULL;
     int64_t rb = lmr_dtype_row_bytes(dt, in);
     char *W = malloc((size_t)(rb * out));
     float *x = malloc(sizeof(float) * n_tok * in), *xd = malloc(sizeof(float) * n_tok * in);
@@ -278,7 +281,10 @@ static int run_case(lmr_pool *p, int dt, int n_tok, int in, int out, int use_bia
     int ok = 1;
     for (int i = 0; i < n_tok * out; i++) {
         double e32 = fabs((double)y[i] - yr[i]) / (mag[i] + 1e-30);
-        if (!fast) {
+        if (bf16) { /* x and W rounded to BF16: 2^-9 each, relative */
+            if (!(e32 <= 0x1p-8 + 2e-5)) ok = 0;
+            if (e32 > e->worst_bf16 || e32 != e32) e->worst_bf16 = e32;
+        } else if (!fast) {
             if (!(e32 <= 2e-5)) ok = 0;
         } else {
             double ef = fabs((double)y[i] - yq[i]) / (magq[i] + 1e-30);
@@ -330,43 +336,66 @@ static int run_multi(lmr_pool *p, int n_tok, int in) {
 
 static void check_level(lmr_pool *pools[3]) {
     const char *lv = lmr_cpu_simd_name();
-    const int toks[] = {1, 2, 5, 17};
+    const int toks[] = {1, 2, 5, 17, LMR_QGEMM_MIN_TOK + 1};
     const int outs[] = {1, 7, 9, 33, 100};
+    const int scalar = lmr_cpu_isa() == 0;
+    const int bf16 = !scalar && (lmr_cpu_simd_used() & LMR_SIMD_AVX512BF16);
     for (int k = 0; k < 3; k++) {
-        int dt = g_types[k], fast = lmr_quant_dot(lmr_cpu_isa(), dt) != NULL;
+        int dt = g_types[k], has_dot = !scalar && lmr_quant_dot(lmr_cpu_isa(), dt) != NULL;
         const int ins_k[] = {256, 512, 1536, 2304};
         const int ins_0[] = {32, 96, 288, 1536};
         const int *ins = dt == LMR_DTYPE_Q8_0 ? ins_0 : ins_k;
-        errs e = {0, 0, 0};
-        for (int ti = 0; ti < 4; ti++) {
-            int ok = 1, n = 0;
+        errs e = {0, 0, 0, 0};
+        for (int ti = 0; ti < 5; ti++) {
+            int ok = 1, n = 0, gemm = !scalar && toks[ti] >= LMR_QGEMM_MIN_TOK;
+            errs e1 = {0, 0, 0, 0};
             for (int ii = 0; ii < 4; ii++)
                 for (int oi = 0; oi < 5; oi++, n++)
                     ok &= run_case(pools[(ii + oi + ti) % 3], dt, toks[ti], ins[ii], outs[oi],
-                                   (ii + oi) & 1, (ii + oi + ti) % 3 == 0, 0, &e);
-            if (fast)
+                                   (ii + oi) & 1, (ii + oi + ti) % 3 == 0, 0, &e1);
+            if (gemm && bf16)
+                CHECK(ok, "%s %s n_tok %d: %d shapes (dequantised tiles, BF16 GEMM): vs FP32 "
+                      "worst rel err %.2g (<= 2^-8 + 2e-5)", lv, qname(dt), toks[ti], n, e1.worst_bf16);
+            else if (has_dot && !gemm)
                 CHECK(ok, "%s %s n_tok %d: %d shapes: vs integer reference worst %.2g (<= 2e-5), "
                       "vs FP32 worst %.2g of the rounding bound (<= 1)", lv, qname(dt),
-                      toks[ti], n, e.worst_fast, e.worst_bound);
+                      toks[ti], n, e1.worst_fast, e1.worst_bound);
             else
-                CHECK(ok, "%s %s n_tok %d: %d shapes (dequantise-then-dot): vs FP32 reference "
-                      "worst rel err %.2g (<= 2e-5)", lv, qname(dt), toks[ti], n,
-                      e.worst_fp32);
+                CHECK(ok, "%s %s n_tok %d: %d shapes (%s): vs FP32 reference worst rel err %.2g "
+                      "(<= 2e-5)", lv, qname(dt), toks[ti], n,
+                      gemm ? "dequantised tiles, FP32 GEMM" : "dequantise-then-dot", e1.worst_fp32);
+            if (!gemm && e1.worst_fp32 > e.worst_fp32) e.worst_fp32 = e1.worst_fp32;
+            if (e1.worst_bf16 > e.worst_bf16) e.worst_bf16 = e1.worst_bf16;
         }
-        if (fast) /* negative control: the activation rounding is visible against FP32 */
-            CHECK(e.worst_fp32 > 2e-5, "%s %s: vs FP32 reference worst rel err %.2g (> 2e-5: the "
-                  "8-bit activations are seen)", lv, qname(dt), e.worst_fp32);
+        if (has_dot) /* negative control: the activation rounding is visible against FP32 */
+            CHECK(e.worst_fp32 > 2e-5, "%s %s: integer kernels vs FP32 reference worst rel err %.2g "
+                  "(> 2e-5: the 8-bit activations are seen)", lv, qname(dt), e.worst_fp32);
         /* a prefill-sized case over the tile and chunk boundaries */
-        errs eb = {0, 0, 0};
+        errs eb = {0, 0, 0, 0};
         int ok = run_case(pools[1], dt, 70, dt == LMR_DTYPE_Q8_0 ? 1024 : 1280, 131, 1, 0, 0, &eb);
-        CHECK(ok, "%s %s n_tok 70 out 131: worst %.2g", lv, qname(dt),
-              fast ? eb.worst_fast : eb.worst_fp32);
-        errs ec = {0, 0, 0};
-        int bad = !run_case(pools[2], dt, 3, 512, 21, 0, 0, 1, &ec);
-        CHECK(bad, "%s %s: a W with one scale x1.5 misses the reference (negative control)", lv,
-              qname(dt));
+        if (bf16) e.worst_bf16 = eb.worst_bf16 > e.worst_bf16 ? eb.worst_bf16 : e.worst_bf16;
+        CHECK(ok, "%s %s n_tok 70 in %d out 131: vs FP32 worst rel err %.2g", lv, qname(dt),
+              dt == LMR_DTYPE_Q8_0 ? 1024 : 1280, bf16 ? eb.worst_bf16 : eb.worst_fp32);
+        if (bf16) /* negative control: the BF16 rounding is visible against FP32 */
+            CHECK(e.worst_bf16 > 2e-5, "%s %s: BF16 GEMM vs FP32 worst rel err %.2g (> 2e-5: the "
+                  "rounding is seen)", lv, qname(dt), e.worst_bf16);
+        for (int c = 0; c < 2; c++) {
+            errs ec = {0, 0, 0, 0};
+            int nt = c ? LMR_QGEMM_MIN_TOK + 3 : 3;
+            int bad = !run_case(pools[2], dt, nt, 512, 21, 0, 0, 1, &ec);
+            CHECK(bad, "%s %s n_tok %d: a W with one scale x1.5 misses the reference (negative "
+                  "control)", lv, qname(dt), nt);
+        }
     }
-    CHECK(run_multi(pools[2], 1, 512) && run_multi(pools[1], 9, 768),
+#if LMR_HAVE_AVX512
+    if (lmr_cpu_isa() == LMR_ISA_AVX512 && __builtin_cpu_supports("avx512vnni"))
+        CHECK(lmr_quant_dot(LMR_ISA_AVX512, LMR_DTYPE_Q4_K) != lmr_quant_dot(LMR_ISA_AVX2, LMR_DTYPE_Q4_K) &&
+                  lmr_quant_dot(LMR_ISA_AVX512, LMR_DTYPE_Q8_0) != lmr_quant_dot(LMR_ISA_AVX2, LMR_DTYPE_Q8_0) &&
+                  lmr_quant_dot(LMR_ISA_AVX512, LMR_DTYPE_Q6_K) != lmr_quant_dot(LMR_ISA_AVX2, LMR_DTYPE_Q6_K),
+              "%s: the CPU has AVX-512-VNNI: the checks above ran the VNNI kernels", lv);
+#endif
+    CHECK(run_multi(pools[2], 1, 512) && run_multi(pools[1], 9, 768) &&
+              run_multi(pools[0], LMR_QGEMM_MIN_TOK + 2, 512),
           "%s matmul_n of q4_K, q6_K, bf16, q8_0 linears = separate calls", lv);
 }
 
@@ -389,6 +418,8 @@ int main(void) {
             continue;
         }
         lmr_cpu_force_level(lvl);
+        printf("level %s: quantised dot kernels %s\n", lmr_cpu_simd_name(),
+               lmr_quant_kernels_name(lmr_cpu_isa()));
         check_level(pools);
     }
     lmr_cpu_force_level(-1);
