@@ -21,15 +21,16 @@ import type { Target } from "../lib/targets/types.ts";
 const SAME_TOL = 1e-5;
 /**
  * lmrig vs llama.cpp on the same quantised file, max |logit diff| over 48 teacher-forced
- * positions (logits up to ~5 for llama, ~19 for qwen2). llama.cpp quantises the activations of every
- * quantised matmul to 8 bits per block (Q8_0 for Q8_0 weights, Q8_K for the K-quants); lmrig's
- * kernels that dequantise the weights and keep F32 activations differ from it by that rounding:
- * measured 4.4e-2 to 5.2e-2 (Q8_0) and 6.4e-2 to 7.1e-2 (Q4_K_M) on this machine (F32 files give
- * < 1e-4, tests/targets_llama_cpp_test.ts). The tolerances are about 2x those; the negative
- * control (blk.0.ffn_down's block scales x1.25 in the file) moved the logits by 0.37-0.41, more
- * than 2x them, and must.
+ * positions (logits up to ~5 for llama, ~19 for qwen2). Both quantise the activations of a
+ * quantised matmul to 8 bits per block (Q8_0 blocks for Q8_0 weights, Q8_K for the K-quants), so
+ * they differ only by rounding details and summation order. Measured on this machine with the
+ * integer dot kernels (AVX-512): Q8_0 4.7e-2 (qwen2) and 4.9e-2 (llama); Q4_K_M 2.8e-2 (qwen2,
+ * tied Q6_K embedding) and 1.9e-6 (llama); with dequantise-then-dot kernels (F32 activations)
+ * 4.4e-2 to 7.1e-2. F32 files give < 1e-4 (tests/targets_llama_cpp_test.ts). The tolerance is
+ * 0.1 for both; the negative control (blk.0.ffn_down's block scales x1.25 in the file) moved the
+ * logits by 0.37-0.41 and must move them by more than twice the tolerance.
  */
-const QUANT_TOL: Record<string, number> = { q8_0: 0.1, q4_k_m: 0.15 };
+const QUANT_TOL: Record<string, number> = { q8_0: 0.1, q4_k_m: 0.1 };
 /** Argmax agreement over the 48 positions: measured 0.96 to 1. */
 const QUANT_ARGMAX = 0.9;
 
