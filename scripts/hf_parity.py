@@ -24,7 +24,7 @@ import os
 import sys
 import tempfile
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 BACKEND = {"cpu": 1, "cuda": 2}
 DTYPE = {"default": -1, "f32": 0, "f16": 1, "bf16": 2}
 

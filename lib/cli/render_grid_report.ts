@@ -107,7 +107,8 @@ export function renderGridReport(record: ResultRecord): string {
   rows.push(["Weight load time", `${fmt(record.model.loadNs / 1e9, 2)} s`]);
   if (d.captureNs) rows.push(["Compile/capture time", `${fmt(d.captureNs.value / 1e9, 3)} s`]);
   if (d.peakBytes) rows.push(["Peak memory (engine)", `${fmt(d.peakBytes.value / 1e6, 0)} MB`]);
-  rows.push(["Weights", `${fmt(record.model.weightBytes / 1e6, 0)} MB`]);
+  const types = record.model.weightTypes ? ` (${record.model.weightTypes})` : "";
+  rows.push(["Weights", `${fmt(record.model.weightBytes / 1e6, 0)} MB${types}`]);
   if (d.prefillScalingMsPerToken) {
     rows.push(["Prefill scaling", `${fmt(d.prefillScalingMsPerToken.value, 3)} ms/token`]);
   }

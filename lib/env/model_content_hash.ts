@@ -1,4 +1,5 @@
-/** Content hash of a Hugging Face model folder, so records of real models name their exact weights. */
+/** Content hash of a Hugging Face model folder or a GGUF file, so records of real models name
+ * their exact weights. */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 
@@ -6,6 +7,13 @@ import { join } from "node:path";
 const isModelFile = (name: string) =>
   name === "config.json" || name.endsWith(".safetensors") ||
   name === "model.safetensors.index.json";
+
+async function fileHash(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  using file = Deno.openSync(path);
+  for await (const chunk of file.readable) hash.update(chunk);
+  return `sha256:${hash.digest("hex")}`;
+}
 
 const statOrNull = (path: string): Deno.FileInfo | null => {
   try {
@@ -22,9 +30,12 @@ const statOrNull = (path: string): Deno.FileInfo | null => {
  * takes a few seconds; call it after timing the load so the hash does not warm the page cache
  * first).
  *
- * @param dir A Hugging Face model folder.
+ * A GGUF file (or a folder without config.json holding one, as the engine loads it) hashes as
+ * the SHA-256 of the file's bytes, the hash the llama.cpp target records for the same file.
+ *
+ * @param dir A Hugging Face model folder, a .gguf file or a folder holding one .gguf file.
  * @returns `"sha256:<hex>"`.
- * @throws {Error} When the folder cannot be read or holds no safetensors file.
+ * @throws {Error} When the folder cannot be read or holds no safetensors or GGUF file.
  * @example
  * ```ts
  * const dir = Deno.makeTempDirSync();
@@ -35,6 +46,11 @@ const statOrNull = (path: string): Deno.FileInfo | null => {
  * ```
  */
 export async function modelContentHash(dir: string): Promise<string> {
+  if (Deno.statSync(dir).isFile) return await fileHash(dir);
+  const ggufs = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".gguf"));
+  if (ggufs.length === 1 && statOrNull(join(dir, "config.json")) === null) {
+    return await fileHash(join(dir, ggufs[0].name));
+  }
   // A Hugging Face hub snapshot holds symlinks into ../../blobs/: follow them (statSync does),
   // keeping only what leads to a regular file (never a FIFO, which would block the read).
   const names = [...Deno.readDirSync(dir)]

@@ -33,6 +33,15 @@ export type DtypeOption = "default" | "f32" | "f16" | "bf16";
 /** LMR_DTYPE_* by name. */
 export const DTYPES: Record<DtypeOption, number> = { default: -1, f32: 0, f16: 1, bf16: 2 };
 
+/** Weight element types a loaded model may hold (GGUF adds ggml's quantised block types, under
+ * ggml's names), LMR_DTYPE_* by name: the names `ModelInfo.dtype` reports. */
+export const WEIGHT_DTYPES: Record<string, number> = {
+  ...DTYPES,
+  q8_0: 8,
+  q4_K: 12,
+  q6_K: 14,
+};
+
 /** LMR_SIMD_* bits by name. */
 export const SIMD_BITS: Record<string, number> = {
   avx2: 1,

@@ -187,8 +187,9 @@ export class Engine {
   }
 
   /**
-   * Load a Hugging Face folder (config.json + safetensors).
-   * @throws {EngineError} When the folder or its files are missing or malformed.
+   * Load a Hugging Face folder (config.json + safetensors), a GGUF file (qwen2 or llama; F32,
+   * F16, BF16, Q8_0, Q4_K, Q6_K tensors), or a folder without config.json holding one .gguf.
+   * @throws {EngineError} When the path or its files are missing, malformed or unsupported.
    */
   load(dir: string): Promise<Model> {
     return this.#createModel("lmr_model_load", dir, {}, `Cannot load model "${dir}"`);

@@ -1,6 +1,6 @@
 /** The Model wrapper: one lmr_model handle, its facts, saving and session creation. */
 import { check } from "./check.ts";
-import { DTYPES } from "./constants.ts";
+import { DTYPES, WEIGHT_DTYPES } from "./constants.ts";
 import { nameOf } from "./_name_of.ts";
 import { assertOpen, checkInt, cString, outPointer, readPointer } from "./_handles.ts";
 import { Session } from "./session.ts";
@@ -56,7 +56,7 @@ export class Model {
       vocab: v.vocab,
       maxPositions: v.max_pos,
       tieEmbeddings: v.tie_embeddings !== 0,
-      dtype: nameOf(DTYPES, v.dtype),
+      dtype: nameOf(WEIGHT_DTYPES, v.dtype),
       synthetic: v.synthetic !== 0,
       ropeTheta: v.rope_theta,
       rmsEps: v.rms_eps,
@@ -68,6 +68,7 @@ export class Model {
       loadNs: v.load_ns,
       arch: v.arch,
       name: v.name,
+      weightTypes: v.weight_types,
     };
   }
 

@@ -72,7 +72,7 @@ export const MODEL_PARAMS: StructLayout = defineStruct("lmr_model_params", [
   ["reserved", "i32"],
 ]);
 
-/** lmr_model_info (272 bytes). */
+/** lmr_model_info (336 bytes). */
 export const MODEL_INFO: StructLayout = defineStruct("lmr_model_info", [
   ["size", "u32"],
   ["n_layers", "i32"],
@@ -96,6 +96,7 @@ export const MODEL_INFO: StructLayout = defineStruct("lmr_model_info", [
   ["load_ns", "u64"],
   ["arch", { chars: 32 }],
   ["name", { chars: 128 }],
+  ["weight_types", { chars: 64 }],
 ]);
 
 /** lmr_session_params (32 bytes). */

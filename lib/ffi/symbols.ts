@@ -16,7 +16,7 @@ import {
 } from "./structs.ts";
 
 /** The ABI version these bindings are written for (LMR_ABI_VERSION). */
-export const EXPECTED_ABI_VERSION = 2;
+export const EXPECTED_ABI_VERSION = 3;
 
 /** Symbols needed to check the ABI before binding everything else. */
 export const VERSION_SYMBOLS = {

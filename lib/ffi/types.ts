@@ -107,13 +107,15 @@ export interface ModelInfo {
   vocab: number;
   maxPositions: number;
   tieEmbeddings: boolean;
+  /** The weight dtype holding the most bytes (f32, f16, bf16, q8_0, q4_K, q6_K). */
   dtype: string;
   synthetic: boolean;
   ropeTheta: number;
   rmsEps: number;
   params: number;
+  /** Bytes of all weights as stored (quantised: their blocks). */
   weightBytes: number;
-  /** Weight bytes one decode step reads (embedding row excluded). */
+  /** Weight bytes one decode step reads (embedding row excluded), from the real tensor sizes. */
   decodeBytes: number;
   /** KV bytes per token at the engine's default KV dtype. */
   kvBytesPerToken: number;
@@ -121,6 +123,8 @@ export interface ModelInfo {
   loadNs: number;
   arch: string;
   name: string;
+  /** Weight types and tensor counts, largest share of bytes first: "q4_K:169,q6_K:29,f32:57". */
+  weightTypes: string;
 }
 
 /** Options of `Model.createSession`. */

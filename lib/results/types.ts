@@ -210,6 +210,9 @@ export interface TargetEnvironment {
     weightBytes: number;
     /** Element type of the weights (`bf16`, `f32`, `q4_k_m`, ...). */
     dtype: string;
+    /** lmrig: every weight type and its tensor count, largest share of bytes first
+     * (`q4_K:169,q6_K:29,f32:57`); absent for other targets and records before ABI 3. */
+    weightTypes?: string;
     /** Where the weights came from: preset name, folder or file. */
     source: string;
     /** The GGUF file the target read (llama.cpp), else absent. */
@@ -265,6 +268,8 @@ export interface ToolInfo {
 
 /** Weight element type names used in records. */
 export type DtypeName = "bf16" | "f16" | "f32";
+/** Weight element types a model may hold (a GGUF adds ggml's quantised block types). */
+export type WeightDtypeName = DtypeName | "q8_0" | "q4_K" | "q6_K";
 
 /** The model that was measured. */
 export interface RecordModel {
@@ -272,13 +277,19 @@ export interface RecordModel {
   spec: string;
   name: string;
   arch: string;
-  /** "unknown" on HTTP records (the server holds the weights). */
-  dtype: DtypeName | "unknown";
+  /** The weight dtype holding the most bytes (`weightTypes` gives the whole mix); "unknown" on
+   * HTTP records (the server holds the weights). */
+  dtype: WeightDtypeName | "unknown";
+  /** Every weight type and its tensor count, largest share of bytes first
+   * (`q4_K:169,q6_K:29,f32:57`); absent in records written before it existed. */
+  weightTypes?: string;
   synthetic: boolean;
   seed: number | null;
   contentHash: string | null;
   params: number;
+  /** Bytes of the weights as stored (quantised: their blocks), from the real tensor sizes. */
   weightBytes: number;
+  /** Weight bytes one decode step reads; every bandwidth limit uses it. */
   decodeBytes: number;
   kvBytesPerToken: number;
   /** Layers, hidden, heads, ... */

@@ -8,7 +8,7 @@ import { Engine } from "../ffi/engine.ts";
 import type { Model } from "../ffi/model.ts";
 import { checkOutPath } from "../results/check_out_path.ts";
 import { newRecordId } from "../results/new_record_id.ts";
-import type { DtypeName, ResultRecord } from "../results/types.ts";
+import type { DtypeName, ResultRecord, WeightDtypeName } from "../results/types.ts";
 import { SCHEMA_NAME, SCHEMA_VERSION } from "../results/types.ts";
 import { writeRecord } from "../results/write_record.ts";
 import type {
@@ -46,17 +46,23 @@ const size = (v: number, unit: string) =>
   v >= 1e9 ? `${(v / 1e9).toFixed(2)} G${unit}` : `${(v / 1e6).toFixed(2)} M${unit}`;
 
 const DTYPE_NAMES: Record<string, DtypeName> = { bf16: "bf16", f16: "f16", f32: "f32" };
+const WEIGHT_DTYPE_NAMES: Record<string, WeightDtypeName> = {
+  ...DTYPE_NAMES,
+  q8_0: "q8_0",
+  q4_K: "q4_K",
+  q6_K: "q6_K",
+};
 
 async function openModel(engine: Engine, spec: string, seed: number): Promise<Model> {
   if (spec.startsWith("synthetic:")) return await engine.synthesize(spec.slice(10), { seed });
   try {
-    if (!Deno.statSync(spec).isDirectory) {
-      throw new Error(`Cannot load model "${spec}": not a folder`);
+    if (!Deno.statSync(spec).isDirectory && !spec.endsWith(".gguf")) {
+      throw new Error(`Cannot load model "${spec}": not a folder or a .gguf file`);
     }
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new Error(
-        `Cannot load model "${spec}": folder not found (use a Hugging Face folder or synthetic:PRESET)`,
+        `Cannot load model "${spec}": not found (use a Hugging Face folder, a .gguf file or synthetic:PRESET)`,
       );
     }
     throw e;
@@ -255,7 +261,8 @@ export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord;
       spec,
       name: mi.name,
       arch: mi.arch,
-      dtype: DTYPE_NAMES[mi.dtype] ?? "bf16",
+      dtype: WEIGHT_DTYPE_NAMES[mi.dtype] ?? "bf16",
+      weightTypes: mi.weightTypes,
       synthetic: mi.synthetic,
       seed: mi.synthetic ? mi.seed : null,
       // Hashed after the load was timed, so hashing never warms the page cache for the load.

@@ -92,6 +92,7 @@ export function lmrigSessionTarget(
         vocab: mi.vocab,
         weightBytes: mi.weightBytes,
         dtype: mi.dtype,
+        weightTypes: mi.weightTypes,
         source: source,
       };
     },

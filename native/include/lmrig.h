@@ -8,7 +8,8 @@
  * return LMR_ERR_IO when it changed since the load; a change during a call is not caught.
  * Structs carry a `size` field set by their *_default() function and hold fixed-width fields
  * only; new fields go at the end. Any change that breaks callers bumps LMR_ABI_VERSION
- * (2: lmr_counters grew energy_mj and energy_ns, so a caller built for 1 is refused by size).
+ * (2: lmr_counters grew energy_mj and energy_ns, so a caller built for 1 is refused by size;
+ * 3: lmr_model_info grew weight_types).
  *
  * Threading: one engine and everything under it is used by one thread at a time.
  * Timing: every duration is in nanoseconds from a monotonic clock, read after the device has
@@ -28,7 +29,7 @@ extern "C" {
 #define LMR_API __attribute__((visibility("default")))
 #endif
 
-#define LMR_ABI_VERSION 2u
+#define LMR_ABI_VERSION 3u
 
 typedef int32_t lmr_status;
 
@@ -187,8 +188,17 @@ typedef struct {
 } lmr_model_params;
 
 LMR_API lmr_model_params lmr_model_params_default(void);
-/* Load a Hugging Face folder: config.json and model.safetensors (or the shards named by
- * model.safetensors.index.json). Tensors are mmap'd and used in place where the backend can. */
+/* Load a model from `dir`, which is one of:
+ * - a Hugging Face folder: config.json and model.safetensors (or the shards named by
+ *   model.safetensors.index.json), tensors in BF16, F16 or F32;
+ * - a GGUF file (versions 2 and 3, as llama.cpp writes them) of architecture qwen2 or llama,
+ *   hyper-parameters from its metadata, tensors in F32, F16, BF16, Q8_0, Q4_K or Q6_K, each its
+ *   own type (a Q4_K_M file mixes Q4_K and Q6_K; norms are F32); any other type is
+ *   LMR_ERR_UNSUPPORTED naming the tensor and type. The CPU backend runs every mix; the CUDA
+ *   backend needs every weight matrix in one of F32, F16, BF16 and refuses the rest at load;
+ * - a folder without config.json that holds exactly one .gguf file (several: an error).
+ * Tensors are mmap'd and used in place where the backend can (a llama GGUF's q/k weights are
+ * copied once, their rows put back from ggml's interleaved RoPE order). */
 LMR_API lmr_status lmr_model_load(lmr_engine *e, const char *dir, const lmr_model_params *p,
                                   lmr_model **out);
 /* Build a model with seeded random weights of realistic scale. `spec` is a preset name
@@ -213,18 +223,22 @@ typedef struct {
     int32_t vocab;
     int32_t max_pos;          /* max_position_embeddings */
     int32_t tie_embeddings;   /* 1 when lm_head is the embedding */
-    int32_t dtype;            /* weight dtype (LMR_DTYPE_*) */
+    int32_t dtype;            /* weight dtype (LMR_DTYPE_*) holding the most bytes; a GGUF may
+                                 mix several (weight_types lists them) */
     int32_t synthetic;        /* 1 when synthesized */
     double rope_theta;
     double rms_eps;
     uint64_t n_params;        /* parameters (tied embedding counted once) */
-    uint64_t weight_bytes;    /* bytes of all weights */
+    uint64_t weight_bytes;    /* bytes of all weights as stored (quantised: their blocks) */
     uint64_t decode_bytes;    /* weight bytes one decode step reads (embedding row excluded) */
     uint64_t kv_bytes_per_token; /* at this engine's default KV dtype */
     uint64_t seed;            /* synthetic seed, else 0 */
     uint64_t load_ns;         /* load or synthesis time, including upload to the device */
     char arch[32];            /* "qwen2" or "llama" */
-    char name[128];           /* preset name or folder base name */
+    char name[128];           /* preset name, folder base name or GGUF file name */
+    /* ABI 3: the weight types and how many tensors each ("q4_K:169,q6_K:29,f32:57"), ggml's
+     * names (f32, f16, bf16, q8_0, q4_K, q6_K), largest share of bytes first. */
+    char weight_types[64];
 } lmr_model_info;
 
 LMR_API lmr_model_info lmr_model_info_default(void);

@@ -1,5 +1,6 @@
-/* api_model.c: the public C ABI for models: load or synthesize weights (model_io), bind the
- * tensors by their Hugging Face names, derive the model facts, hand the model to the backend. */
+/* api_model.c: the public C ABI for models: load (Hugging Face folder or GGUF file) or
+ * synthesize weights (model_io), bind the tensors by their Hugging Face names, derive the model
+ * facts (real bytes and the weight type mix), hand the model to the backend. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,45 @@ static lmr_status bind(lmr_model *m, const char *fn) {
     return LMR_OK;
 }
 
+/* ggml's name of a weight dtype, as weight_types lists it. */
+static const char *type_name(int32_t dt) {
+    switch (dt) {
+    case LMR_DTYPE_F32: return "f32";
+    case LMR_DTYPE_F16: return "f16";
+    case LMR_DTYPE_BF16: return "bf16";
+    case LMR_DTYPE_Q8_0: return "q8_0";
+    case LMR_DTYPE_Q4_K: return "q4_K";
+    case LMR_DTYPE_Q6_K: return "q6_K";
+    default: return "unknown";
+    }
+}
+
+/* info->dtype (the dtype of most bytes) and info->weight_types ("q4_K:169,q6_K:29,f32:57",
+ * largest share of bytes first) over the tensors the model holds. */
+static void type_mix(const lmr_model *m, lmr_model_info *i) {
+    static const int32_t dts[] = {LMR_DTYPE_F32, LMR_DTYPE_F16, LMR_DTYPE_BF16,
+                                  LMR_DTYPE_Q8_0, LMR_DTYPE_Q4_K, LMR_DTYPE_Q6_K};
+    enum { N = sizeof dts / sizeof dts[0] };
+    uint64_t bytes[N] = {0};
+    int32_t count[N] = {0}, used[N] = {0};
+    for (int32_t t = 0; t < m->w.n_tensors; t++)
+        for (int k = 0; k < N; k++)
+            if (m->w.tensors[t].dtype == dts[k]) bytes[k] += m->w.tensors[t].bytes, count[k]++;
+    size_t len = 0;
+    i->weight_types[0] = 0;
+    for (int r = 0; r < N; r++) {
+        int best = -1;
+        for (int k = 0; k < N; k++)
+            if (count[k] && !used[k] && (best < 0 || bytes[k] > bytes[best])) best = k;
+        if (best < 0) break;
+        used[best] = 1;
+        if (r == 0) i->dtype = dts[best];
+        if (len < sizeof i->weight_types)
+            len += (size_t)snprintf(i->weight_types + len, sizeof i->weight_types - len, "%s%s:%d",
+                                    r ? "," : "", type_name(dts[best]), count[best]);
+    }
+}
+
 static void fill_info(lmr_model *m) {
     const lmr_config *c = &m->w.cfg;
     lmr_model_info *i = &m->info;
@@ -109,6 +149,7 @@ static void fill_info(lmr_model *m) {
                             (uint64_t)lmr_dtype_bytes(m->e->ops->default_kv_dtype);
     snprintf(i->arch, sizeof i->arch, "%s", c->arch);
     snprintf(i->name, sizeof i->name, "%s", c->name);
+    type_mix(m, i);
 }
 
 static void model_free(lmr_model *m) {

@@ -111,7 +111,7 @@ static void embed(lmr_session *s, const lmr_batch_entry *en, int32_t n_en) {
     lmr_cpu_session *c = s->priv;
     const lmr_tensor *E = s->m->embed; /* [vocab, hidden] */
     int32_t hid = s->m->info.hidden, t = 0;
-    size_t row = (size_t)hid * (size_t)lmr_dtype_bytes(E->dtype);
+    size_t row = (size_t)(E->bytes / (uint64_t)E->shape[0]); /* quantised: blocks of the row */
     for (int32_t i = 0; i < n_en; i++)
         for (int32_t j = 0; j < en[i].n; j++, t++) {
             c->pos[t] = en[i].pos0 + j;

@@ -227,6 +227,11 @@ static lmr_status model_init(lmr_model *m) {
     if (!cm->layers) return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY, "no host memory for the CUDA model");
     const int wdt = m->embed->dtype;
     cm->wdtype = wdt;
+    if (wdt != LMR_DTYPE_F32 && wdt != LMR_DTYPE_F16 && wdt != LMR_DTYPE_BF16)
+        return lmr_fail(e_, LMR_ERR_UNSUPPORTED,
+                        "the CUDA backend runs F32, F16 and BF16 weights; this model's embedding is "
+                        "%s (%s): quantised GGUF weights run on the CPU backend",
+                        lmr_dtype_name(wdt), mi->name);
     const size_t eb = (size_t)lmr_dtype_bytes(wdt);
     const size_t hid = (size_t)mi->hidden, ffn = (size_t)mi->ffn, hd = (size_t)mi->head_dim;
     const size_t qd = (size_t)mi->n_heads * hd, kd = (size_t)mi->n_kv_heads * hd, qkv = qd + 2 * kd;

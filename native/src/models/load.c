@@ -7,10 +7,13 @@
  * are checked. A tensor whose data is not aligned to its element size (legal in safetensors,
  * never written by the reference library) is copied into an aligned anonymous mapping, which
  * the weights then own like the file maps. Pages are not touched here: the backend decides when
- * to read (or upload) them. */
+ * to read (or upload) them.
+ * A path to a regular file, or a folder without config.json holding one .gguf file, goes to the
+ * GGUF loader (gguf_load.c) instead. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +282,29 @@ static lmr_status load(loader *L, lmr_weights *w) {
     return unused(L, w);
 }
 
+/* A folder without config.json: its one .gguf file into path[cap] (1), none (0), or an error
+ * naming two of them (-1). */
+static int one_gguf(const char *dir, char *path, size_t cap, char *err, size_t errcap) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char first[256] = "";
+    int n = 0;
+    while (d && (e = readdir(d))) {
+        size_t k = strlen(e->d_name);
+        if (k < 6 || strcmp(e->d_name + k - 5, ".gguf") || e->d_name[0] == '.') continue;
+        if (n++ == 0) snprintf(first, sizeof first, "%s", e->d_name);
+        else {
+            snprintf(err, errcap, "%s: holds several .gguf files (%s, %s); give the file's path",
+                     dir, first, e->d_name);
+            closedir(d);
+            return -1;
+        }
+    }
+    if (d) closedir(d);
+    if (n && lmr_path_join(dir, first, path, cap, err, errcap)) return -1;
+    return n;
+}
+
 lmr_status lmr_weights_load(const char *dir, lmr_weights *out, char *err, size_t errcap) {
     char dummy[1];
     if (!err || !errcap) err = dummy, errcap = sizeof dummy;
@@ -287,6 +313,18 @@ lmr_status lmr_weights_load(const char *dir, lmr_weights *out, char *err, size_t
     if (!dir || !*dir) {
         snprintf(err, errcap, "model folder: no path given");
         return LMR_ERR_INVALID_ARG;
+    }
+    /* A regular file is a GGUF; so is a folder's only .gguf when it has no config.json. */
+    struct stat sb;
+    if (!stat(dir, &sb) && S_ISREG(sb.st_mode)) return lmr_weights_load_gguf(dir, out, err, errcap);
+    if (!stat(dir, &sb) && S_ISDIR(sb.st_mode)) {
+        char p[4352];
+        if (lmr_path_join(dir, "config.json", p, sizeof p, err, errcap)) return LMR_ERR_INVALID_ARG;
+        if (stat(p, &sb)) {
+            int n = one_gguf(dir, p, sizeof p, err, errcap);
+            if (n < 0) return LMR_ERR_INVALID_ARG;
+            if (n) return lmr_weights_load_gguf(p, out, err, errcap);
+        } /* no .gguf either: the message below says config.json is missing */
     }
     loader L;
     memset(&L, 0, sizeof L);

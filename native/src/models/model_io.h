@@ -32,11 +32,11 @@ typedef struct {
 
 typedef struct {
     char name[128];    /* Hugging Face name, e.g. "model.layers.0.self_attn.q_proj.weight" */
-    int32_t dtype;     /* LMR_DTYPE_F32 | F16 | BF16 */
+    int32_t dtype;     /* LMR_DTYPE_F32 | F16 | BF16, or Q8_0 | Q4_K | Q6_K (GGUF, 2-D only) */
     int32_t n_dims;
     int64_t shape[4];  /* row-major; a Linear weight is [out, in] */
     const void *data;  /* in an mmap'd file or in owned memory; 2-byte aligned at least */
-    uint64_t bytes;
+    uint64_t bytes;    /* real bytes (quantised: blocks); a row is bytes / shape[0] */
 } lmr_tensor;
 
 typedef struct {
@@ -73,6 +73,11 @@ const char *lmr_config_preset_names(void); /* '\n'-separated */
  * dir/model.safetensors.index.json; mmap the files and check every expected tensor is present
  * once with the right shape and a supported dtype, inside its file, not overlapping another. */
 lmr_status lmr_weights_load(const char *dir, lmr_weights *out, char *err, size_t errcap);
+/* Load one GGUF file (gguf_load.c): qwen2 or llama metadata -> cfg, tensors bound under their
+ * Hugging Face names with shapes [out, in], each with its own dtype (F32, F16, BF16 or, for
+ * 2-D weights, Q8_0, Q4_K, Q6_K). lmr_weights_load calls it for a regular file, or for a folder
+ * without config.json that holds exactly one .gguf file. */
+lmr_status lmr_weights_load_gguf(const char *path, lmr_weights *out, char *err, size_t errcap);
 /* spec: preset name or path of a config.json. dtype: LMR_DTYPE_BF16/F16/F32. Uses n_threads
  * threads; values are seeded and of realistic scale. n_layers > 0 overrides the layer count. */
 lmr_status lmr_weights_synthesize(const char *spec, int32_t dtype, uint64_t seed, int32_t n_layers,

@@ -184,6 +184,14 @@ lmr_status lmr_weights_save(const lmr_weights *w, const char *dir, char *err, si
         snprintf(err, errcap, "save: %s", !dir || !*dir ? "no folder given" : "no weights");
         return LMR_ERR_INVALID_ARG;
     }
+    for (int32_t i = 0; i < w->n_tensors; i++) /* safetensors has no quantised block types */
+        if (w->tensors[i].dtype != LMR_DTYPE_F32 && w->tensors[i].dtype != LMR_DTYPE_F16 &&
+            w->tensors[i].dtype != LMR_DTYPE_BF16) {
+            snprintf(err, errcap,
+                     "save: tensor \"%s\" is quantised (a GGUF block type), which safetensors "
+                     "cannot hold", w->tensors[i].name);
+            return LMR_ERR_UNSUPPORTED;
+        }
     lmr_status st = make_dir(dir, err, errcap);
     if (st) return st;
     lmr_jw cj, hj;

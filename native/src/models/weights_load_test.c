@@ -162,7 +162,8 @@ static void folder_cases(void) {
     expect("/nonexistent/lmr-model", LMR_ERR_IO, "/nonexistent/lmr-model: model folder does not exist", "missing folder");
     t_tmpdir("load", dir, sizeof dir);
     snprintf(path, sizeof path, "%s/config.json", base);
-    expect(path, LMR_ERR_IO, "not a folder", "a file instead of a folder");
+    /* a file is read as GGUF (gguf_test.c covers those); anything else is refused as such */
+    expect(path, LMR_ERR_FORMAT, "config.json: not a GGUF file", "a file that is neither a folder nor GGUF");
     expect(NULL, LMR_ERR_INVALID_ARG, "no path given", "NULL folder");
     expect(dir, LMR_ERR_IO, "config.json: cannot open: No such file or directory", "missing config.json");
     t_write_str(dir, "config.json", "{\"model_type\": \"llama\",\n \"hidden_size\": 64,\n \"vocab_size\": 5x}");
