@@ -19,7 +19,10 @@ import { targetServeEngine } from "./target_serve_engine.ts";
 const DTYPE = { bf16: "bf16", f16: "f16", f32: "f32" } as const;
 
 type Effective = Required<
-  Omit<WorkersScenario, "cpu" | "model" | "warmup" | "runs" | "maxCtx" | "targets" | "quants" | "http">
+  Omit<
+    WorkersScenario,
+    "cpu" | "model" | "warmup" | "runs" | "maxCtx" | "targets" | "quants" | "http"
+  >
 >;
 
 /** The scenario as the backend runs it: the cpu overrides applied on the cpu backend. */
