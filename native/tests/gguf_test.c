@@ -172,7 +172,7 @@ static void q8_0(const char *preset) {
     lmr_model *g = load(path);
     CHECK(g != NULL, "%s Q8_0 file loads", preset);
     if (!g) return free(f.data), lmr_model_destroy(m);
-    const lmr_model_info *b = &g->info;
+    const lmr_model_info info = g->info, *b = &info; /* g is reloaded below */
     uint64_t want = 0;
     for (int32_t i = 0; i < m->w.n_tensors; i++) {
         const lmr_tensor *t = &m->w.tensors[i];
