@@ -163,11 +163,21 @@ export function renderWorkersReport(record: ResultRecord): string {
       );
     }
   }
+  // A side-by-side variant (a quantised file) reads its own bytes: the record's decode bytes
+  // scaled by its weights over the record model's, as the grid's limits are.
+  const targetBytes = (c: typeof closed[0]): number | undefined => {
+    const t = record.environment.targets?.find((x) => (x.label ?? x.name) === c.target);
+    const w = t?.model.weightBytes;
+    return w && w !== record.model.weightBytes
+      ? record.model.decodeBytes * w / record.model.weightBytes
+      : undefined;
+  };
   const measured: MeasuredDecode[] = closed.map((c) => ({
     label: c.id,
     sequences: med(c, "meanBatch") ?? Number(c.params.workers),
     meanPosition: Number(c.params.promptTokens) + Number(c.params.decodeTokens) / 2,
     tps: med(c, "decodeTps") ?? 0,
+    decodeBytes: targetBytes(c),
   }));
   out.push(...memoryAndLimits(record, measured));
   if (record.warnings.length > 0) {

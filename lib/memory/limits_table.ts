@@ -10,6 +10,9 @@ export interface MeasuredDecode {
   meanPosition: number;
   /** Measured total decode throughput, tokens/s (all sequences). */
   tps: number;
+  /** Weight bytes one step reads for this row when they differ from the table's (a quantised
+   * variant of a side-by-side run). */
+  decodeBytes?: number;
 }
 
 /** One row: the limit of a measured figure and its utilisation. */
@@ -59,7 +62,8 @@ export function limitsTable(
   if (!(bandwidthBps > 0)) throw new RangeError(`bandwidthBps must be > 0, got ${bandwidthBps}`);
   if (!(decodeBytes > 0)) throw new RangeError(`decodeBytes must be > 0, got ${decodeBytes}`);
   return measured.map((m) => {
-    const bytesPerStep = decodeBytes + m.sequences * kvBytesPerToken * m.meanPosition;
+    const bytesPerStep = (m.decodeBytes ?? decodeBytes) +
+      m.sequences * kvBytesPerToken * m.meanPosition;
     const minStepNs = bytesPerStep / bandwidthBps * 1e9;
     const maxTps = m.sequences * 1e9 / minStepNs;
     return {
