@@ -15,6 +15,7 @@ import { openLmrigTarget } from "../lib/targets/lmrig.ts";
 import { openLlamaCppTarget } from "../lib/targets/llama_cpp.ts";
 import { quantizeGguf } from "../lib/targets/llama_cpp/quantize_gguf.ts";
 import type { Target } from "../lib/targets/types.ts";
+import { PARITY_CONFIGS, PARITY_PROMPT } from "./_parity_models.ts";
 
 /** lmrig vs lmrig on identical weights (F32 or BF16 bits): the same kernels, so the same logits
  * up to the summation order of nothing at all; 1e-5 leaves room for none to differ. */
@@ -34,43 +35,8 @@ const QUANT_TOL: Record<string, number> = { q8_0: 0.1, q4_k_m: 0.1 };
 /** Argmax agreement over the 48 positions: measured 0.96 to 1. */
 const QUANT_ARGMAX = 0.9;
 
-const CONFIGS: Record<string, Record<string, unknown>> = {
-  qwen2: {
-    architectures: ["Qwen2ForCausalLM"],
-    model_type: "qwen2",
-    hidden_act: "silu",
-    hidden_size: 256,
-    intermediate_size: 512,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    head_dim: 64,
-    vocab_size: 1024,
-    max_position_embeddings: 4096,
-    rope_theta: 1000000,
-    rms_norm_eps: 1e-6,
-    tie_word_embeddings: true,
-    torch_dtype: "bfloat16",
-  },
-  llama: {
-    architectures: ["LlamaForCausalLM"],
-    model_type: "llama",
-    hidden_act: "silu",
-    hidden_size: 256,
-    intermediate_size: 512,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    vocab_size: 1024,
-    max_position_embeddings: 4096,
-    rope_theta: 500000,
-    rms_norm_eps: 1e-5,
-    tie_word_embeddings: false,
-    torch_dtype: "bfloat16",
-  },
-};
-
-const PROMPT = Array.from({ length: 48 }, (_, i) => (i * 7919 + 13) % 1024);
+const CONFIGS = PARITY_CONFIGS;
+const PROMPT = PARITY_PROMPT;
 
 /** llama.cpp's prebuilt is pinned for linux-x64 only; elsewhere those tests skip. */
 const noLlama = !(Deno.build.os === "linux" && Deno.build.arch === "x86_64");

@@ -17,53 +17,15 @@ import { quantizeGguf } from "../lib/targets/llama_cpp/quantize_gguf.ts";
 import { FTYPES } from "../lib/targets/llama_cpp/ggml_types.ts";
 import { requireCapabilities } from "../lib/targets/require_capabilities.ts";
 import type { Target } from "../lib/targets/types.ts";
+import { PARITY_CONFIGS, PARITY_PROMPT } from "./_parity_models.ts";
 
 /** F32 GGUF, flash attention off, F32 KV: llama.cpp's logits within this of lmrig's. */
 const F32_TOL = 1e-4;
 /** BF16 GGUF: ggml rounds matmul activations to BF16, lmrig keeps them F32. */
 const BF16_TOL = 5e-2;
 
-/**
- * Shapes large enough for RoPE and biases to matter: head_dim 64, theta 1e6, 48 positions.
- * qwen2 (NEOX rotary, q/k/v biases) and llama (interleaved rotary: the converter permutes q/k).
- */
-const CONFIGS: Record<string, Record<string, unknown>> = {
-  qwen2: {
-    architectures: ["Qwen2ForCausalLM"],
-    model_type: "qwen2",
-    hidden_act: "silu",
-    hidden_size: 256,
-    intermediate_size: 512,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    head_dim: 64,
-    vocab_size: 1024,
-    max_position_embeddings: 4096,
-    rope_theta: 1000000,
-    rms_norm_eps: 1e-6,
-    tie_word_embeddings: true,
-    torch_dtype: "bfloat16",
-  },
-  llama: {
-    architectures: ["LlamaForCausalLM"],
-    model_type: "llama",
-    hidden_act: "silu",
-    hidden_size: 256,
-    intermediate_size: 512,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    vocab_size: 1024,
-    max_position_embeddings: 4096,
-    rope_theta: 500000,
-    rms_norm_eps: 1e-5,
-    tie_word_embeddings: false,
-    torch_dtype: "bfloat16",
-  },
-};
-
-const PROMPT = Array.from({ length: 48 }, (_, i) => (i * 7919 + 13) % 1024);
+const CONFIGS = PARITY_CONFIGS;
+const PROMPT = PARITY_PROMPT;
 
 /** llama.cpp's prebuilt is pinned for linux-x64 only; elsewhere its tests skip (and say so). */
 const noLlama = !(Deno.build.os === "linux" && Deno.build.arch === "x86_64");
