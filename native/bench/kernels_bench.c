@@ -13,7 +13,10 @@
  *      build/lmrig-kernels-bench [n_threads] attn [rounds]: decode attention only, one layer of
  *      the Qwen2.5-0.5B and 1.5B shapes at 1024 and 32640 positions, F32 and BF16 KV, over 16
  *      layers' worth of caches (so that K and V come from memory, as in a real step), every
- *      kernel level in turn. */
+ *      kernel level in turn.
+ *      build/lmrig-kernels-bench [n_threads] small [rounds]: one Qwen2.5-0.5B layer's decode
+ *      linears for 1-64 tokens through the FP32 GEMV, the streaming BF16 kernel and the packed
+ *      BF16 GEMM in turn (AVX-512-BF16 machines; elsewhere all three rows run the same kernels). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +187,50 @@ static int attn_ab(lmr_pool *p, int rounds) {
     return 0;
 }
 
+/* Small-batch decode linears: one Qwen2.5-0.5B layer's q, k, v, o, gate, up, down (BF16) for
+ * n_tok 1..64, through each kernel in turn (FP32 GEMV, streaming BF16, packed BF16 GEMM, moved
+ * with lmr_cpu_bf16_small_range), over 16 layers' worth of weights so that W comes from memory. */
+static int small_ab(lmr_pool *p, int rounds) {
+    static const int ls[7][2] = {{896, 896}, {128, 896}, {128, 896}, {896, 896},
+                                 {4864, 896}, {4864, 896}, {896, 4864}}; /* out, in */
+    size_t off[8] = {0};
+    for (int i = 0; i < 7; i++) off[i + 1] = off[i] + (size_t)ls[i][0] * ls[i][1];
+    const int copies = 16;
+    uint16_t *W = malloc(2 * off[7] * copies);
+    fill_w(W, LMR_DTYPE_BF16, off[7]);
+    for (int c = 1; c < copies; c++) memcpy(W + off[7] * c, W, 2 * off[7]);
+    float *x = malloc(sizeof(float) * 64 * 4864), *y = malloc(sizeof(float) * 64 * 4864);
+    for (int i = 0; i < 64 * 4864; i++) x[i] = (float)(i % 7) * 0.1f - 0.3f;
+    static const struct { const char *name; int lo, hi; } path[] = {
+        {"fp32 gemv (avx2 gemm >= 16)", 1 << 30, 1 << 30},
+        {"bf16 streaming", 2, 1 << 30},
+        {"bf16 packed gemm", 2, 2}};
+    const int toks[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64}, reps = 2 * copies;
+    double t[2 * 16];
+    printf("%s, 2 x 16 layers per figure (median), one Qwen2.5-0.5B layer's decode linears:\n",
+           lmr_cpu_simd_name());
+    for (int r = 0; r < rounds; r++)
+        for (int ti = 0; ti < 12; ti++)
+            for (int k = 0; k < 3; k++) {
+                lmr_cpu_bf16_small_range(path[k].lo, path[k].hi);
+                for (int rep = 0; rep < reps; rep++) {
+                    double t0 = now_s();
+                    const uint16_t *Wc = W + off[7] * (rep % copies);
+                    for (int i = 0; i < 7; i++)
+                        lmr_cpu_matmul(p, x, toks[ti], ls[i][1], Wc + off[i], LMR_DTYPE_BF16,
+                                       ls[i][0], NULL, y, 0);
+                    t[rep] = now_s() - t0;
+                }
+                double m = median(t, reps);
+                printf("round %d n_tok %2d %-28s %7.1f us/layer %6.1f tok/ms %6.1f GB/s\n", r,
+                       toks[ti], path[k].name, m * 1e6, toks[ti] / m / 1e3, 2.0 * off[7] / m / 1e9);
+                fflush(stdout);
+            }
+    lmr_cpu_bf16_small_range(-1, -1);
+    free(W), free(x), free(y);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     int nth = argc > 1 ? atoi(argv[1]) : 0;
     int quick = argc > 2;
@@ -191,6 +238,11 @@ int main(int argc, char **argv) {
     lmr_pool *p = lmr_pool_create(nth);
     if (argc > 2 && !strcmp(argv[2], "gemm")) {
         int rc = gemm_ab(p, argc > 3 ? atoi(argv[3]) : 3);
+        lmr_pool_destroy(p);
+        return rc;
+    }
+    if (argc > 2 && !strcmp(argv[2], "small")) {
+        int rc = small_ab(p, argc > 3 ? atoi(argv[3]) : 2);
         lmr_pool_destroy(p);
         return rc;
     }

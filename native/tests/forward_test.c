@@ -1,7 +1,8 @@
 /* forward_test.c: the CPU forward pass on the tiny synthetic presets against a plain
  * double-precision reference of Hugging Face's Qwen2 / Llama written here (no engine kernel but
  * the dtype conversions), and against itself: prefill N then decode == prefill N+1, chunked ==
- * single chunk, batched decode == each sequence alone, fill_kv puts a sequence at exactly pos.
+ * single chunk, batched decode == each sequence alone (with and without the BF16 kernels),
+ * fill_kv puts a sequence at exactly pos.
  * Differences are max |a - b| / max |b| over the logits. */
 #include <math.h>
 #include <stdlib.h>
@@ -259,7 +260,14 @@ static void chunked_equals_whole(const char *preset) {
     lmr_model_destroy(m);
 }
 
-static void batch_equals_alone(const char *preset) {
+/* Batched decode of 4 sequences against each alone. A batch of 4 or more takes the BF16 kernels
+ * at the AVX-512-BF16 level (x rounded to BF16, 2^-8 relative) while one token takes the FP32
+ * GEMV, so there the check is run twice: with those kernels switched off (the same FP32 paths:
+ * 1e-4), and as shipped, within 1e-2 (measured 8e-4 on tiny-qwen2 and 2.3e-3 on tiny-llama). */
+static void batch_equals_alone(const char *preset, int bf16_kernels) {
+    lmr_cpu_bf16_small_range(bf16_kernels ? -1 : 1 << 30, bf16_kernels ? -1 : 1 << 30);
+    int bf16x = bf16_kernels && (lmr_cpu_simd_used() & LMR_SIMD_AVX512BF16);
+    double tol = bf16x ? 1e-2 : 1e-4;
     lmr_model *m = synth(preset, LMR_DTYPE_BF16, 5);
     lmr_session *sb = session(m, 4, 0, LMR_DTYPE_DEFAULT, 0);
     lmr_session *sa = session(m, 1, 0, LMR_DTYPE_DEFAULT, 0);
@@ -283,8 +291,10 @@ static void batch_equals_alone(const char *preset) {
         lmr_session_logits(sb, i, b, vocab);
         worst = fmax(worst, rel_diff_f(b, a, vocab));
     }
-    CHECK(st == LMR_OK && worst < 1e-4,
-          "%s: batched decode of 4 sequences == each alone: %.2e < 1e-4", preset, worst);
+    CHECK(st == LMR_OK && worst < tol,
+          "%s: batched decode of 4 sequences == each alone%s: %.2e < %.0e", preset,
+          bf16x ? " (BF16 kernels)" : "", worst, tol);
+    lmr_cpu_bf16_small_range(-1, -1);
     free(a), free(b);
     lmr_session_destroy(sb);
     lmr_session_destroy(sa);
@@ -389,8 +399,10 @@ int main(void) {
     decode_equals_prefill("tiny-llama", LMR_DTYPE_BF16);
     chunked_equals_whole("tiny-qwen2");
     chunked_equals_whole("tiny-llama");
-    batch_equals_alone("tiny-qwen2");
-    batch_equals_alone("tiny-llama");
+    for (int k = 0; k < 2; k++) {
+        batch_equals_alone("tiny-qwen2", k);
+        batch_equals_alone("tiny-llama", k);
+    }
     fill_kv_then_decode("tiny-qwen2", 37, 16);
     fill_kv_then_decode("tiny-llama", 100, 5);
     threads_and_simd();

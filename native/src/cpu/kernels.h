@@ -47,6 +47,13 @@ void lmr_cpu_force_scalar(int on);
  * benchmarks; -1 removes that cap). lmr_cpu_level_max: the best level of this CPU and build. */
 int lmr_cpu_level_max(void);
 void lmr_cpu_force_level(int level);
+/* At the AVX-512-BF16 level, BF16-weight linears of n_tok in [min_tok, max_tok) take the streaming
+ * BF16 kernel and from max_tok the packed BF16 GEMM, both on bf16(x); below both, the FP32 GEMV.
+ * Defaults LMR_BF16_SMALL_MIN_TOK / _MAX_TOK (simd.h); (-1, -1) restores them. A hook for tests
+ * and benchmarks: set it while no matmul runs. lmr_cpu_bf16x_min_tok: the token count from which
+ * x is rounded to BF16 (the smaller of min_tok and max_tok). */
+void lmr_cpu_bf16_small_range(int min_tok, int max_tok);
+int lmr_cpu_bf16x_min_tok(void);
 int lmr_cpu_level_parse(const char *s); /* "avx2" -> 1 ...; -1 for "best" or unknown */
 const char *lmr_cpu_level_name(int level);
 

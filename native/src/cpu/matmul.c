@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../../include/lmrig.h"
+#include "kernels.h"
 #include "quant.h"
 #include "simd.h"
 
@@ -46,6 +47,15 @@ void lmr_matmul_rows_scalar(const float *x, int n_tok, int in, const void *W, in
         }
 }
 
+static int g_small_min = LMR_BF16_SMALL_MIN_TOK, g_small_max = LMR_BF16_SMALL_MAX_TOK;
+
+void lmr_cpu_bf16_small_range(int min_tok, int max_tok) {
+    g_small_min = min_tok < 0 ? LMR_BF16_SMALL_MIN_TOK : min_tok;
+    g_small_max = max_tok < 0 ? LMR_BF16_SMALL_MAX_TOK : max_tok;
+}
+
+int lmr_cpu_bf16x_min_tok(void) { return g_small_min < g_small_max ? g_small_min : g_small_max; }
+
 /* Work is cut into chunks of contiguous output rows (a multiple of a kernel's 16-row block), about
  * CHUNKS_PER_THREAD per thread so that a late or slow thread leaves its share to the others;
  * each chunk streams its rows of W linearly. */
@@ -86,6 +96,12 @@ static void matmul_task(void *ctx, int ith, int chunk) {
     }
     float *scratch = j->n_tok > 1 ? lmr_pool_scratch(j->p, ith, LMR_GEMM_SCRATCH) : NULL;
 #if LMR_HAVE_AVX512
+    if (j->xb && L->wdtype == LMR_DTYPE_BF16 && j->n_tok >= g_small_min &&
+        j->n_tok < g_small_max) {
+        lmr_matmul_rows_bf16_small_avx512(j->xb, j->ldxb, j->n_tok, j->in, L->W, o0, o1, L->y,
+                                          L->out);
+        return;
+    }
     if (j->xb && L->wdtype == LMR_DTYPE_BF16 && scratch) {
         lmr_matmul_rows_bf16_avx512(j->xb, j->ldxb, j->n_tok, j->in, L->W, o0, o1, L->y, L->out,
                                     scratch);
@@ -177,13 +193,16 @@ void lmr_cpu_matmul_n(lmr_pool *p, const float *x, int n_tok, int in, const lmr_
     /* AVX-512-BF16: the activations are rounded to BF16 once for all the linears of this input */
     int any_bf16 = 0;
     for (int i = 0; i < n; i++) any_bf16 |= ls[i].wdtype == LMR_DTYPE_BF16;
-    if (lmr_cpu_isa() == LMR_ISA_AVX512 && any_bf16 && n_tok >= LMR_BF16_GEMM_MIN_TOK &&
+    if (lmr_cpu_isa() == LMR_ISA_AVX512 && any_bf16 && n_tok >= lmr_cpu_bf16x_min_tok() &&
         j.rows != lmr_matmul_rows_scalar) {
         int ld = (in + 1) & ~1;
         uint16_t *xb = lmr_pool_shared_scratch(p, (size_t)n_tok * ld * sizeof(uint16_t));
         if (xb) {
+            /* small batches convert on this thread: a pool run costs more than the work (and on a
+             * busy machine a descheduled thread can hold the barrier for a time slice) */
             to_bf16_job tj = {x, n_tok, in, ld, xb};
-            lmr_pool_run(p, to_bf16_task, &tj);
+            if ((int64_t)n_tok * in <= 65536) to_bf16_task(&tj, 0, 1);
+            else lmr_pool_run(p, to_bf16_task, &tj);
             j.xb = xb;
             j.ldxb = ld;
         }

@@ -2,7 +2,9 @@
  * 1-3 threads) against lmr_cpu_matmul_ref on random inputs of awkward sizes, all weight dtypes,
  * bias and accumulate on and off. Tolerance: |y - ref| <= 2e-5 * (sum_i |x_i W_oi| + |bias_o| +
  * |y0|): FP32 sums taken in another order differ by a few ulps of that magnitude, never more.
- * The AVX-512-BF16 GEMM (BF16 weights, n_tok >= 8) rounds the activations to BF16 first: it
+ * The AVX-512-BF16 kernels (BF16 weights, n_tok >= lmr_cpu_bf16x_min_tok(): the streaming
+ * small-batch kernel and the packed GEMM, each tested over every token count by moving the switch
+ * between them with lmr_cpu_bf16_small_range) round the activations to BF16 first: each
  * must equal the reference of bf16(x) to that same FP32 tolerance, and the reference of x to
  * 2^-8 (the BF16 rounding of x: 8 significant bits) + 2e-5 of the magnitude; its measured error against FP32 is
  * printed and must exceed 2e-5 somewhere (the negative control: the check sees the rounding). */
@@ -29,7 +31,7 @@ static double g_bf16_err; /* largest error of such a case against the FP32 refer
 
 static int run_case(lmr_pool *p, int n_tok, int in, int out, int dt, int use_bias, int acc,
                     double *worst) {
-    int bf16x = g_bf16x && dt == LMR_DTYPE_BF16 && n_tok >= 8; /* LMR_BF16_GEMM_MIN_TOK */
+    int bf16x = g_bf16x && dt == LMR_DTYPE_BF16 && n_tok >= lmr_cpu_bf16x_min_tok();
     size_t esz = dt == LMR_DTYPE_F32 ? 4 : 2;
     float *x = malloc(sizeof(float) * n_tok * in), *bias = malloc(sizeof(float) * out);
     float *y0 = malloc(sizeof(float) * n_tok * out), *y = malloc(sizeof(float) * n_tok * out);
@@ -106,7 +108,9 @@ static int run_multi(lmr_pool *p, int n_tok, int in, int n, double *worst) {
     for (int j = 0; j < n; j++) {
         for (int i = 0; i < n_tok * ls[j].out; i++) {
             double err = fabs((double)ls[j].y[i] - ref[j][i]) / (fabs(ref[j][i]) + 0.05 * in);
-            double tol = g_bf16x && ls[j].wdtype == LMR_DTYPE_BF16 && n_tok >= 8 ? 0x1p-8 + 2e-5 : 2e-5;
+            int bf16x = g_bf16x && ls[j].wdtype == LMR_DTYPE_BF16 &&
+                        n_tok >= lmr_cpu_bf16x_min_tok();
+            double tol = bf16x ? 0x1p-8 + 2e-5 : 2e-5;
             if (!(err <= tol)) ok = 0;
             if (err > *worst || err != err) *worst = err;
         }
@@ -184,13 +188,23 @@ int main(void) {
         }
         lmr_cpu_force_level(lvl);
         g_bf16x = (lmr_cpu_simd_used() & LMR_SIMD_AVX512BF16) != 0;
-        g_bf16_err = 0;
-        check_level(pools);
-        if (g_bf16x) /* negative control: the BF16 rounding of x shows against the FP32 path */
-            CHECK(g_bf16_err > 2e-5 && g_bf16_err <= 0x1p-8 + 2e-5,
-                  "%s bf16 GEMM vs FP32 reference: worst rel err %.2g (> 2e-5: the rounding of x "
-                  "to BF16 is seen; <= 2^-8 + 2e-5: bounded by it)",
-                  lmr_cpu_simd_name(), g_bf16_err);
+        /* AVX-512-BF16: the default switch, then every token count through the packed GEMM only
+         * (range [2, 2)), then through the streaming small-batch kernel only (range [2, inf)) */
+        static const int ranges[3][2] = {{-1, -1}, {2, 2}, {2, 1 << 30}};
+        static const char *range_name[3] = {"default switch", "packed GEMM only",
+                                            "streaming kernel only"};
+        for (int ri = 0; ri < (g_bf16x ? 3 : 1); ri++) {
+            lmr_cpu_bf16_small_range(ranges[ri][0], ranges[ri][1]);
+            if (g_bf16x) printf("# %s: BF16 weights, %s\n", lmr_cpu_simd_name(), range_name[ri]);
+            g_bf16_err = 0;
+            check_level(pools);
+            if (g_bf16x) /* negative control: the BF16 rounding of x shows against the FP32 path */
+                CHECK(g_bf16_err > 2e-5 && g_bf16_err <= 0x1p-8 + 2e-5,
+                      "%s (%s) bf16 kernels vs FP32 reference: worst rel err %.2g (> 2e-5: the "
+                      "rounding of x to BF16 is seen; <= 2^-8 + 2e-5: bounded by it)",
+                      lmr_cpu_simd_name(), range_name[ri], g_bf16_err);
+        }
+        lmr_cpu_bf16_small_range(-1, -1);
     }
     lmr_cpu_force_level(-1);
     for (int i = 0; i < 3; i++) lmr_pool_destroy(pools[i]);

@@ -140,21 +140,31 @@ void lmr_rmsnorm_avx2(const float *x, const void *w, int wdtype, float eps, int 
 void lmr_silu_mul_avx2(float *gate, const float *up, int64_t n);
 double lmr_read_sum_avx2(const void *buf, size_t bytes); /* bandwidth probe body */
 #endif
+/* BF16 weights at the AVX-512-BF16 level: up to 3 tokens take the FP32 GEMV (no rounding of x,
+ * bandwidth-bound); tokens in [LMR_BF16_SMALL_MIN_TOK, LMR_BF16_SMALL_MAX_TOK) the streaming
+ * BF16 kernel (lmr_matmul_rows_bf16_small_avx512: W unpacked, vdpbf16ps), from
+ * LMR_BF16_SMALL_MAX_TOK the packed GEMM; lmr_cpu_bf16_small_range changes the range at run time
+ * (tests, benchmarks). Measured with `lmrig-kernels-bench 1 small` (Zen 4/5-class guest, one
+ * Qwen2.5-0.5B layer's decode linears, thread CPU time, loaded machine), us per layer, FP32 GEMV /
+ * streaming / packed GEMM: 2 tokens 1009 / 1525 / 2505, 3 tokens 1199 / 2012 / 2588, 4 tokens
+ * 1447 / 1052 / 2637, 8 tokens 2489 / 1635 / 2832, 16 tokens 7403 (AVX2 GEMM) / 2366 / 3751,
+ * 32 tokens 12716 / 4227 / 4987; the streaming kernel was still 5% ahead at 64 tokens. */
+#define LMR_BF16_SMALL_MIN_TOK 4
+#define LMR_BF16_SMALL_MAX_TOK 32
 #if LMR_HAVE_AVX512
 /* BF16 GEMM (matmul_avx512.c): W BF16 [out, in]; xb = bf16(x) [n_tok, ldxb], ldxb = in rounded up
  * to even, zero-padded; scratch holds LMR_GEMM_SCRATCH bytes (the packed BF16 panel). */
 #define LMR_BF16_GEMM_KC 256
 #define LMR_BF16_GEMM_NC 256
-/* From 8 tokens the packed BF16 GEMM beats streaming W through the AVX2 GEMV (Zen 4, gate+up
- * 9728x896, 2 threads: 8 tokens 1.5-1.8 ms against 2.0-2.1 ms; 6 tokens about equal). */
-#define LMR_BF16_GEMM_MIN_TOK 8
 void lmr_x_to_bf16_avx512(const float *x, int n_tok, int in, uint16_t *xb, int ldxb);
+void lmr_matmul_rows_bf16_small_avx512(const uint16_t *xb, int ldxb, int n_tok, int in,
+                                       const uint16_t *W, int o0, int o1, float *y, int ldy);
 void lmr_matmul_rows_bf16_avx512(const uint16_t *xb, int ldxb, int n_tok, int in,
                                  const uint16_t *W, int o0, int o1, float *y, int ldy,
                                  void *scratch);
 /* gemv_avx512.c: decode / small-batch linear for F32/F16/BF16 W, x FP32 (no BF16 rounding), up
- * to LMR_GEMV512_MAX_TOK tokens (the AVX2 kernel's GEMV range; BF16 weights take the BF16 GEMM
- * from LMR_BF16_GEMM_MIN_TOK). */
+ * to LMR_GEMV512_MAX_TOK tokens (the AVX2 kernel's GEMV range; BF16 weights take the BF16
+ * kernels from lmr_cpu_bf16x_min_tok()). */
 #define LMR_GEMV512_MAX_TOK 16
 void lmr_matmul_rows_gemv_avx512(const float *x, int n_tok, int in, const void *W, int wdtype,
                                  int o0, int o1, float *y, int ldy);
