@@ -317,7 +317,7 @@ Deno.test({
         // One row per target and worker count, with KV MiB, speedup and efficiency.
         const rows = w.text.split("\n").filter((l) => l.startsWith(`| ${label} `));
         assert.equal(rows.length, 4, label);
-        assert.match(rows[0], /MiB .*\| +1\.00x \| +100\.0% \|/);
+        assert.match(rows[0], /MiB .*\| +1\.00x \| +100\.0% +\|/);
       }
       assert.match(w.text, /lmrig cannot run Q4_K_M yet/);
       const b = await bench("scenarios/seed-003-bench.ts", `${dir}/b.json`);

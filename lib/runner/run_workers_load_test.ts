@@ -165,6 +165,9 @@ Deno.test("runWorkersLoad on the engine: tokens equal a solo generate, blocks co
 
 Deno.test("batched decode through the FFI gives each sequence's solo logits", async () => {
   using engine = Engine.create({ backend: "cpu", threads: 2 });
+  // A batch of 4 takes the BF16 kernels at the AVX-512-BF16 level (activations rounded to BF16,
+  // 2^-8 relative; measured 7e-4 of the largest logit here) and FP32 paths elsewhere (1e-4).
+  const tol = engine.info().simdName.includes("avx512bf16") ? 1e-2 : 1e-4;
   using model = await engine.synthesize("tiny-qwen2", { seed: 9 });
   const vocab = model.info().vocab;
   using batched = model.createSession({ maxSeqs: 4, maxCtx: 64 });
@@ -185,7 +188,7 @@ Deno.test("batched decode through the FFI gives each sequence's solo logits", as
     }
     assert.ok(maxAbs > 0);
     assert.ok(
-      maxDiff <= 1e-4 * maxAbs,
+      maxDiff <= tol * maxAbs,
       `sequence ${s}: logits differ by ${maxDiff} (max ${maxAbs})`,
     );
   }
