@@ -203,6 +203,11 @@ export async function loadLlama(
   }
   const ts = new BigInt64Array(2);
   const tsBytes = new Uint8Array(ts.buffer);
+  // CLOCK_MONOTONIC is 1 in Linux's <time.h> and 6 in macOS's.
+  const monotonic = Deno.build.os === "darwin" ? 6 : 1;
+  if (libc.symbols.clock_gettime(monotonic, tsBytes) !== 0) {
+    throw new Error(`Cannot time llama.cpp: clock_gettime(CLOCK_MONOTONIC = ${monotonic}) failed`);
+  }
   const lib: LlamaLibrary = {
     location,
     release,
@@ -214,7 +219,7 @@ export async function loadLlama(
     systemInfo: cstr(sym.llama_print_system_info()).trim(),
     log,
     nowNs() {
-      libc.symbols.clock_gettime(1, tsBytes);
+      libc.symbols.clock_gettime(monotonic, tsBytes);
       return Number(ts[0]) * 1e9 + Number(ts[1]);
     },
   };
