@@ -50,8 +50,22 @@ function p(
   return { name, version, os, arch, backend, downloadMb };
 }
 
-/** The default backend of a platform: metal on macOS arm64, else cpu. */
-export function defaultLlamaBackend(os: string = Deno.build.os, arch: string = Deno.build.arch) {
+/**
+ * The default backend of a platform: metal on macOS arm64, else cpu.
+ *
+ * @param os `Deno.build.os`.
+ * @param arch `Deno.build.arch`.
+ * @returns The backend.
+ * @example
+ * ```ts
+ * import { defaultLlamaBackend } from "./llama_package_for.ts";
+ * if (defaultLlamaBackend("darwin", "aarch64") !== "metal") throw new Error("default");
+ * ```
+ */
+export function defaultLlamaBackend(
+  os: string = Deno.build.os,
+  arch: string = Deno.build.arch,
+): LlamaBackend {
   return os === "darwin" && arch === "aarch64" ? "metal" : "cpu";
 }
 
