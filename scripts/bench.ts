@@ -110,6 +110,7 @@ async function main(): Promise<number> {
         threads: args.threads,
         targets: args.targets,
         llamaLib: args.llamaLib,
+        llamaBackend: args.llamaBackend,
         quants: args.quants,
         http: args.http,
         profile: args.profile,

@@ -60,6 +60,8 @@ Deno.test({
   assert.equal(lib.release.release, "v0.5.0");
   assert.equal(lib.location.source, "npm");
   assert.equal(lib.location.npmVersion, "3.22.1");
+  assert.equal(lib.location.npmPackage, "@node-llama-cpp/linux-x64");
+  assert.equal(lib.location.backend, "cpu");
   assert.match(lib.libllamaPath, /libllama\.v0\.5\.0\.so$/);
   assert.ok(lib.devices.some((d) => d.name === "CPU"));
   if (Deno.build.os === "linux") assert.match(lib.cpuVariant ?? "", /^[\w-]+$/);
@@ -82,7 +84,7 @@ Deno.test({
   ]);
   // --llama-lib: a user's folder is taken as given; one llama.cpp per process.
   const user = await findLlamaLibrary(lib.location.dir);
-  assert.deepEqual(user, { dir: lib.location.dir, source: "user" });
+  assert.deepEqual(user, { dir: lib.location.dir, source: "user", backend: "cpu" });
   const other = join(work, "other");
   Deno.mkdirSync(other);
   Deno.writeFileSync(join(other, "libllama.so"), new Uint8Array(16));

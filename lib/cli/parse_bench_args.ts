@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import type { BackendName, ExecutorName } from "../ffi/constants.ts";
 import type { HttpTargetOptions } from "../http/types.ts";
 import { RECORD_FORMATS, type RecordFormat } from "../results/format_record.ts";
+import { LLAMA_BACKENDS } from "../targets/llama_cpp/llama_package_for.ts";
 
 /** Parsed bench options (undefined: take the scenario's or the runner's default). */
 export interface BenchArgs {
@@ -15,6 +16,8 @@ export interface BenchArgs {
   targets?: string[];
   /** --llama-lib DIR: a user's llama.cpp build instead of the npm prebuilt. */
   llamaLib?: string;
+  /** --llama-backend NAME: cpu, cuda, vulkan or metal (which npm package of llama.cpp). */
+  llamaBackend?: string;
   /** --quant a,b: weight variants every target runs (llama.cpp's quantiser names, lower case). */
   quants?: string[];
   /** --target http://HOST:PORT/v1[,...] and its options: an OpenAI-compatible server. */
@@ -57,6 +60,8 @@ Options:
                       SGLang, llama-server, lmrig serve; a list goes round-robin) running a
                       workers or prompts scenario (docs/serving.md)
   --llama-lib DIR     a llama.cpp build folder instead of the npm prebuilt ($LMRIG_LLAMA_LIB)
+  --llama-backend B   llama.cpp's backend: cpu, cuda, vulkan or metal, i.e. which npm package
+                      ($LMRIG_LLAMA_BACKEND; default metal on macOS arm64, else cpu)
   --quant LIST        weight variants each target runs, e.g. bf16,q8_0,q4_k_m (f32, f16, bf16,
                       q4_0, q8_0, q4_k_s, q4_k_m, q5_k_m, q6_k): quantised by llama.cpp's own
                       quantiser, cached next to the model's GGUF, each a target of its own
@@ -213,6 +218,7 @@ export function parseBenchArgs(args: string[]): BenchArgs {
         threads: { type: "string" },
         target: { type: "string" },
         "llama-lib": { type: "string" },
+        "llama-backend": { type: "string" },
         quant: { type: "string" },
         "api-key-env": { type: "string" },
         "model-name": { type: "string" },
@@ -289,6 +295,9 @@ export function parseBenchArgs(args: string[]): BenchArgs {
     threads: int("threads", v.threads, 0),
     targets: targetsOf(v.target),
     llamaLib: v["llama-lib"],
+    llamaBackend: v["llama-backend"] === undefined
+      ? undefined
+      : oneOf("llama-backend", v["llama-backend"], LLAMA_BACKENDS),
     quants: quantsOf(v.quant),
     warmup: int("warmup", v.warmup, 0),
     runs: int("runs", v.runs, 1),

@@ -80,6 +80,9 @@ Deno.test("parseBenchArgs: --target lists distinct known targets, --llama-lib a 
   assert.deepEqual(a.targets, ["lmrig", "llama.cpp"]);
   assert.equal(a.llamaLib, "/opt/llama");
   assert.equal(parseBenchArgs([]).targets, undefined); // the scenario's, else lmrig
+  assert.equal(parseBenchArgs(["--llama-backend", "cuda"]).llamaBackend, "cuda");
+  assert.equal(parseBenchArgs([]).llamaBackend, undefined); // $LMRIG_LLAMA_BACKEND, else default
+  assert.throws(() => parseBenchArgs(["--llama-backend", "rocm"]), /llama-backend.*rocm/);
   assert.throws(() => parseBenchArgs(["--target", "lmrig,vllm"]), {
     name: "RangeError",
     message: '--target must list targets of lmrig, llama.cpp, got "vllm"',

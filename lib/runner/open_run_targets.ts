@@ -95,7 +95,13 @@ export async function openRunTargets(ctx: KindContext, spec: RunTargetSpec): Pro
     if (quant === mi.dtype) return src.path;
     if (!files.has(quant)) {
       ctx.log(`quantising to ${quant} with llama.cpp's quantiser (cached next to the GGUF)`);
-      files.set(quant, await quantizeGguf(src.path, quant, { libDir: o.llamaLib }));
+      files.set(
+        quant,
+        await quantizeGguf(src.path, quant, {
+          libDir: o.llamaLib,
+          backend: o.llamaBackend,
+        }),
+      );
     }
     return files.get(quant)!;
   };
@@ -135,6 +141,7 @@ export async function openRunTargets(ctx: KindContext, spec: RunTargetSpec): Pro
             maxCtx: spec.maxCtx,
             kvType: si.kvDtype as "f32" | "f16" | "bf16",
             libDir: o.llamaLib,
+            backend: o.llamaBackend,
           });
         }
         const run: RunTarget = {
@@ -153,6 +160,7 @@ export async function openRunTargets(ctx: KindContext, spec: RunTargetSpec): Pro
               model: (await sourceGguf()).path,
               maxCtx: 8,
               libDir: o.llamaLib,
+              backend: o.llamaBackend,
             });
             sourceTensorBytes = src.model().weightBytes;
           }

@@ -90,6 +90,11 @@ export interface BenchOptions {
   quants?: string[];
   /** A user's llama.cpp build folder instead of the npm prebuilt (else $LMRIG_LLAMA_LIB). */
   llamaLib?: string;
+  /**
+   * llama.cpp's ggml backend, `cpu`, `cuda`, `vulkan` or `metal` (`--llama-backend`; else
+   * $LMRIG_LLAMA_BACKEND, else metal on macOS arm64 and cpu elsewhere): picks the npm package.
+   */
+  llamaBackend?: string;
   /** An OpenAI-compatible HTTP target instead of an engine (`--target http://...`; lib/http). */
   http?: HttpTargetOptions;
   /** Bandwidth probe buffer, bytes (default: see probeBandwidth). */

@@ -33,6 +33,8 @@ export interface ServeModelOptions {
   seed?: number;
   /** llama.cpp only: a llama.cpp build folder instead of the npm prebuilt. */
   llamaLib?: string;
+  /** llama.cpp only: cpu, cuda, vulkan or metal (which npm package; $LMRIG_LLAMA_BACKEND). */
+  llamaBackend?: string;
 }
 
 /** What {@link openServeModel} opens. */
@@ -122,6 +124,7 @@ export async function openServeModel(o: ServeModelOptions): Promise<ServeModel> 
       maxSeqs,
       maxCtx: o.maxCtx ?? 2048,
       libDir: o.llamaLib,
+      backend: o.llamaBackend,
     });
   }
   const notes = [...tokenizer.notes];

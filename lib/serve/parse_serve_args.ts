@@ -33,6 +33,8 @@ Options:
   --threads N            compute threads, 0 = all cores (default 0)
   --seed N               seed of synthetic weights (default 0)
   --llama-lib DIR        llama.cpp: a build folder instead of the npm prebuilt
+  --llama-backend B      llama.cpp: cpu | cuda | vulkan | metal, i.e. which npm package
+                         ($LMRIG_LLAMA_BACKEND; default metal on macOS arm64, else cpu)
   --shutdown-timeout S   seconds running requests get after SIGINT/SIGTERM (default 10)
   -h, --help             this text
 
@@ -84,6 +86,7 @@ export function parseServeArgs(args: string[]): ServeArgs {
         threads: { type: "string", default: "0" },
         seed: { type: "string", default: "0" },
         "llama-lib": { type: "string" },
+        "llama-backend": { type: "string" },
         "shutdown-timeout": { type: "string", default: "10" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -132,6 +135,7 @@ export function parseServeArgs(args: string[]): ServeArgs {
     threads: int("threads", v.threads, 0),
     seed: int("seed", v.seed, 0),
     llamaLib: v["llama-lib"],
+    llamaBackend: v["llama-backend"],
     shutdownTimeoutS: timeout,
     help: false,
   };

@@ -32,6 +32,12 @@ export interface LlamaCppTargetOptions {
   nUbatch?: number;
   /** A user's llama.cpp build folder instead of the npm package (or $LMRIG_LLAMA_LIB). */
   libDir?: string;
+  /**
+   * The ggml backend: `cpu`, `cuda`, `vulkan` or `metal` (default `$LMRIG_LLAMA_BACKEND`, else
+   * metal on macOS arm64, cpu elsewhere). It picks the npm package; a GPU backend puts every
+   * layer and the KV cache on the GPU, cpu keeps them on the CPU.
+   */
+  backend?: string;
   /** Append llama.cpp's log to this file as well. */
   debugLogPath?: string;
 }
@@ -85,7 +91,9 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
   } catch {
     throw new Error(`Cannot load model "${options.model}": file not found`);
   }
-  const lib = await loadLlama(options.libDir, options.debugLogPath);
+  const lib = await loadLlama(options.libDir, options.debugLogPath, options.backend);
+  const onGpu = lib.location.backend !== "cpu";
+  const gpuLayers = onGpu ? -1 : 0; // -1: every layer
   const sym = lib.symbols;
   const r = lib.release;
   const logStart = lib.log.length;
@@ -99,7 +107,7 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
   };
 
   const mp = sym.llama_model_default_params();
-  r.modelParams.write(mp, { n_gpu_layers: 0, check_tensors: false });
+  r.modelParams.write(mp, { n_gpu_layers: gpuLayers, check_tensors: false });
   const path = new TextEncoder().encode(options.model + "\0");
   const model = await sym.llama_model_load_from_file(path, mp);
   if (model === null) {
@@ -133,8 +141,8 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
     type_v: GGML_TYPES[kvType],
     no_perf: false,
     kv_unified: false,
-    offload_kqv: false,
-    op_offload: false,
+    offload_kqv: onGpu,
+    op_offload: onGpu,
   };
   r.contextParams.write(cp, settings);
   const ctx = await sym.llama_init_from_model(model, cp);
@@ -250,9 +258,10 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
           : `user build ${loc.dir} (bound as llama.cpp ${lib.release.release})`,
         libraryPath: lib.libllamaPath,
         threads,
-        backend: lib.cpuVariant
-          ? `CPU (${lib.cpuVariant})`
-          : lib.devices.map((d) => d.name).join(","),
+        backend: [
+          ...(onGpu ? lib.devices.filter((d) => d.name !== "CPU").map((d) => d.name) : []),
+          lib.cpuVariant ? `CPU (${lib.cpuVariant})` : "CPU",
+        ].join(" + "),
         kvFill: "prefill",
         settings: {
           flashAttn,
@@ -264,13 +273,15 @@ export async function openLlamaCppTarget(options: LlamaCppTargetOptions): Promis
           threads,
           noPerf: false,
           kvUnified: false,
-          gpuLayers: 0,
+          gpuLayers,
+          offloadKqv: onGpu,
         },
         extra: {
           release: lib.release.release,
           source: loc.source,
           npmPackage: loc.npmPackage ?? "",
           npmVersion: loc.npmVersion ?? "",
+          llamaBackend: loc.backend,
           cpuVariant: lib.cpuVariant ?? "",
           devices: lib.devices.map((d) => `${d.name}: ${d.description}`).join("; "),
           systemInfo: lib.systemInfo,

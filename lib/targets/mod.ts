@@ -27,3 +27,11 @@ export { type LlamaLibrary, loadLlama } from "./llama_cpp/load_llama.ts";
 export { findLlamaLibrary, type LlamaLibraryLocation } from "./llama_cpp/find_llama_library.ts";
 export { QUANT_NAMES, quantizeGguf, type QuantizeOptions } from "./llama_cpp/quantize_gguf.ts";
 export { RELEASES } from "./llama_cpp/releases.ts";
+export {
+  defaultLlamaBackend,
+  LLAMA_BACKENDS,
+  LLAMA_PACKAGES,
+  type LlamaBackend,
+  type LlamaPackage,
+  llamaPackageFor,
+} from "./llama_cpp/llama_package_for.ts";

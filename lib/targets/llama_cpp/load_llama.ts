@@ -62,9 +62,12 @@ function pickFile(files: string[], re: RegExp, what: string, dir: string): strin
  * @param dir A user's build folder; default `$LMRIG_LLAMA_LIB` or the pinned npm package.
  * @param debugLogPath When set, every llama.cpp log line is also appended to this file (for the
  *   whole process, until another call names another file).
+ * @param backend `cpu`, `cuda`, `vulkan` or `metal` (default `$LMRIG_LLAMA_BACKEND`, else the
+ *   platform's): which npm package to load; a GPU backend must find its device.
  * @returns The library.
- * @throws {Error} On a missing package or library, an unsupported release, a missing symbol or
- *   a struct layout that differs from the release's; each message names what to install.
+ * @throws {Error} On a missing package or library, an unsupported release, a missing symbol, a
+ *   struct layout that differs from the release's, or a GPU backend that found no device; each
+ *   message names what to install.
  * @example
  * ```ts
  * import { loadLlama } from "./load_llama.ts";
@@ -72,8 +75,12 @@ function pickFile(files: string[], re: RegExp, what: string, dir: string): strin
  * console.log(lib.release.release, lib.cpuVariant, lib.devices);
  * ```
  */
-export async function loadLlama(dir?: string, debugLogPath?: string): Promise<LlamaLibrary> {
-  const location = await findLlamaLibrary(dir);
+export async function loadLlama(
+  dir?: string,
+  debugLogPath?: string,
+  backend?: string,
+): Promise<LlamaLibrary> {
+  const location = await findLlamaLibrary(dir, backend);
   if (debugLogPath !== undefined) debugPath = debugLogPath;
   if (opened) {
     if (opened.key !== location.dir) {
@@ -103,7 +110,13 @@ export async function loadLlama(dir?: string, debugLogPath?: string): Promise<Ll
         `${Object.values(RELEASES).map((r) => r.npmVersion).join(" or ")} platform packages)`,
     );
   }
-  const ggmlPath = pickFile(files, /^libggml(\.v[\d.]+)?\.(so|dylib)$/, "libggml", location.dir);
+  // libggml.v0.5.0.so, or with the package's flavour: libggml.vulkan.v0.5.0.so.
+  const ggmlPath = pickFile(
+    files,
+    /^libggml(\.[a-z0-9]+)?(\.v[\d.]+)?\.(so|dylib)$/,
+    "libggml",
+    location.dir,
+  );
   const basePath = pickFile(
     files,
     /^libggml-base(\.v[\d.]+)?\.(so|dylib)$/,
@@ -174,8 +187,27 @@ export async function loadLlama(dir?: string, debugLogPath?: string): Promise<Ll
       description: cstr(base.symbols.ggml_backend_dev_description(d)),
     });
   }
+  // A GPU package loads its backend file only where the driver is there; without it ggml keeps
+  // the CPU and every figure would silently be a CPU figure.
+  const gpu = { cuda: /^cuda/i, vulkan: /^vulkan/i, metal: /^(metal|mtl)/i, cpu: null }[
+    location.backend
+  ];
+  if (gpu && !devices.some((d) => gpu.test(d.name))) {
+    throw new Error(
+      `Cannot use llama.cpp backend ${location.backend} from "${location.dir}": ggml found no ` +
+        `${location.backend} device (devices: ${
+          devices.map((d) => d.name).join(", ") || "none"
+        }); ` +
+        `check the driver, or pass --llama-backend cpu`,
+    );
+  }
   const ts = new BigInt64Array(2);
   const tsBytes = new Uint8Array(ts.buffer);
+  // CLOCK_MONOTONIC is 1 in Linux's <time.h> and 6 in macOS's.
+  const monotonic = Deno.build.os === "darwin" ? 6 : 1;
+  if (libc.symbols.clock_gettime(monotonic, tsBytes) !== 0) {
+    throw new Error(`Cannot time llama.cpp: clock_gettime(CLOCK_MONOTONIC = ${monotonic}) failed`);
+  }
   const lib: LlamaLibrary = {
     location,
     release,
@@ -187,7 +219,7 @@ export async function loadLlama(dir?: string, debugLogPath?: string): Promise<Ll
     systemInfo: cstr(sym.llama_print_system_info()).trim(),
     log,
     nowNs() {
-      libc.symbols.clock_gettime(1, tsBytes);
+      libc.symbols.clock_gettime(monotonic, tsBytes);
       return Number(ts[0]) * 1e9 + Number(ts[1]);
     },
   };

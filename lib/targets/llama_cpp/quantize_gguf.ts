@@ -13,6 +13,8 @@ export interface QuantizeOptions {
   force?: boolean;
   /** A user's llama.cpp build folder. */
   libDir?: string;
+  /** The ggml backend whose npm package to load (see LlamaCppTargetOptions.backend). */
+  backend?: string;
 }
 
 /**
@@ -56,7 +58,7 @@ export async function quantizeGguf(
       if ((st.mtime?.getTime() ?? 0) >= (srcStat.mtime?.getTime() ?? 0) && st.size > 0) return out;
     } catch { /* not cached yet */ }
   }
-  const lib = await loadLlama(options.libDir);
+  const lib = await loadLlama(options.libDir, undefined, options.backend);
   const sym = lib.symbols;
   const params = sym.llama_model_quantize_default_params();
   lib.release.quantizeParams.write(params, { ftype: FTYPES[q], nthread: options.threads ?? 0 });

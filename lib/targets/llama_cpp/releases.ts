@@ -194,8 +194,20 @@ const V0_5_0: LlamaRelease = {
   },
 };
 
+/**
+ * v0.4.0 (node-llama-cpp 3.21.1, the last version of the mac-arm64-metal, mac-x64 and win-*
+ * packages). Its llama.h differs from v0.5.0's only outside the structs passed by value
+ * (v0.5.0 adds LLAMA_VOCAB_TYPE_TEST and llama_adapter_lora_init_from_file_ptr, and
+ * llama_sampler_chain_n returns int32_t instead of int), and the bodies of the three
+ * `*_default_params()` in src/ are identical, so every field, type and default is v0.5.0's.
+ * Checked, not assumed: scripts/llama-layout-check.c compiled against v0.4.0's llama.h printed
+ * the sizes and offsets that releases_test.ts holds (x86-64; aarch64-linux-gnu-gcc agrees, as
+ * it must: LP64 lays out pointers, size_t, int32_t, float, double, bool and enums alike).
+ */
+const V0_4_0: LlamaRelease = { ...V0_5_0, release: "v0.4.0", npmVersion: "3.21.1" };
+
 /** Supported releases by name. */
-export const RELEASES: Record<string, LlamaRelease> = { "v0.5.0": V0_5_0 };
+export const RELEASES: Record<string, LlamaRelease> = { "v0.4.0": V0_4_0, "v0.5.0": V0_5_0 };
 
 /** The release a library file name such as `libllama.v0.5.0.so` carries, or null. */
 export function releaseOfFileName(file: string): string | null {
