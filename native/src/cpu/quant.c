@@ -337,6 +337,14 @@ lmr_qdot_fn lmr_quant_dot(int isa, int wdtype) {
     return f;
 }
 
+lmr_qdotn_fn lmr_quant_dotn(int isa, int wdtype) {
+#if LMR_HAVE_AVX512
+    if (isa == LMR_ISA_AVX512) return lmr_quant_dotn_avx512(wdtype);
+#endif
+    (void)isa, (void)wdtype;
+    return NULL;
+}
+
 const char *lmr_quant_kernels_name(int isa) {
 #if LMR_HAVE_AVX512
     if (isa == LMR_ISA_AVX512 && lmr_quant_dot_avx512(LMR_DTYPE_Q4_K)) return "avx512-vnni";
@@ -511,6 +519,17 @@ static void quant_task(void *ctx, int ith, int chunk) {
     const size_t xrow = j->xq_row[act];
     const int64_t row_bytes = lmr_dtype_row_bytes(L->wdtype, in);
     const char *W = L->W;
+    lmr_qdotn_fn dotn = j->n_tok > 1 ? lmr_quant_dotn(j->isa, L->wdtype) : NULL;
+    if (dotn) { /* each row's blocks unpacked once for up to LMR_QDOTN_MAX tokens */
+        float r[LMR_QDOTN_MAX];
+        for (int o = o0; o < o1; o++)
+            for (int t0 = 0; t0 < j->n_tok; t0 += LMR_QDOTN_MAX) {
+                int nt = j->n_tok - t0 < LMR_QDOTN_MAX ? j->n_tok - t0 : LMR_QDOTN_MAX;
+                dotn(in, W + (int64_t)o * row_bytes, xq + (size_t)t0 * xrow, xrow, nt, r);
+                for (int t = 0; t < nt; t++) L->y[(int64_t)(t0 + t) * L->out + o] += r[t];
+            }
+        return;
+    }
     for (int r0 = o0; r0 < o1; r0 += LMR_QTILE) { /* a tile of W rows stays in L1 over all tokens */
         int r1 = r0 + LMR_QTILE < o1 ? r0 + LMR_QTILE : o1;
         for (int t = 0; t < j->n_tok; t++) {

@@ -122,11 +122,17 @@ typedef float (*lmr_qdot_fn)(int n, const void *w, const void *xq);
 lmr_qdot_fn lmr_quant_dot(int isa, int wdtype);
 /* Which dot kernels level isa runs: "avx512-vnni", "avx2", "neon-dotprod", "neon", "scalar". */
 const char *lmr_quant_kernels_name(int isa);
+/* out[t] = dot(w, xq + t * xrow) for t < T (1..4): the weight block unpacked once for T tokens,
+ * each out[t] bit for bit the single-token kernel's (batched decode). NULL where a level has none. */
+typedef void (*lmr_qdotn_fn)(int n, const void *w, const void *xq, size_t xrow, int T, float *out);
+lmr_qdotn_fn lmr_quant_dotn(int isa, int wdtype);
+#define LMR_QDOTN_MAX 4
 #if LMR_HAVE_AVX2
 lmr_qdot_fn lmr_quant_dot_avx2(int wdtype);
 #endif
 #if LMR_HAVE_AVX512
 lmr_qdot_fn lmr_quant_dot_avx512(int wdtype); /* NULL where the AVX2 kernel is used */
+lmr_qdotn_fn lmr_quant_dotn_avx512(int wdtype);
 #endif
 #if LMR_HAVE_NEON
 lmr_qdot_fn lmr_quant_dot_neon(int wdtype);

@@ -394,6 +394,40 @@ static void check_level(lmr_pool *pools[3]) {
                   lmr_quant_dot(LMR_ISA_AVX512, LMR_DTYPE_Q6_K) != lmr_quant_dot(LMR_ISA_AVX2, LMR_DTYPE_Q6_K),
               "%s: the CPU has AVX-512-VNNI: the checks above ran the VNNI kernels", lv);
 #endif
+    /* the multi-token dots (batched decode) equal the single-token dot bit for bit, per token */
+    for (int k = 0; k < 3; k++) {
+        int dt = g_types[k];
+        lmr_qdotn_fn dn = lmr_quant_dotn(lmr_cpu_isa(), dt);
+        lmr_qdot_fn d1 = lmr_quant_dot(lmr_cpu_isa(), dt);
+        if (!dn || !d1) continue;
+        int ok = 1, cases = 0;
+        const int ins[] = {256, 768, 2304};
+        for (int ii = 0; ii < 3; ii++) {
+            int in = ins[ii];
+            char *w = malloc((size_t)lmr_dtype_row_bytes(dt, in));
+            float *x = malloc(sizeof(float) * LMR_QDOTN_MAX * in);
+            float *xd = malloc(sizeof(float) * LMR_QDOTN_MAX * in);
+            for (int rep = 0; rep < 8; rep++) {
+                random_row(dt, w, in);
+                for (int i = 0; i < LMR_QDOTN_MAX * in; i++) x[i] = rng_uniform(-1, 1);
+                char *xq = quant_act(dt, x, LMR_QDOTN_MAX, in, xd);
+                size_t xr = lmr_quant_act_row_bytes(dt, in);
+                for (int T = 1; T <= LMR_QDOTN_MAX; T++) {
+                    float out[LMR_QDOTN_MAX];
+                    dn(in, w, xq, xr, T, out);
+                    for (int t = 0; t < T; t++) {
+                        float one = d1(in, w, xq + xr * t);
+                        ok &= memcmp(&one, &out[t], sizeof one) == 0;
+                        cases++;
+                    }
+                }
+                free(xq);
+            }
+            free(w), free(x), free(xd);
+        }
+        CHECK(ok, "%s %s: %d multi-token dots (1-%d tokens) equal the single-token dot bit for bit",
+              lv, qname(dt), cases, LMR_QDOTN_MAX);
+    }
     CHECK(run_multi(pools[2], 1, 512) && run_multi(pools[1], 9, 768) &&
               run_multi(pools[0], LMR_QGEMM_MIN_TOK + 2, 512),
           "%s matmul_n of q4_K, q6_K, bf16, q8_0 linears = separate calls", lv);
