@@ -28,11 +28,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#ifdef LMR_HAVE_CUDA
 #include "cpu/quant.h"
+#include "cuda/cuda_backend.h"
 #include "gguf_writer.h"
 #include "internal.h"
-#ifdef LMR_HAVE_CUDA
-#include "cuda/cuda_backend.h"
 
 #define TOL_PRE 3e-2
 #define TOL_DEC 2e-2
