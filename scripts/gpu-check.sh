@@ -159,7 +159,8 @@ step_parity() {
       return 1
     fi
     echo "-- failures of $t:"; grep '^FAIL' <<<"$out" || echo "(none)"
-    [ $st -eq 0 ] || rc=$st
+    # the rerun with CUDA_LAUNCH_BLOCKING=1 takes the first test that failed
+    [ $st -eq 0 ] || { [ $rc -ne 0 ] || echo "$t" > "$OUT/parity-failed"; rc=$st; }
   done
   return $rc
 }
@@ -212,7 +213,7 @@ step_deno() {
 rerun_blocking() {
   local s=$1 cmd
   case $s in
-    parity) cmd=("$BUILD/cuda_parity_test") ;;
+    parity) cmd=("$BUILD/$(cat "$OUT/parity-failed" 2>/dev/null || echo cuda_parity_test)") ;;
     memcheck) cmd=("$BUILD/cuda_parity_test" --quick) ;;
     hf) cmd=(python3 scripts/hf_parity.py --lib "$BUILD/liblmrig.so") ;;
     bench) cmd=("$BUILD/cuda_bench_test" --preset "$PRESET") ;;
