@@ -10,7 +10,9 @@
 #   CUDA_ARCH=80 BUDGET=600 PRESET=qwen2.5-0.5b scripts/gpu-check.sh ...
 #
 # Steps: device (nvidia-smi, nvcc), build (sm_$CUDA_ARCH, ptxas -v report in build.log),
-# parity (cuda_parity_test: kernels, models incl. the Qwen2.5-1.5B shape, graph == eager),
+# parity (cuda_parity_test: kernels, models incl. the Qwen2.5-1.5B shape, graph == eager;
+# cuda_quant_test: the quantised GEMV and dequantisation; cuda_gguf_test: quantised GGUF files
+# vs the CPU backend),
 # hf (scripts/hf_parity.py against transformers), bench (cuda_bench_test --preset $PRESET:
 # bandwidth, batch-1 step vs the limit, kernels per step, position 32640, batches 8-64, TTFT,
 # energy; kernel variants), kernels (cuda_bench_test --kernels: per-kernel times per step), memcheck (compute-sanitizer on cuda_parity_test --quick), deno (S1-S6 record, only
@@ -146,15 +148,21 @@ step_tests() {
 }
 
 step_parity() {
-  local out st
-  out=$("$BUILD/cuda_parity_test" 2>&1); st=$?
-  echo "$out"
-  if [ $st -eq 77 ] || grep -q '^SKIP cuda' <<<"$out"; then
-    echo "cuda_parity_test skipped: no usable CUDA device"
-    return 1
-  fi
-  echo "-- failures:"; grep '^FAIL' <<<"$out" || echo "(none)"
-  return $st
+  local out st t rc=0
+  # the BF16 model and kernel parity, then the quantised kernels and quantised GGUF models
+  for t in cuda_parity_test cuda_quant_test cuda_gguf_test; do
+    echo "-- $t"
+    out=$("$BUILD/$t" 2>&1); st=$?
+    echo "$out"
+    if [ $st -eq 77 ] || grep -q '^SKIP cuda' <<<"$out"; then
+      echo "$t skipped: no usable CUDA device"
+      return 1
+    fi
+    echo "-- failures of $t:"; grep '^FAIL' <<<"$out" || echo "(none)"
+    # the rerun with CUDA_LAUNCH_BLOCKING=1 takes the first test that failed
+    [ $st -eq 0 ] || { [ $rc -ne 0 ] || echo "$t" > "$OUT/parity-failed"; rc=$st; }
+  done
+  return $rc
 }
 
 step_hf() {
@@ -205,7 +213,7 @@ step_deno() {
 rerun_blocking() {
   local s=$1 cmd
   case $s in
-    parity) cmd=("$BUILD/cuda_parity_test") ;;
+    parity) cmd=("$BUILD/$(cat "$OUT/parity-failed" 2>/dev/null || echo cuda_parity_test)") ;;
     memcheck) cmd=("$BUILD/cuda_parity_test" --quick) ;;
     hf) cmd=(python3 scripts/hf_parity.py --lib "$BUILD/liblmrig.so") ;;
     bench) cmd=("$BUILD/cuda_bench_test" --preset "$PRESET") ;;

@@ -1,7 +1,10 @@
 /* cuda_quant_test.c: the CUDA quantised kernels on a device (quant.cu): the GEMV of Q8_0, Q4_K,
  * Q6_K rows against lmr_cpu_matmul_ref (FP32 activations on both sides: |y - ref| <= 1e-4 of
  * sum |x w|; odd row counts, 1..19 tokens, bias and accumulate), the dequantisation against
- * lmr_dequant_row (exact), and a W with one altered scale that must miss (negative control).
+ * lmr_dequant_row (exact), and a W with one altered scale that must miss (negative control);
+ * then lmr_cuda_linear on quantised W (the engine's path: GEMV up to 8 tokens, BF16 tiles of 64
+ * rows and the tensor-core GEMM above; every epilogue, with and without rmsnorm) against
+ * lmr_cpu_matmul_ref (1e-4 / 1.5e-2 of max |y|).
  * Without the CUDA backend or a device it prints a SKIP line and returns the skip code. */
 #include <math.h>
 #include <stdlib.h>
@@ -62,6 +65,45 @@ static int gemv_case(int dt, int n_tok, int in, int out, int bias_on, int acc, i
     free(W), free(row), free(x), free(bias), free(y), free(yr), free(wd);
     return ok;
 }
+/* The engine's path, lmr_cuda_linear on quantised W (quant.cu): every mode, with and without the
+ * rmsnorm, against lmr_cpu_matmul_ref on the normed FP32 x. n <= 8: the GEMV (FP32, tol 1e-4 of
+ * max |y|); more: BF16 tiles of 64 rows and the tensor-core GEMM (weights and x rounded to BF16:
+ * 1.5e-2, as the BF16 GEMM in cuda_parity_test). Returns the relative difference. */
+static double linear_case(int dt, int n, int in, int out, int mode, int norm, char *err) {
+    int64_t rb = lmr_dtype_row_bytes(dt, in);
+    char *W = malloc((size_t)(rb * out));
+    float *row = malloc(sizeof(float) * in), *x = malloc(sizeof(float) * n * in);
+    float *xn = malloc(sizeof(float) * n * in), *nw = malloc(sizeof(float) * in);
+    float *b = malloc(sizeof(float) * out), *y = malloc(sizeof(float) * n * out);
+    float *ref = malloc(sizeof(float) * n * out);
+    for (int o = 0; o < out; o++) {
+        for (int i = 0; i < in; i++) row[i] = rnd(-0.1f, 0.1f);
+        lmr_quantize_row(dt, row, W + rb * o, in);
+    }
+    for (int i = 0; i < n * in; i++) x[i] = rnd(-1, 1);
+    for (int i = 0; i < in; i++) nw[i] = rnd(0.5f, 1.5f);
+    for (int i = 0; i < out; i++) b[i] = rnd(-1, 1);
+    for (int i = 0; i < n * out; i++) y[i] = ref[i] = rnd(-1, 1);
+    memcpy(xn, x, sizeof(float) * n * in);
+    if (norm) lmr_cpu_rmsnorm(x, nw, LMR_DTYPE_F32, 1e-6f, n, in, xn);
+    lmr_cpu_matmul_ref(xn, n, in, W, dt, out, mode == 0 ? b : NULL, ref, mode == 1);
+    int yo = out;
+    if (mode == 2) { /* silu(row 2i) * row 2i+1 */
+        yo = out / 2;
+        for (int t = 0; t < n; t++)
+            for (int i = 0; i < yo; i++) {
+                float g = ref[t * out + 2 * i], u = ref[t * out + 2 * i + 1];
+                ref[t * yo + i] = g / (1.0f + expf(-g)) * u;
+            }
+    }
+    lmr_status st = lmr_cuda_check_linear(dt, n, in, out, W, x, mode == 0 ? b : NULL, mode,
+                                          norm ? nw : NULL, 1e-6f, 1, y, err, 256);
+    double d = 0, mx = 0;
+    for (int i = 0; i < n * yo; i++)
+        d = fmax(d, fabs((double)y[i] - ref[i])), mx = fmax(mx, fabs((double)ref[i]));
+    free(W), free(row), free(x), free(xn), free(nw), free(b), free(y), free(ref);
+    return st == LMR_OK ? d / fmax(mx, 1e-30) : 1e9;
+}
 #endif
 
 int main(void) {
@@ -99,6 +141,18 @@ int main(void) {
         lmr_status st = lmr_cuda_check_quant_dequant(dt, w, N, got, err, sizeof err);
         CHECK(st == LMR_OK && !memcmp(ref, got, sizeof(float) * N), "%s dequantisation = lmr_dequant_row bit for bit %s", qn(dt), err);
         free(w), free(src), free(ref), free(got);
+    }
+    for (int k = 0; k < 3; k++) { /* lmr_cuda_linear: GEMV up to 8 tokens, BF16 tiles above */
+        const int ns[] = {1, 3, 8, 9, 40};
+        for (int ni = 0; ni < 5; ni++)
+            for (int mode = 0; mode < 3; mode++) {
+                const int n = ns[ni], norm = mode != 1;
+                const double tol = n <= 8 ? 1e-4 : 1.5e-2;
+                const double r = linear_case(dts[k], n, 512, 202, mode, norm, err);
+                CHECK(r <= tol, "%s linear n=%d in=512 out=202 mode=%d norm=%d (%s): rel %.2e <= "
+                      "%.0e %s", qn(dts[k]), n, mode, norm, n <= 8 ? "GEMV" : "BF16 tiles", r,
+                      tol, err);
+            }
     }
     char e2[256];
     float y1[4];

@@ -90,7 +90,7 @@ static void same_model(const char *preset, int32_t dtype) {
     lmr_model *m = synth(preset, dtype);
     char path[256];
     gw_file f;
-    gw_opts o = {1, 0, 0};
+    gw_opts o = {1, 0, 0, NULL, NULL};
     write_file(m, &o, "model.gguf", path, &f);
     free(f.data);
     lmr_model *g = load(path);
@@ -167,7 +167,7 @@ static void q8_0(const char *preset) {
     lmr_model *m = synth(preset, LMR_DTYPE_F32);
     char path[256], fpath[256];
     gw_file f;
-    gw_opts o = {1, 0, 1};
+    gw_opts o = {1, 0, 1, NULL, NULL};
     write_file(m, &o, "q8.gguf", path, &f);
     lmr_model *g = load(path);
     CHECK(g != NULL, "%s Q8_0 file loads", preset);
@@ -185,7 +185,7 @@ static void q8_0(const char *preset) {
     CHECK_ERR(lmr_model_save(g, dir), LMR_ERR_UNSUPPORTED, E, "is quantised", "safetensors");
     lmr_weights dq = dequantised(g);
     gw_file ff;
-    gw_opts fo = {1, 0, 0};
+    gw_opts fo = {1, 0, 0, NULL, NULL};
     gw_write(&dq, &fo, &ff);
     snprintf(fpath, sizeof fpath, "%s/dequant.gguf", dir);
     gw_save(&ff, fpath);
@@ -259,7 +259,7 @@ static void corrupt(void) {
     lmr_model *m = synth("tiny-qwen2", LMR_DTYPE_F32);
     char path[256];
     gw_file f;
-    gw_opts o = {1, 0, 0};
+    gw_opts o = {1, 0, 0, NULL, NULL};
     write_file(m, &o, "bad.gguf", path, &f);
     CHECK(try_load(path) == LMR_OK, "the unedited file loads");
     int last = f.n_tensors - 1, norm = 1; /* tensor 1: blk.0.attn_norm.weight (1-D) */
@@ -325,7 +325,7 @@ static void folders(void) {
     snprintf(sub, sizeof sub, "%s/one", dir);
     mkdir(sub, 0700);
     gw_file f;
-    gw_opts o = {1, 0, 0};
+    gw_opts o = {1, 0, 0, NULL, NULL};
     gw_write(&m->w, &o, &f);
     snprintf(path, sizeof path, "%s/a.gguf", sub);
     gw_save(&f, path);

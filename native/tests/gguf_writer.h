@@ -2,7 +2,8 @@
  * lmr_weights (Hugging Face names) as llama.cpp's converter would, into memory, and remembers
  * where each tensor info's type and offset fields are so a test can corrupt them. Options:
  * permute llama's q/k rows as the converter does (off: a negative control), the alignment, and
- * Q8_0 for the 2-D weights (quantised here: per block of 32, d = max|x| / 127, ggml's rounding). */
+ * Q8_0 for the 2-D weights (quantised here: per block of 32, d = max|x| / 127, ggml's rounding),
+ * or a type per 2-D weight (a mixed file such as Q4_K_M) quantised by a function the test gives. */
 #ifndef LMR_TEST_GGUF_WRITER_H
 #define LMR_TEST_GGUF_WRITER_H
 
@@ -30,6 +31,11 @@ typedef struct {
     int permute;        /* llama: permute q/k rows as convert_hf_to_gguf does (1 = as real files) */
     uint32_t alignment; /* 0: 32, not written */
     int q8_0;           /* 2-D weights as Q8_0 */
+    /* per-tensor types: NULL, or the LMR / ggml type id (Q8_0 8, Q4_K 12, Q6_K 14) of the 2-D
+     * weight with this Hugging Face name (0: as the options above say), each row quantised by
+     * quant (e.g. lmr_quantize_row) from its values as F32 */
+    int (*type_of)(const char *name);
+    void (*quant)(int type, const float *x, void *dst, int64_t n);
 } gw_opts;
 
 static void gw_put(gw_file *f, const void *p, size_t n) {
@@ -95,8 +101,12 @@ static uint8_t *gw_tensor(const lmr_weights *w, const lmr_tensor *t, const gw_op
         if (strstr(t->name, "k_proj")) heads = w->cfg.n_kv_heads;
     }
     int q8 = o->q8_0 && t->n_dims == 2 && cols % 32 == 0;
-    *type = q8 ? 8 : t->dtype == LMR_DTYPE_F32 ? 0 : t->dtype == LMR_DTYPE_F16 ? 1 : 30;
+    const int qt = o->type_of && o->quant && t->n_dims == 2 ? o->type_of(t->name) : 0;
+    *type = qt ? (uint32_t)qt : q8 ? 8 : t->dtype == LMR_DTYPE_F32 ? 0 : t->dtype == LMR_DTYPE_F16 ? 1 : 30;
     uint64_t row_bytes = q8 ? (uint64_t)cols / 32 * 34 : t->bytes / (uint64_t)rows;
+    if (qt) /* blocks of 32 weights in 34 bytes (Q8_0), 256 in 144 (Q4_K) or 210 (Q6_K) */
+        row_bytes = qt == 8 ? (uint64_t)cols / 32 * 34 : (uint64_t)cols / 256 * (qt == 12 ? 144 : 210);
+    float *xr = qt ? malloc(sizeof(float) * (size_t)cols) : NULL;
     *bytes = row_bytes * (uint64_t)rows;
     uint8_t *out = malloc(*bytes ? *bytes : 1);
     for (int64_t r = 0; r < rows; r++) {
@@ -106,6 +116,11 @@ static uint8_t *gw_tensor(const lmr_weights *w, const lmr_tensor *t, const gw_op
             src = h * hd + (i % 2) * (hd / 2) + i / 2;
         }
         uint8_t *dst = out + (uint64_t)r * row_bytes;
+        if (qt) {
+            for (int64_t k = 0; k < cols; k++) xr[k] = gw_elem(t, (uint64_t)(src * cols + k));
+            o->quant(qt, xr, dst, cols);
+            continue;
+        }
         if (!q8) {
             memcpy(dst, (const uint8_t *)t->data + (uint64_t)src * row_bytes, row_bytes);
             continue;
@@ -122,6 +137,7 @@ static uint8_t *gw_tensor(const lmr_weights *w, const lmr_tensor *t, const gw_op
             for (int k = 0; k < 32; k++) dst[b * 34 + 2 + k] = (uint8_t)(int8_t)roundf(x[k] * id);
         }
     }
+    free(xr);
     return out;
 }
 

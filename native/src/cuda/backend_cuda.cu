@@ -1,6 +1,7 @@
 /* backend_cuda.cu: the CUDA backend's lifecycle: device discovery (0 devices, never an error,
  * without a driver), engine facts, model upload (matrices as stored, q/k/v stacked and gate/up
- * interleaved so each is one linear op; norms and biases as FP32), the session's KV pool,
+ * interleaved so each is one linear op, each matrix in its own dtype: quantised GGUF blocks go
+ * up as they are; norms and biases as FP32), the session's KV pool,
  * activations and block-table mirror, fill_kv, on-device greedy sampling and the lazy copy of a
  * sequence's logits to the host (fetch_logits). The forward pass is in forward.cu, the kernels
  * in the other .cu files. */
@@ -18,6 +19,10 @@ extern "C" {
 }
 
 #define DEFAULT_PREFILL_CHUNK 1024
+/* BF16 weights of the dequantisation scratch at most (32 MiB; LMR_CUDA_DEQUANT_ELEMS=N sets
+ * another cap, for the tests): a quantised matrix larger than this (lm_head, big FFNs) is
+ * dequantised and multiplied a tile of rows (64 at least) at a time */
+#define LMR_CUDA_WQ_ELEMS ((int64_t)16 << 20)
 #define ALIGN 256
 
 static size_t align_up(size_t n) { return (n + ALIGN - 1) & ~(size_t)(ALIGN - 1); }
@@ -217,6 +222,22 @@ static cudaError_t upload_f32(float *dst, const lmr_tensor *t, int64_t n, float 
     return cudaMemcpy(dst, tmp, sizeof(float) * (size_t)n, cudaMemcpyHostToDevice);
 }
 
+/* A weight matrix the kernels take: F32/F16/BF16, or Q8_0/Q4_K/Q6_K with whole blocks per row.
+ * 0, else a named refusal into why. */
+static int mat_check(const lmr_tensor *t, const char *what, int32_t layer, int64_t cols, char *why,
+                     size_t cap) {
+    const int dt = t->dtype, be = lmr_qd_block_elems(dt);
+    if (dt == LMR_DTYPE_F32 || dt == LMR_DTYPE_F16 || dt == LMR_DTYPE_BF16 || (be && cols % be == 0))
+        return 0;
+    char where[32] = "";
+    if (layer >= 0) snprintf(where, sizeof where, " of layer %d", layer);
+    snprintf(why, cap,
+             "the CUDA backend runs F32, F16, BF16, Q8_0, Q4_K and Q6_K weights (rows of whole "
+             "blocks); %s%s (%s) is %s with rows of %lld",
+             what, where, t->name, lmr_dtype_name(dt), (long long)cols);
+    return -1;
+}
+
 static lmr_status model_init(lmr_model *m) {
     lmr_engine *e_ = m->e;
     const lmr_model_info *mi = &m->info;
@@ -225,120 +246,147 @@ static lmr_status model_init(lmr_model *m) {
     m->priv = cm;
     cm->layers = (cu_layer *)calloc((size_t)mi->n_layers, sizeof(cu_layer));
     if (!cm->layers) return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY, "no host memory for the CUDA model");
-    const int wdt = m->embed->dtype;
-    cm->wdtype = wdt;
-    if (wdt != LMR_DTYPE_F32 && wdt != LMR_DTYPE_F16 && wdt != LMR_DTYPE_BF16)
-        return lmr_fail(e_, LMR_ERR_UNSUPPORTED,
-                        "the CUDA backend runs F32, F16 and BF16 weights; this model's embedding is "
-                        "%s (%s): quantised GGUF weights run on the CPU backend",
-                        lmr_dtype_name(wdt), mi->name);
-    const size_t eb = (size_t)lmr_dtype_bytes(wdt);
     const size_t hid = (size_t)mi->hidden, ffn = (size_t)mi->ffn, hd = (size_t)mi->head_dim;
     const size_t qd = (size_t)mi->n_heads * hd, kd = (size_t)mi->n_kv_heads * hd, qkv = qd + 2 * kd;
+    const size_t V = (size_t)mi->vocab;
     const int tied = m->lm_head == m->embed || m->lm_head->data == m->embed->data;
-    {
-        char why[256];
-        if (lmr_cuda_shape_check(mi->hidden, mi->ffn, mi->n_heads, mi->n_kv_heads, mi->head_dim,
-                                 wdt, why, sizeof why))
-            return lmr_fail(e_, LMR_ERR_UNSUPPORTED, "%s", why);
-    }
-    /* every matrix in one dtype: the fused q/k/v and gate/up matrices and the kernels assume it */
-    const lmr_tensor *mats[] = {m->embed, m->lm_head};
-    for (int i = 0; i < 2; i++)
-        if (mats[i]->dtype != wdt) goto mixed;
+    cm->embed_dt = m->embed->dtype;
+    cm->lm_head_dt = m->lm_head->dtype;
+    /* every matrix in its own dtype: checked, and the device bytes summed as laid out below */
+    char why[320];
+    if (lmr_cuda_shape_check(mi->hidden, mi->ffn, mi->n_heads, mi->n_kv_heads, mi->head_dim,
+                             cm->embed_dt, why, sizeof why) ||
+        mat_check(m->embed, "the embedding", -1, (int64_t)hid, why, sizeof why) ||
+        mat_check(m->lm_head, "lm_head", -1, (int64_t)hid, why, sizeof why))
+        return lmr_fail(e_, LMR_ERR_UNSUPPORTED, "%s", why);
+    const size_t emb_b = lmr_cuda_mat_bytes(cm->embed_dt, V, hid);
+    size_t total = align_up(emb_b) + (tied ? 0 : align_up(lmr_cuda_mat_bytes(cm->lm_head_dt, V, hid))) +
+                   align_up(4 * hid) + align_up(8 * (hd / 2));
+    int64_t dq = 0; /* largest quantised matrix */
+    if (lmr_qd_block_elems(cm->embed_dt) && tied) dq = (int64_t)(V * hid);
+    if (lmr_qd_block_elems(cm->lm_head_dt)) dq = (int64_t)(V * hid);
     for (int32_t l = 0; l < mi->n_layers; l++) {
         const lmr_layer_tensors *L = &m->layers[l];
         const lmr_tensor *ts[] = {L->q, L->k, L->v, L->o, L->gate, L->up, L->down};
-        for (int i = 0; i < 7; i++)
-            if (ts[i]->dtype != wdt) goto mixed;
+        static const char *names[] = {"q", "k", "v", "o", "gate", "up", "down"};
+        const size_t rows[] = {qd, kd, kd, hid, ffn, ffn, hid};
+        const size_t cols[] = {hid, hid, hid, qd, hid, hid, ffn};
+        size_t b[7];
+        for (int i = 0; i < 7; i++) {
+            if (mat_check(ts[i], names[i], l, (int64_t)cols[i], why, sizeof why))
+                return lmr_fail(e_, LMR_ERR_UNSUPPORTED, "%s", why);
+            b[i] = lmr_cuda_mat_bytes(ts[i]->dtype, rows[i], cols[i]);
+            if (lmr_qd_block_elems(ts[i]->dtype) && (int64_t)(rows[i] * cols[i]) > dq)
+                dq = (int64_t)(rows[i] * cols[i]);
+        }
+        if (L->gate->dtype != L->up->dtype) /* one interleaved matrix: silu(gate) * up epilogue */
+            return lmr_fail(e_, LMR_ERR_UNSUPPORTED,
+                            "the CUDA backend needs gate and up of a layer in one dtype; layer "
+                            "%d has gate %s and up %s",
+                            l, lmr_dtype_name(L->gate->dtype), lmr_dtype_name(L->up->dtype));
+        const int stacked = L->q->dtype == L->k->dtype && L->q->dtype == L->v->dtype;
+        total += stacked ? align_up(b[0] + b[1] + b[2])
+                         : align_up(b[0]) + align_up(b[1]) + align_up(b[2]);
+        total += (m->w.cfg.attn_bias ? align_up(4 * qkv) : 0) + align_up(b[3]) +
+                 align_up(b[4] + b[5]) + align_up(b[6]) + 2 * align_up(4 * hid);
     }
+    cm->dq_elems = dq;
 
-    {
-        size_t total = align_up(eb * (size_t)mi->vocab * hid) +
-                       (tied ? 0 : align_up(eb * (size_t)mi->vocab * hid)) +
-                       align_up(4 * hid) + align_up(8 * (hd / 2));
-        size_t per_layer = align_up(eb * qkv * hid) + (m->w.cfg.attn_bias ? align_up(4 * qkv) : 0) +
-                           align_up(eb * hid * qd) + align_up(eb * 2 * ffn * hid) +
-                           align_up(eb * hid * ffn) + 2 * align_up(4 * hid);
-        total += per_layer * (size_t)mi->n_layers;
-        size_t fr = 0, tot = 0;
-        CU_TRY(cudaMemGetInfo(&fr, &tot), "model upload: cudaMemGetInfo");
-        if (total > fr)
-            return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY,
-                            "the model needs %llu bytes of device memory; %llu of %llu are free",
-                            (unsigned long long)total, (unsigned long long)fr,
-                            (unsigned long long)tot);
-        CU_TRY(cudaMalloc(&cm->dev, total), "model upload: cudaMalloc of %llu bytes",
-               (unsigned long long)total);
-        cm->dev_bytes = total;
-        m->tracked_bytes += total;
-        lmr_mem_add(e_, (int64_t)total);
+    size_t fr = 0, tot = 0;
+    CU_TRY(cudaMemGetInfo(&fr, &tot), "model upload: cudaMemGetInfo");
+    if (total > fr)
+        return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY,
+                        "the model needs %llu bytes of device memory; %llu of %llu are free",
+                        (unsigned long long)total, (unsigned long long)fr, (unsigned long long)tot);
+    CU_TRY(cudaMalloc(&cm->dev, total), "model upload: cudaMalloc of %llu bytes",
+           (unsigned long long)total);
+    cm->dev_bytes = total;
+    m->tracked_bytes += total;
+    lmr_mem_add(e_, (int64_t)total);
 
-        size_t tmp_n = qkv > hid ? qkv : hid;
-        float *tmp = (float *)malloc(sizeof(float) * (tmp_n > hd ? tmp_n : hd));
-        if (!tmp) return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY, "no host memory for the upload");
-        char *p = (char *)cm->dev;
-        cudaError_t err = cudaSuccess;
-        const char *what = "embedding";
+    /* Matrices go up in their GGUF / safetensors layout as they are (quantised blocks too: no
+     * dequantisation on the host). */
+    size_t tmp_n = qkv > hid ? qkv : hid;
+    float *tmp = (float *)malloc(sizeof(float) * (tmp_n > hd ? tmp_n : hd));
+    if (!tmp) return lmr_fail(e_, LMR_ERR_OUT_OF_MEMORY, "no host memory for the upload");
+    char *p = (char *)cm->dev;
+    cudaError_t err = cudaSuccess;
+    const char *what = "embedding";
 #define TAKE(bytes) (p += align_up(bytes), p - align_up(bytes))
-        cm->embed = TAKE(eb * (size_t)mi->vocab * hid);
-        err = cudaMemcpy((void *)cm->embed, m->embed->data, eb * (size_t)mi->vocab * hid,
-                         cudaMemcpyHostToDevice);
-        if (tied) {
-            cm->lm_head = cm->embed;
-        } else {
-            cm->lm_head = TAKE(eb * (size_t)mi->vocab * hid);
-            if (!err) what = "lm_head", err = cudaMemcpy((void *)cm->lm_head, m->lm_head->data,
-                                                      eb * (size_t)mi->vocab * hid, cudaMemcpyHostToDevice);
-        }
-        cm->final_norm = (const float *)TAKE(4 * hid);
-        if (!err) what = "final norm", err = upload_f32((float *)cm->final_norm, m->final_norm, (int64_t)hid, tmp);
-        cm->inv_freq = (const double *)TAKE(8 * (hd / 2));
-        if (!err) {
-            double f[256];
-            for (size_t i = 0; i < hd / 2; i++) f[i] = pow(mi->rope_theta, -2.0 * (double)i / (double)hd);
-            what = "rope frequencies";
-            err = cudaMemcpy((void *)cm->inv_freq, f, 8 * (hd / 2), cudaMemcpyHostToDevice);
-        }
-        for (int32_t l = 0; l < mi->n_layers && !err; l++) {
-            const lmr_layer_tensors *L = &m->layers[l];
-            cu_layer *c = &cm->layers[l];
-            what = "layer weights";
-            char *q = TAKE(eb * qkv * hid);
-            c->qkv = q;
-            err = cudaMemcpy(q, L->q->data, eb * qd * hid, cudaMemcpyHostToDevice);
-            if (!err) err = cudaMemcpy(q + eb * qd * hid, L->k->data, eb * kd * hid, cudaMemcpyHostToDevice);
-            if (!err) err = cudaMemcpy(q + eb * (qd + kd) * hid, L->v->data, eb * kd * hid, cudaMemcpyHostToDevice);
-            if (m->w.cfg.attn_bias) {
-                float *b = (float *)TAKE(4 * qkv);
-                c->qkv_b = b;
-                if (!err) err = upload_f32(b, L->q_b, (int64_t)qd, tmp);
-                if (!err) err = upload_f32(b + qd, L->k_b, (int64_t)kd, tmp);
-                if (!err) err = upload_f32(b + qd + kd, L->v_b, (int64_t)kd, tmp);
-            }
-            c->o = TAKE(eb * hid * qd);
-            if (!err) err = cudaMemcpy((void *)c->o, L->o->data, eb * hid * qd, cudaMemcpyHostToDevice);
-            char *gu = TAKE(eb * 2 * ffn * hid);
-            c->gate_up = gu;
-            const size_t row = eb * hid; /* interleave: row 2i gate i, row 2i+1 up i */
-            if (!err) err = cudaMemcpy2D(gu, 2 * row, L->gate->data, row, row, ffn, cudaMemcpyHostToDevice);
-            if (!err) err = cudaMemcpy2D(gu + row, 2 * row, L->up->data, row, row, ffn, cudaMemcpyHostToDevice);
-            c->down = TAKE(eb * hid * ffn);
-            if (!err) err = cudaMemcpy((void *)c->down, L->down->data, eb * hid * ffn, cudaMemcpyHostToDevice);
-            c->in_norm = (const float *)TAKE(4 * hid);
-            c->post_norm = (const float *)TAKE(4 * hid);
-            if (!err) err = upload_f32((float *)c->in_norm, L->in_norm, (int64_t)hid, tmp);
-            if (!err) err = upload_f32((float *)c->post_norm, L->post_norm, (int64_t)hid, tmp);
-        }
-#undef TAKE
-        free(tmp);
-        if (err) return lmr_cuda_fail(e_, err, "model upload (%s)", what);
-        return LMR_OK;
+    cm->embed = TAKE(emb_b);
+    err = cudaMemcpy((void *)cm->embed, m->embed->data, emb_b, cudaMemcpyHostToDevice);
+    if (tied) {
+        cm->lm_head = cm->embed;
+    } else {
+        const size_t lb = lmr_cuda_mat_bytes(cm->lm_head_dt, V, hid);
+        cm->lm_head = TAKE(lb);
+        if (!err) what = "lm_head", err = cudaMemcpy((void *)cm->lm_head, m->lm_head->data, lb,
+                                                  cudaMemcpyHostToDevice);
     }
-mixed:
-    return lmr_fail(e_, LMR_ERR_UNSUPPORTED,
-                    "the CUDA backend needs every weight matrix in one dtype (embedding is %s)",
-                    lmr_dtype_name(wdt));
+    cm->final_norm = (const float *)TAKE(4 * hid);
+    if (!err) what = "final norm", err = upload_f32((float *)cm->final_norm, m->final_norm, (int64_t)hid, tmp);
+    cm->inv_freq = (const double *)TAKE(8 * (hd / 2));
+    if (!err) {
+        double f[256];
+        for (size_t i = 0; i < hd / 2; i++) f[i] = pow(mi->rope_theta, -2.0 * (double)i / (double)hd);
+        what = "rope frequencies";
+        err = cudaMemcpy((void *)cm->inv_freq, f, 8 * (hd / 2), cudaMemcpyHostToDevice);
+    }
+    for (int32_t l = 0; l < mi->n_layers && !err; l++) {
+        const lmr_layer_tensors *L = &m->layers[l];
+        cu_layer *c = &cm->layers[l];
+        what = "layer weights";
+        const size_t qb = lmr_cuda_mat_bytes(L->q->dtype, qd, hid);
+        const size_t kb = lmr_cuda_mat_bytes(L->k->dtype, kd, hid);
+        const size_t vb = lmr_cuda_mat_bytes(L->v->dtype, kd, hid);
+        c->qkv_dt = L->q->dtype, c->k_dt = L->k->dtype, c->v_dt = L->v->dtype;
+        if (c->qkv_dt == c->k_dt && c->qkv_dt == c->v_dt) { /* rows stacked: one linear */
+            char *q = TAKE(qb + kb + vb);
+            c->qkv = q;
+            err = cudaMemcpy(q, L->q->data, qb, cudaMemcpyHostToDevice);
+            if (!err) err = cudaMemcpy(q + qb, L->k->data, kb, cudaMemcpyHostToDevice);
+            if (!err) err = cudaMemcpy(q + qb + kb, L->v->data, vb, cudaMemcpyHostToDevice);
+        } else {
+            c->qkv = TAKE(qb);
+            c->k = TAKE(kb);
+            c->v = TAKE(vb);
+            err = cudaMemcpy((void *)c->qkv, L->q->data, qb, cudaMemcpyHostToDevice);
+            if (!err) err = cudaMemcpy((void *)c->k, L->k->data, kb, cudaMemcpyHostToDevice);
+            if (!err) err = cudaMemcpy((void *)c->v, L->v->data, vb, cudaMemcpyHostToDevice);
+        }
+        if (m->w.cfg.attn_bias) {
+            float *b = (float *)TAKE(4 * qkv);
+            c->qkv_b = b;
+            if (!err) err = upload_f32(b, L->q_b, (int64_t)qd, tmp);
+            if (!err) err = upload_f32(b + qd, L->k_b, (int64_t)kd, tmp);
+            if (!err) err = upload_f32(b + qd + kd, L->v_b, (int64_t)kd, tmp);
+        }
+        c->o_dt = L->o->dtype;
+        const size_t ob = lmr_cuda_mat_bytes(c->o_dt, hid, qd);
+        c->o = TAKE(ob);
+        if (!err) err = cudaMemcpy((void *)c->o, L->o->data, ob, cudaMemcpyHostToDevice);
+        c->gate_up_dt = L->gate->dtype;
+        const size_t row = lmr_cuda_mat_bytes(c->gate_up_dt, 1, hid); /* bytes of one row */
+        char *gu = TAKE(2 * ffn * row);
+        c->gate_up = gu; /* interleave: row 2i gate i, row 2i+1 up i */
+        if (!err) err = cudaMemcpy2D(gu, 2 * row, L->gate->data, row, row, ffn, cudaMemcpyHostToDevice);
+        if (!err) err = cudaMemcpy2D(gu + row, 2 * row, L->up->data, row, row, ffn, cudaMemcpyHostToDevice);
+        c->down_dt = L->down->dtype;
+        const size_t db = lmr_cuda_mat_bytes(c->down_dt, hid, ffn);
+        c->down = TAKE(db);
+        if (!err) err = cudaMemcpy((void *)c->down, L->down->data, db, cudaMemcpyHostToDevice);
+        c->in_norm = (const float *)TAKE(4 * hid);
+        c->post_norm = (const float *)TAKE(4 * hid);
+        if (!err) err = upload_f32((float *)c->in_norm, L->in_norm, (int64_t)hid, tmp);
+        if (!err) err = upload_f32((float *)c->post_norm, L->post_norm, (int64_t)hid, tmp);
+    }
+#undef TAKE
+    free(tmp);
+    if (err) return lmr_cuda_fail(e_, err, "model upload (%s)", what);
+    if ((size_t)(p - (char *)cm->dev) != total) /* the sizes above and the layout disagree */
+        return lmr_fail(e_, LMR_ERR_BACKEND, "model upload: laid out %llu of %llu bytes",
+                        (unsigned long long)(p - (char *)cm->dev), (unsigned long long)total);
+    return LMR_OK;
 }
 
 /* ---- sessions ---- */
@@ -387,10 +435,18 @@ static lmr_status session_init(lmr_session *s) {
     c->part_floats = part_rows * (hd + 2);
     c->hdr_ints = 3 * T + (size_t)mb;
     c->ws_floats = lmr_cuda_splitk_ws_floats(((cu_engine *)e_->priv)->sms);
+    /* quantised matrices for more than LMR_CUDA_QGEMV_MAX tokens: BF16 tiles of at most
+     * LMR_CUDA_WQ_ELEMS weights (the whole matrix when smaller), 64 rows at least */
+    const int64_t dq = ((const cu_model *)s->m->priv)->dq_elems;
+    const char *ev = getenv("LMR_CUDA_DEQUANT_ELEMS"); /* tests: smaller tiles */
+    const int64_t cap = ev && atoll(ev) > 0 ? atoll(ev) : LMR_CUDA_WQ_ELEMS;
+    int64_t wq = dq < cap ? dq : cap;
+    if (dq && wq < 64 * (int64_t)max_in) wq = 64 * (int64_t)max_in;
+    c->wq_elems = wq;
     size_t sizes[] = {T * hid * f, T * hid * f, T * (qd + 2 * kd) * f, T * qd * f, T * ffn * f,
                       T * max_in * 4 /* xa: room for FP32 too */, T * max_in * f,
                       c->part_floats * f, (ms + 1) * (size_t)mi->vocab * f, ms * mbs * 4,
-                      c->hdr_ints * 4, ALIGN, (size_t)c->ws_floats * f};
+                      c->hdr_ints * 4, ALIGN, (size_t)c->ws_floats * f, (size_t)wq * 2};
     const int nb = (int)(sizeof sizes / sizeof sizes[0]);
     size_t scratch = 0;
     for (int i = 0; i < nb; i++) scratch += align_up(sizes[i]);
@@ -415,11 +471,12 @@ static lmr_status session_init(lmr_session *s) {
     void **bufs[] = {(void **)&c->h, (void **)&c->x, (void **)&c->qkv, (void **)&c->att,
                      (void **)&c->act, &c->xa, (void **)&c->xf, (void **)&c->part,
                      (void **)&c->logits, (void **)&c->tables, (void **)&c->d_hdr,
-                     (void **)&c->d_tok, (void **)&c->ws};
+                     (void **)&c->d_tok, (void **)&c->ws, &c->wq};
     for (int i = 0; i < nb; i++) {
         *bufs[i] = b;
         b += align_up(sizes[i]);
     }
+    if (!wq) c->wq = NULL;
     cu_engine *ce = (cu_engine *)e_->priv;
     CU_TRY(cudaMemsetAsync(c->scratch, 0, scratch, ce->stream), "session: clear activations");
     CU_TRY(cudaMemsetAsync(c->tables, 0xFF, ms * mbs * 4, ce->stream), "session: clear tables");

@@ -48,7 +48,7 @@ extern "C" lmr_status lmr_cuda_check_linear(int wdtype, int n, int in, int out, 
                                             float *y, char *msg, size_t cap) {
     dev_bufs b = {{0}, 0};
     cudaError_t err = cudaSetDevice(0);
-    const size_t wb = (size_t)lmr_dtype_bytes(wdtype) * (size_t)out * (size_t)in;
+    const size_t wb = lmr_cuda_mat_bytes(wdtype, (size_t)out, (size_t)in);
     const int yo = mode == LIN_SILU ? out / 2 : out;
     const size_t yb = sizeof(float) * (size_t)n * (size_t)yo;
     cu_linear a;
@@ -62,6 +62,10 @@ extern "C" lmr_status lmr_cuda_check_linear(int wdtype, int n, int in, int out, 
     a.eps = eps;
     a.xa = dev_put(&b, NULL, 4 * (size_t)n * in, &err);
     a.xf = (float *)dev_put(&b, NULL, 4 * (size_t)n * in, &err);
+    if (lmr_qd_block_elems(wdtype)) { /* quantised, many tokens: tiles of 64 rows */
+        a.wq_elems = 64 * (int64_t)in;
+        a.wq = dev_put(&b, NULL, 2 * (size_t)a.wq_elems, &err);
+    }
     if (splitk) {
         a.ws_floats = lmr_cuda_splitk_ws_floats(lmr_cuda_sms());
         a.ws = (float *)dev_put(&b, NULL, sizeof(float) * (size_t)a.ws_floats, &err);

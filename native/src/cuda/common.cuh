@@ -15,6 +15,7 @@ extern "C" {
 #include "backend.h"
 }
 #include "plan.h"
+#include "quant_dev.h"
 
 /* ---- private state ---- */
 
@@ -39,16 +40,22 @@ typedef struct {
 } cu_engine;
 
 typedef struct {
-    const void *qkv;     /* [q_dim + 2 kv_dim, hidden] q, k, v rows stacked (one GEMV) */
+    const void *qkv;     /* [q_dim + 2 kv_dim, hidden] q, k, v rows stacked (one linear) when the
+                            three share a dtype; else q alone [q_dim, hidden] */
+    const void *k, *v;   /* NULL when stacked; else [kv_dim, hidden] each */
     const float *qkv_b;  /* [q_dim + 2 kv_dim] FP32, NULL without biases */
     const void *o;       /* [hidden, q_dim] */
     const void *gate_up; /* [2 ffn, hidden] rows interleaved: 2i = gate i, 2i+1 = up i */
     const void *down;    /* [hidden, ffn] */
     const float *in_norm, *post_norm; /* [hidden] FP32 */
+    /* LMR_DTYPE_* of each matrix (a GGUF file mixes them per tensor: Q4_K_M has Q4_K and Q6_K) */
+    int32_t qkv_dt, k_dt, v_dt, o_dt, gate_up_dt, down_dt;
 } cu_layer;
 
 typedef struct {
-    int32_t wdtype;          /* dtype of every matrix (LMR_DTYPE_*) */
+    int32_t embed_dt, lm_head_dt; /* LMR_DTYPE_* of the embedding and of lm_head */
+    int64_t dq_elems;        /* weights of the largest quantised matrix (0: none): sizes the
+                                session's dequantisation scratch for prefill */
     void *dev;               /* one allocation holding everything below */
     uint64_t dev_bytes;
     const void *embed;       /* [vocab, hidden] */
@@ -57,6 +64,13 @@ typedef struct {
     const double *inv_freq;  /* [head_dim / 2] theta^(-2i/head_dim) */
     cu_layer *layers;        /* host array [n_layers] of device pointers */
 } cu_model;
+
+/* Bytes of a [rows, cols] matrix of dtype dt as stored (quantised: cols / block blocks a row). */
+static inline size_t lmr_cuda_mat_bytes(int dt, size_t rows, size_t cols) {
+    const int be = lmr_qd_block_elems(dt);
+    if (be) return rows * (cols / (size_t)be) * (size_t)lmr_qd_block_bytes(dt);
+    return rows * cols * (size_t)lmr_dtype_bytes(dt);
+}
 
 /* Per-step inputs the kernels read from device memory (so one captured graph serves every step).
  * Layout of the int32 header (host pinned copy and device copy are the same):
@@ -86,6 +100,9 @@ typedef struct {
                               padding rows of a bucketed graph step */
     float *ws;             /* split-K partials [lmr_cuda_splitk_ws_floats] */
     int64_t ws_floats;
+    void *wq;              /* [wq_elems] BF16: rows of a quantised matrix dequantised for the
+                              GEMM (prefill); NULL when the model has no quantised matrix */
+    int64_t wq_elems;
     int32_t *tables;       /* [max_seqs, max_blocks_seq] device mirror of the block tables */
     int32_t *d_hdr;        /* device header (layout above) */
     int32_t *h_hdr;        /* pinned host header */
@@ -240,6 +257,9 @@ typedef struct {
     float *xf;           /* scratch [n, in] FP32 (SIMT GEMM input when normed) */
     float *ws;           /* split-K partials (plan.h), or NULL: never split */
     int64_t ws_floats;
+    void *wq;            /* quantised W, more than LMR_CUDA_QGEMV_MAX tokens: BF16 scratch of
+                            wq_elems weights that takes W a tile of rows at a time (quant.cu) */
+    int64_t wq_elems;
 } cu_linear;
 
 /* gemv.cu: n <= 16 tokens, weights streamed once for all of them. */
@@ -248,6 +268,15 @@ int lmr_cuda_gemv_ok(const cu_linear *a); /* shapes the GEMV takes */
 /* gemm.cu: any n; tensor cores for BF16/F16 (split-K for <= 64 tokens when the tiles are few
  * and a->ws is set), SIMT for F32. Picks the GEMV when it can. */
 lmr_status lmr_cuda_linear(cu_ctx *c, const cu_linear *a);
+/* quant.cu: W quantised (Q8_0, Q4_K, Q6_K; ggml's blocks, rows of in / block blocks), every
+ * mode, bias, yrow and norm as above. Up to LMR_CUDA_QGEMV_MAX tokens the GEMV reads the blocks
+ * in place (FP32 activations); more tokens dequantise tiles of rows of W to BF16 in a->wq and run
+ * the BF16 tensor-core GEMM on each. lmr_cuda_linear calls it for quantised weights. */
+#define LMR_CUDA_QGEMV_MAX LMR_QD_MAX_TOK
+lmr_status lmr_cuda_quant_linear(cu_ctx *c, const cu_linear *a);
+/* h[t] = row tokens[t] of the quantised [vocab, hidden] E, dequantised to FP32 */
+lmr_status lmr_cuda_quant_embed(cu_ctx *c, const int32_t *tokens, int n_tok, const void *E,
+                                int dtype, int hidden, float *h);
 /* Multiprocessors of the current device (queried once; call before any capture). */
 int lmr_cuda_sms(void);
 

@@ -17,7 +17,8 @@ extern "C" {
 const char *lmr_cuda_no_device_reason(void);
 
 /* y[n, out] = linear(x[n, in]) through lmr_cuda_linear (GEMV for n <= 16, else GEMM) on device 0.
- * W: [out, in] of wdtype; bias [out] or NULL; mode 0 store, 1 accumulate into y (y holds the
+ * W: [out, in] of wdtype (quantised: rows of blocks; more than 8 tokens then go through BF16
+ * tiles of 64 rows, quant.cu); bias [out] or NULL; mode 0 store, 1 accumulate into y (y holds the
  * start values), 2 silu(row 2i) * row 2i+1 (y is [n, out / 2]); norm_w [in] or NULL (rmsnorm
  * with eps first); splitk 1: give the GEMM a split-K workspace (as the engine does), 0: none.
  * Error text into err. */

@@ -16,6 +16,7 @@ __global__ void embed_kernel(const int32_t *tokens, const void *E, int hidden, f
 
 lmr_status lmr_cuda_embed(cu_ctx *c, const int32_t *tokens, int n_tok, const void *E, int dtype,
                           int hidden, float *h) {
+    if (lmr_qd_block_elems(dtype)) return lmr_cuda_quant_embed(c, tokens, n_tok, E, dtype, hidden, h);
     lmr_cuda_pre(c);
     switch (dtype) {
     case LMR_DTYPE_BF16: embed_kernel<LMR_DTYPE_BF16><<<n_tok, 256, 0, c->st>>>(tokens, E, hidden, h); break;

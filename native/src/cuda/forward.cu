@@ -5,7 +5,8 @@
  * Fusions (same math, fewer kernels): rmsnorm is the prologue of the linear op that reads it
  * (GEMV) or a convert kernel before it (GEMM); q/k/v is one matrix, gate/up one interleaved
  * matrix whose epilogue is silu * up; residual adds are the epilogue of o and down; RoPE and the
- * cache write are one kernel. Per-step inputs (tokens, positions, sequences, block tables) live
+ * cache write are one kernel. Each matrix keeps its own dtype (a GGUF file mixes F32/F16/BF16
+ * and Q8_0/Q4_K/Q6_K per tensor): lmr_cuda_linear picks the kernel per matrix. Per-step inputs (tokens, positions, sequences, block tables) live
  * in device memory, so the GRAPH executor captures the decode step once per batch-size bucket
  * (1, 2, 4, ..., plan.h) and replays it, the batch padded to its bucket with masked rows
  * (position -1: no cache write, no key, logits into the spare last row); attention grids are
@@ -51,7 +52,7 @@ static lmr_status body(lmr_session *s, cu_ctx *c, const step_plan *pl) {
     const lmr_model_info *mi = &m->info;
     const int hid = mi->hidden, ffn = mi->ffn, hd = mi->head_dim, vocab = mi->vocab;
     const int nh = mi->n_heads, nkv = mi->n_kv_heads, qd = nh * hd, kd = nkv * hd;
-    const int wdt = cm->wdtype, T = pl->T, kvdt = s->params.kv_dtype;
+    const int T = pl->T, kvdt = s->params.kv_dtype;
     const int mbs = s->kv.max_blocks_seq, bt = s->params.block_tokens;
     const float eps = (float)mi->rms_eps;
     const cu_hdr_view hv = hdr_view(cs->d_hdr, cs->max_tok);
@@ -59,31 +60,46 @@ static lmr_status body(lmr_session *s, cu_ctx *c, const step_plan *pl) {
     float *ws = ce->splitk ? cs->ws : NULL; /* NULL: the GEMM never splits K */
     const int64_t wsf = cs->ws_floats;
 
-    TRY(lmr_cuda_embed(c, hv.tokens, T, cm->embed, wdt, hid, cs->h)); /* h: [T, hid] */
+    void *wq = cs->wq; /* dequantisation scratch of quantised matrices (prefill) */
+    const int64_t wqn = cs->wq_elems;
+
+    TRY(lmr_cuda_embed(c, hv.tokens, T, cm->embed, cm->embed_dt, hid, cs->h)); /* h: [T, hid] */
     for (int32_t l = 0; l < mi->n_layers; l++) {
         const cu_layer *L = &cm->layers[l];
         char *kp = (char *)cs->kv + (size_t)l * 2 * cs->layer_bytes, *vp = kp + cs->layer_bytes;
 
-        /* Attention block. qkv: [T, qd + 2 kd]; att: [T, qd] */
-        cu_linear qkv = {cs->h, hid, T, hid, L->qkv, wdt, qd + 2 * kd, L->qkv_b, cs->qkv,
-                         qd + 2 * kd, NULL, LIN_STORE, L->in_norm, eps, cs->xa, cs->xf, ws, wsf};
+        /* Attention block. qkv: [T, qd + 2 kd]; att: [T, qd]. q, k, v of different dtypes (a
+         * mixed GGUF) are three linears into the columns of qkv. */
+        const int qrows = L->k ? qd : qd + 2 * kd;
+        cu_linear qkv = {cs->h, hid, T, hid, L->qkv, L->qkv_dt, qrows, L->qkv_b, cs->qkv,
+                         qd + 2 * kd, NULL, LIN_STORE, L->in_norm, eps, cs->xa, cs->xf, ws, wsf,
+                         wq, wqn};
         TRY(lmr_cuda_linear(c, &qkv));
+        if (L->k) {
+            cu_linear k = qkv, v = qkv;
+            k.W = L->k, k.wdtype = L->k_dt, k.out = kd, k.y = cs->qkv + qd;
+            v.W = L->v, v.wdtype = L->v_dt, v.out = kd, v.y = cs->qkv + qd + kd;
+            k.bias = L->qkv_b ? L->qkv_b + qd : NULL;
+            v.bias = L->qkv_b ? L->qkv_b + qd + kd : NULL;
+            TRY(lmr_cuda_linear(c, &k));
+            TRY(lmr_cuda_linear(c, &v));
+        }
         TRY(lmr_cuda_rope_cache(c, cs->qkv, T, nh, nkv, hd, cm->inv_freq, hv.pos, hv.tokseq,
                                 cs->tables, mbs, bt, kp, vp, kvdt));
         cu_attention at = {cs->qkv, qd + 2 * kd, T, nh, nkv, hd, hv.pos, hv.tokseq, cs->tables,
                            mbs, bt, kp, vp, kvdt, pl->split, pl->n_splits, cs->part, cs->att,
                            pl->att_blocks};
         TRY(pl->fused_att ? lmr_cuda_attention_prefill(c, &at) : lmr_cuda_attention(c, &at));
-        cu_linear o = {cs->att, qd, T, qd, L->o, wdt, hid, NULL, cs->h, hid, NULL, LIN_ACC, NULL,
-                       eps, cs->xa, cs->xf, ws, wsf};
+        cu_linear o = {cs->att, qd, T, qd, L->o, L->o_dt, hid, NULL, cs->h, hid, NULL, LIN_ACC,
+                       NULL, eps, cs->xa, cs->xf, ws, wsf, wq, wqn};
         TRY(lmr_cuda_linear(c, &o));
 
         /* MLP block. act: [T, ffn] */
-        cu_linear gu = {cs->h, hid, T, hid, L->gate_up, wdt, 2 * ffn, NULL, cs->act, ffn, NULL,
-                        LIN_SILU, L->post_norm, eps, cs->xa, cs->xf, ws, wsf};
+        cu_linear gu = {cs->h, hid, T, hid, L->gate_up, L->gate_up_dt, 2 * ffn, NULL, cs->act,
+                        ffn, NULL, LIN_SILU, L->post_norm, eps, cs->xa, cs->xf, ws, wsf, wq, wqn};
         TRY(lmr_cuda_linear(c, &gu));
-        cu_linear dn = {cs->act, ffn, T, ffn, L->down, wdt, hid, NULL, cs->h, hid, NULL, LIN_ACC,
-                        NULL, eps, cs->xa, cs->xf, ws, wsf};
+        cu_linear dn = {cs->act, ffn, T, ffn, L->down, L->down_dt, hid, NULL, cs->h, hid, NULL,
+                        LIN_ACC, NULL, eps, cs->xa, cs->xf, ws, wsf, wq, wqn};
         TRY(lmr_cuda_linear(c, &dn));
     }
     if (pl->n_out == 0) return LMR_OK;
@@ -95,8 +111,9 @@ static lmr_status body(lmr_session *s, cu_ctx *c, const step_plan *pl) {
                    "gather of lm_head rows");
     }
     /* final rmsnorm fused into lm_head; row i of the output is the logits row of outseq[i] */
-    cu_linear lm = {pl->lm_x, hid, pl->n_out, hid, cm->lm_head, wdt, vocab, NULL, cs->logits,
-                    vocab, hv.outseq, LIN_STORE, cm->final_norm, eps, cs->xa, cs->xf, ws, wsf};
+    cu_linear lm = {pl->lm_x, hid, pl->n_out, hid, cm->lm_head, cm->lm_head_dt, vocab, NULL,
+                    cs->logits, vocab, hv.outseq, LIN_STORE, cm->final_norm, eps, cs->xa, cs->xf,
+                    ws, wsf, wq, wqn};
     return lmr_cuda_linear(c, &lm);
 }
 

@@ -245,6 +245,7 @@ template <typename T> static lmr_status launch_tc(cu_ctx *c, const cu_linear *a)
 }
 
 lmr_status lmr_cuda_linear(cu_ctx *c, const cu_linear *a) {
+    if (lmr_qd_block_elems(a->wdtype)) return lmr_cuda_quant_linear(c, a); /* quant.cu */
     /* no engine: a kernel check (check.cu), which tests the GEMV for all of 1..16 tokens */
     const int gemv_max = c->e ? ((const cu_engine *)c->e->priv)->gemv_max : 16;
     const int gemv = a->n <= gemv_max && lmr_cuda_gemv_ok(a);

@@ -102,9 +102,11 @@ static inline int lmr_cuda_shape_check(int hidden, int ffn, int n_heads, int n_k
                  n_heads / n_kv_heads, LMR_CUDA_MAX_GROUP_PLAN);
         return -1;
     }
-    if (wdtype != 0 && wdtype != 1 && wdtype != 2) {
+    /* F32 0, F16 1, BF16 2, Q8_0 8, Q4_K 12, Q6_K 14 (LMR_DTYPE_*) */
+    if (wdtype != 0 && wdtype != 1 && wdtype != 2 && wdtype != 8 && wdtype != 12 && wdtype != 14) {
         snprintf(err, cap,
-                 "CUDA backend: weight dtype %d is not supported (BF16, F16 or F32 weights)",
+                 "CUDA backend: weight dtype %d is not supported (F32, F16, BF16, Q8_0, Q4_K or "
+                 "Q6_K weights)",
                  wdtype);
         return -1;
     }

@@ -1,8 +1,7 @@
 /* quant_cuda.h: the CUDA kernels of the quantised weight types (Q8_0, Q4_K, Q6_K; quant.cu),
- * callable from C. The engine's CUDA backend does not load quantised models yet (the loader
- * refuses them for this backend); these are the entry points it will call: a GEMV that reads the
- * blocks in place (decode) and a dequantisation to F32 / F16 / BF16 rows (prefill through the
- * existing GEMM on a dequantised copy). Only with LMR_HAVE_CUDA. */
+ * callable from C: a GEMV that reads the blocks in place and a dequantisation to F32 / F16 / BF16
+ * rows, for the kernel tests (cuda_quant_test). The engine's forward pass reaches the same
+ * kernels through lmr_cuda_linear / lmr_cuda_embed (common.cuh). Only with LMR_HAVE_CUDA. */
 #ifndef LMR_CUDA_QUANT_CUDA_H
 #define LMR_CUDA_QUANT_CUDA_H
 

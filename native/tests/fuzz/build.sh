@@ -39,7 +39,7 @@ $out/fuzz_safetensors -max_total_time=$secs -max_len=16384 $out/corpus_st
 cat > $out/seed_gguf.c <<'C'
 #include "../native/tests/gguf_writer.h"
 int main(int argc, char **argv) {
-    char err[512]; lmr_weights w; gw_file f; gw_opts o = {1, 0, 0};
+    char err[512]; lmr_weights w; gw_file f; gw_opts o = {1, 0, 0, NULL, NULL};
     if (lmr_weights_synthesize(argv[1], 0, 1, 0, 1, &w, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
     gw_write(&w, &o, &f);
     return gw_save(&f, argv[2]);

@@ -40,7 +40,7 @@ static void one_seed(void (*add)(const unsigned char *, size_t), const char *arc
         fprintf(stderr, "fuzz seeds: %s\n", err);
         abort();
     }
-    gw_opts o = {1, 0, q8};
+    gw_opts o = {1, 0, q8, NULL, NULL};
     gw_file g;
     gw_write(&w, &o, &g);
     add(g.data, g.size);
