@@ -5,7 +5,10 @@
  *     once into an L1 buffer; F32 rows used in place).
  *   - Scores: per head, 16 accumulators (one per position, hd / 16 FMAs each, 16 independent
  *     chains), folded by a transpose-add tree into one vector of the chunk's 16 scores.
- *   - One max, one vector exp and one rescale of the running state per head and chunk.
+ *   - One vector exp per head and chunk; the running max moves (one reduction, one scalar exp, one
+ *     rescale of the state) only in the chunks where a score passes it, and the denominator is
+ *     summed lane-wise, reduced once per call.
+ *   - Row offsets walk the block table (no division per position); the next chunk is prefetched.
  *   - V: up to GPASS heads x 32 head dims of acc held in registers over the chunk's positions,
  *     each V slice loaded once for all those heads.
  * Head dims that are not a multiple of 16, or above HD_MAX, run the AVX2 kernel. */
@@ -147,47 +150,67 @@ AI void chunk_rows(const void *pool, const int dtype, const int64_t *off, int n,
     for (int i = n; i < CH; i++) rows[i] = rows[n - 1];
 }
 
+/* Offsets of positions p .. p + n - 1 of head kv->kvh, walking the block table (no division per
+ * position). */
+AI void chunk_offsets(const lmr_kv_view *kv, int p, int n, int64_t *off) {
+    int b = p / kv->bt, r = p % kv->bt;
+    int64_t row = (int64_t)kv->n_kv * kv->hd;
+    for (int i = 0; i < n; i++) {
+        off[i] = ((int64_t)kv->block_table[b] * kv->bt + r) * row + (int64_t)kv->kvh * kv->hd;
+        if (++r == kv->bt) r = 0, b++;
+    }
+}
+
 AI void attend(const lmr_kv_view *kv, const int dtype, const float *q, int g, int p0, int p1,
                float *m, float *l, float *acc) {
     int hd = kv->hd, esz = dtype == LMR_DTYPE_F32 ? 4 : 2;
     float kb[CH * HD_MAX] __attribute__((aligned(64)));
     float vb[CH * HD_MAX] __attribute__((aligned(64)));
     float w[64][CH] __attribute__((aligned(64))); /* g <= 64: checked by the caller */
+    __m512 lv[64]; /* per head: the softmax denominator, lane-wise, in units of exp(m[j]) */
     const float *krows[CH], *vrows[CH];
-    int64_t off[CH];
+    int64_t off[CH], next[CH];
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    for (int j = 0; j < g; j++) lv[j] = _mm512_maskz_mov_ps(1, _mm512_set1_ps(l[j]));
+    if (p0 < p1) chunk_offsets(kv, p0, p1 - p0 < CH ? p1 - p0 : CH, next);
     for (int c0 = p0; c0 < p1; c0 += CH) {
         int n = p1 - c0 < CH ? p1 - c0 : CH;
-        for (int i = 0; i < n; i++) off[i] = lmr_kv_offset(kv, c0 + i);
-        /* the next chunk's rows (strided by n_kv heads: hardware prefetch lags) */
-        for (int p = c0 + CH; p < c0 + 2 * CH && p < p1; p++) {
-            int64_t o = lmr_kv_offset(kv, p) * esz;
-            for (int b = 0; b < hd * esz; b += 64) {
-                _mm_prefetch((const char *)kv->k_pool + o + b, _MM_HINT_T0);
-                _mm_prefetch((const char *)kv->v_pool + o + b, _MM_HINT_T0);
-            }
+        for (int i = 0; i < n; i++) off[i] = next[i];
+        if (c0 + CH < p1) { /* the next chunk's rows (strided by n_kv heads: hardware prefetch lags) */
+            int nn = p1 - c0 - CH < CH ? p1 - c0 - CH : CH;
+            chunk_offsets(kv, c0 + CH, nn, next);
+            for (int i = 0; i < nn; i++)
+                for (int b = 0; b < hd * esz; b += 64) {
+                    _mm_prefetch((const char *)kv->k_pool + next[i] * esz + b, _MM_HINT_T0);
+                    _mm_prefetch((const char *)kv->v_pool + next[i] * esz + b, _MM_HINT_T0);
+                }
         }
         chunk_rows(kv->k_pool, dtype, off, n, hd, kb, krows);
         __mmask16 valid = (__mmask16)((1u << n) - 1u);
-        const __m512 ninf = _mm512_set1_ps(-INFINITY);
         for (int j = 0; j < g; j++) {
             __m512 s = _mm512_mask_mov_ps(ninf, valid, scores16(krows, q + (int64_t)j * hd, hd));
-            float mx = _mm512_reduce_max_ps(s);
-            float m_old = m[j], m_new = mx > m_old ? mx : m_old;
-            float c = expf(m_old - m_new); /* 0 on the first chunk (m_old = -inf) */
-            __m512 e = exp16(_mm512_sub_ps(s, _mm512_set1_ps(m_new)));
-            _mm512_store_ps(w[j], e);
-            l[j] = l[j] * c + _mm512_reduce_add_ps(e);
-            m[j] = m_new;
-            if (c != 1.0f) {
-                float *a = acc + (int64_t)j * hd;
+            __m512 mv = _mm512_set1_ps(m[j]);
+            /* the running max moves (and the state is rescaled) only when a score passes it: a
+             * few times per sequence, so the common chunk needs no reduction and no scalar exp */
+            if (_mm512_cmp_ps_mask(s, mv, _CMP_GT_OQ)) {
+                float m_new = _mm512_reduce_max_ps(s);
+                float c = expf(m[j] - m_new); /* 0 on the first chunk (m = -inf) */
                 __m512 cv = _mm512_set1_ps(c);
+                lv[j] = _mm512_mul_ps(lv[j], cv);
+                float *a = acc + (int64_t)j * hd;
                 for (int d = 0; d < hd; d += 16)
                     _mm512_storeu_ps(a + d, _mm512_mul_ps(_mm512_loadu_ps(a + d), cv));
+                m[j] = m_new;
+                mv = _mm512_set1_ps(m_new);
             }
+            __m512 e = exp16(_mm512_sub_ps(s, mv));
+            _mm512_store_ps(w[j], e);
+            lv[j] = _mm512_add_ps(lv[j], e);
         }
         chunk_rows(kv->v_pool, dtype, off, n, hd, vb, vrows);
         accumulate_v_any(vrows, n, hd, (const float(*)[CH])w, acc, g);
     }
+    for (int j = 0; j < g; j++) l[j] = _mm512_reduce_add_ps(lv[j]);
 }
 
 void lmr_attend_avx512(const lmr_kv_view *kv, const float *q, int g, int p0, int p1, float *m,
