@@ -187,12 +187,16 @@ AI void attend(const lmr_kv_view *kv, const int dtype, const float *q, int g, in
         }
         chunk_rows(kv->k_pool, dtype, off, n, hd, kb, krows);
         __mmask16 valid = (__mmask16)((1u << n) - 1u);
+        /* three passes over the heads, so that the heads' score trees and exps (long dependency
+         * chains) overlap instead of following one another */
+        for (int j = 0; j < g; j++)
+            _mm512_store_ps(w[j], _mm512_mask_mov_ps(ninf, valid,
+                                                     scores16(krows, q + (int64_t)j * hd, hd)));
         for (int j = 0; j < g; j++) {
-            __m512 s = _mm512_mask_mov_ps(ninf, valid, scores16(krows, q + (int64_t)j * hd, hd));
-            __m512 mv = _mm512_set1_ps(m[j]);
             /* the running max moves (and the state is rescaled) only when a score passes it: a
              * few times per sequence, so the common chunk needs no reduction and no scalar exp */
-            if (_mm512_cmp_ps_mask(s, mv, _CMP_GT_OQ)) {
+            __m512 s = _mm512_load_ps(w[j]);
+            if (_mm512_cmp_ps_mask(s, _mm512_set1_ps(m[j]), _CMP_GT_OQ)) {
                 float m_new = _mm512_reduce_max_ps(s);
                 float c = expf(m[j] - m_new); /* 0 on the first chunk (m = -inf) */
                 __m512 cv = _mm512_set1_ps(c);
@@ -201,9 +205,10 @@ AI void attend(const lmr_kv_view *kv, const int dtype, const float *q, int g, in
                 for (int d = 0; d < hd; d += 16)
                     _mm512_storeu_ps(a + d, _mm512_mul_ps(_mm512_loadu_ps(a + d), cv));
                 m[j] = m_new;
-                mv = _mm512_set1_ps(m_new);
             }
-            __m512 e = exp16(_mm512_sub_ps(s, mv));
+        }
+        for (int j = 0; j < g; j++) {
+            __m512 e = exp16(_mm512_sub_ps(_mm512_load_ps(w[j]), _mm512_set1_ps(m[j])));
             _mm512_store_ps(w[j], e);
             lv[j] = _mm512_add_ps(lv[j], e);
         }
