@@ -1,8 +1,8 @@
 /* attention_avx512.c: the inner loop of attention for AVX-512 (F/BW/VL/DQ): online softmax over
  * a range of positions of one KV head for the g query heads of its GQA group, 16 positions per
  * chunk, 16 lanes per vector.
- *   - K and V rows of the chunk are read once for all g heads (BF16/F16 rows converted to FP32
- *     once into an L1 buffer; F32 rows used in place).
+ *   - K and V rows of the chunk are read once for all g heads (BF16/F16 K rows converted to FP32
+ *     once into an L1 buffer, V rows converted as they are loaded; F32 rows used in place).
  *   - Scores: per head, 16 accumulators (one per position, hd / 16 FMAs each, 16 independent
  *     chains), folded by a transpose-add tree into one vector of the chunk's 16 scores.
  *   - One vector exp per head and chunk; the running max moves (one reduction, one scalar exp, one
@@ -89,16 +89,16 @@ AI __m512 scores16(const float *const rows[CH], const float *q, int hd) {
 }
 
 /* acc[j][d .. d + 16 NV) += sum_i w[j][i] * rows[i][d ..] for j < NJ. */
-AI void accumulate_v(const float *const rows[CH], int n, int hd, int d, const float w[][CH],
-                     float *acc, const int NJ, const int NV) {
+AI void accumulate_v(const void *pool, const int dtype, const int64_t *off, int n, int hd, int d,
+                     const float w[][CH], float *acc, const int NJ, const int NV) {
     __m512 r0[GPASS], r1[GPASS];
     for (int j = 0; j < NJ; j++) {
         r0[j] = _mm512_loadu_ps(acc + (int64_t)j * hd + d);
         if (NV == 2) r1[j] = _mm512_loadu_ps(acc + (int64_t)j * hd + d + 16);
     }
     for (int i = 0; i < n; i++) {
-        __m512 v0 = _mm512_loadu_ps(rows[i] + d);
-        __m512 v1 = NV == 2 ? _mm512_loadu_ps(rows[i] + d + 16) : v0;
+        __m512 v0 = ld16(pool, dtype, off[i] + d);
+        __m512 v1 = NV == 2 ? ld16(pool, dtype, off[i] + d + 16) : v0;
         for (int j = 0; j < NJ; j++) {
             __m512 p = _mm512_set1_ps(w[j][i]);
             r0[j] = _mm512_fmadd_ps(p, v0, r0[j]);
@@ -113,12 +113,13 @@ AI void accumulate_v(const float *const rows[CH], int n, int hd, int d, const fl
 
 #define ACC_CASE(NJ)                                                                          \
     case NJ:                                                                                  \
-        if (nv == 2) accumulate_v(rows, n, hd, d, wj, a, NJ, 2);                              \
-        else accumulate_v(rows, n, hd, d, wj, a, NJ, 1);                                      \
+        if (nv == 2) accumulate_v(pool, dtype, off, n, hd, d, wj, a, NJ, 2);                  \
+        else accumulate_v(pool, dtype, off, n, hd, d, wj, a, NJ, 1);                          \
         break;
 
-static void accumulate_v_any(const float *const rows[CH], int n, int hd, const float w[][CH],
-                             float *acc, int g) {
+/* V rows read (and BF16/F16 converted) in place: each slice once per pass over the heads. */
+AI void accumulate_v_any(const void *pool, const int dtype, const int64_t *off, int n, int hd,
+                         const float w[][CH], float *acc, int g) {
     for (int j0 = 0; j0 < g; j0 += GPASS) {
         int nj = g - j0 < GPASS ? g - j0 : GPASS;
         for (int d = 0; d < hd; d += 32) {
@@ -165,10 +166,9 @@ AI void attend(const lmr_kv_view *kv, const int dtype, const float *q, int g, in
                float *m, float *l, float *acc) {
     int hd = kv->hd, esz = dtype == LMR_DTYPE_F32 ? 4 : 2;
     float kb[CH * HD_MAX] __attribute__((aligned(64)));
-    float vb[CH * HD_MAX] __attribute__((aligned(64)));
     float w[64][CH] __attribute__((aligned(64))); /* g <= 64: checked by the caller */
     __m512 lv[64]; /* per head: the softmax denominator, lane-wise, in units of exp(m[j]) */
-    const float *krows[CH], *vrows[CH];
+    const float *krows[CH];
     int64_t off[CH], next[CH];
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
     for (int j = 0; j < g; j++) lv[j] = _mm512_maskz_mov_ps(1, _mm512_set1_ps(l[j]));
@@ -212,8 +212,7 @@ AI void attend(const lmr_kv_view *kv, const int dtype, const float *q, int g, in
             _mm512_store_ps(w[j], e);
             lv[j] = _mm512_add_ps(lv[j], e);
         }
-        chunk_rows(kv->v_pool, dtype, off, n, hd, vb, vrows);
-        accumulate_v_any(vrows, n, hd, (const float(*)[CH])w, acc, g);
+        accumulate_v_any(kv->v_pool, dtype, off, n, hd, (const float(*)[CH])w, acc, g);
     }
     for (int j = 0; j < g; j++) l[j] = _mm512_reduce_add_ps(lv[j]);
 }
