@@ -52,6 +52,7 @@ Deno.test("a small cache sweep writes a record with raw samples under their limi
       steps: 3,
       executors: ["eager", "graph"],
       backends: ["cpu"],
+      kvDtypeCpu: "bf16",
     }, "tests/cache_sweep_e2e_test.ts");
     const { record, path } = await runBench(tinyBench(dir, { scenario }));
     const back = await readRecord(path);
@@ -62,6 +63,7 @@ Deno.test("a small cache sweep writes a record with raw samples under their limi
     // The CPU has no graph executor: only eager is measured, and no ratio exists anywhere.
     assert.equal(back.cases.length, positions.length);
     assert.equal(back.engine.maxCtx, 65);
+    assert.equal(back.engine.kvDtype, "bf16", "the scenario's kvDtypeCpu is the session's");
     assert.equal(back.runner.runs, 3, "the record says the samples per position it took");
     for (const executor of ["eager"]) {
       const mine = back.cases.filter((c) => c.params.executor === executor);

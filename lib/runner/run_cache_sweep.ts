@@ -76,6 +76,11 @@ export async function runCacheSweep(
         `${scenario.maxCacheLen}: CPU steps are slow; set maxCacheLenCpu for a longer sweep)`,
     );
   }
+  const kvDtype = backend === "cpu" ? scenario.kvDtypeCpu : undefined;
+  // modelInfo's KV bytes are at the backend's default dtype (F32 on the cpu backend).
+  const kvBytesPerToken = kvDtype && kvDtype !== "f32"
+    ? mi.kvBytesPerToken / 2
+    : mi.kvBytesPerToken;
   const tooLong = positions.filter((p) => p + 1 > mi.maxPositions);
   if (tooLong.length > 0) {
     positions = positions.filter((p) => p + 1 <= mi.maxPositions);
@@ -98,7 +103,7 @@ export async function runCacheSweep(
   // Every other target (and weight variant) holds a KV cache of the same size in host memory.
   const caches = (o.targets ?? scenario.targets ?? ["lmrig"]).length *
     Math.max(1, (o.quants ?? scenario.quants ?? []).length);
-  const fit = fitCacheSweepPositions(positions, mi.kvBytesPerToken * caches, available, where);
+  const fit = fitCacheSweepPositions(positions, kvBytesPerToken * caches, available, where);
   if (fit.warning) {
     warnings.push(fit.warning);
     log(fit.warning);
@@ -141,7 +146,11 @@ export async function runCacheSweep(
           log(note);
           continue;
         }
-        using session = opened.model.createSession({ maxSeqs: 1, maxCtx: fit.maxCtx });
+        using session = opened.model.createSession({
+          maxSeqs: 1,
+          maxCtx: fit.maxCtx,
+          ...(kvDtype ? { kvDtype } : {}),
+        });
         const si = session.info();
         record.engine.kvDtype = si.kvDtype as typeof record.engine.kvDtype;
         record.engine.prefillChunk = si.prefillChunk;

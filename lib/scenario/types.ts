@@ -95,6 +95,11 @@ export interface CacheSweepScenario extends ScenarioBase {
   maxCacheLen: number;
   /** maxCacheLen on the cpu backend, where each step is far slower (default: maxCacheLen). */
   maxCacheLenCpu?: number;
+  /**
+   * KV cache dtype on the cpu backend (default: the backend's, F32). BF16 halves the KV bytes a
+   * step reads; the AVX-512 attention kernel also runs faster on it.
+   */
+  kvDtypeCpu?: "f32" | "f16" | "bf16";
   prefillLen: number;
   /** Measured decode steps per position (default 10): the default of `--runs` for this kind. */
   steps: number;

@@ -154,6 +154,7 @@ function cacheSweep(f: Fields, o: Record<string, unknown>, base: Base): CacheSwe
     "positions",
     "maxCacheLen",
     "maxCacheLenCpu",
+    "kvDtypeCpu",
     "prefillLen",
     "steps",
     "executors",
@@ -161,6 +162,9 @@ function cacheSweep(f: Fields, o: Record<string, unknown>, base: Base): CacheSwe
   ]);
   const maxCacheLen = f.int(o.maxCacheLen, "maxCacheLen", 2, MAX_TOKENS);
   const maxCacheLenCpu = f.int(o.maxCacheLenCpu ?? maxCacheLen, "maxCacheLenCpu", 2, MAX_TOKENS);
+  const kvDtypeCpu = o.kvDtypeCpu === undefined
+    ? undefined
+    : f.oneOf(o.kvDtypeCpu, "kvDtypeCpu", ["f32", "f16", "bf16"] as const);
   const prefillLen = f.int(
     o.prefillLen ?? 0,
     "prefillLen",
@@ -195,6 +199,7 @@ function cacheSweep(f: Fields, o: Record<string, unknown>, base: Base): CacheSwe
     positions,
     maxCacheLen,
     maxCacheLenCpu,
+    ...(kvDtypeCpu ? { kvDtypeCpu } : {}),
     prefillLen,
     steps,
     executors,

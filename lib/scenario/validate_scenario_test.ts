@@ -73,6 +73,20 @@ Deno.test("cache-sweep, workers and prompts validate their fields", () => {
   assert.equal(sweep.maxCtx, 4096);
   if (sweep.kind !== "cache-sweep") throw new Error("unreachable");
   assert.deepEqual(sweep.executors, ["eager"]);
+  assert.equal(sweep.kvDtypeCpu, undefined, "no kvDtypeCpu: the backend's default");
+  const bf16 = validateScenario(
+    { kind: "cache-sweep", name: "c", positions: "log2", maxCacheLen: 4096, kvDtypeCpu: "bf16" },
+    "c.ts",
+  );
+  assert.equal(bf16.kind === "cache-sweep" && bf16.kvDtypeCpu, "bf16");
+  assert.throws(
+    () =>
+      validateScenario(
+        { kind: "cache-sweep", name: "c", positions: "log2", maxCacheLen: 4096, kvDtypeCpu: "q8" },
+        "c.ts",
+      ),
+    { message: /^c\.ts: kvDtypeCpu must be one of "f32", "f16", "bf16", got "q8"$/ },
+  );
   assert.throws(
     () =>
       validateScenario(

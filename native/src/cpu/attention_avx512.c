@@ -1,11 +1,14 @@
 /* attention_avx512.c: the inner loop of attention for AVX-512 (F/BW/VL/DQ): online softmax over
  * a range of positions of one KV head for the g query heads of its GQA group, 16 positions per
  * chunk, 16 lanes per vector.
- *   - K and V rows of the chunk are read once for all g heads (BF16/F16 rows converted to FP32
- *     once into an L1 buffer; F32 rows used in place).
+ *   - K and V rows of the chunk are read once for all g heads (BF16/F16 K rows converted to FP32
+ *     once into an L1 buffer, V rows converted as they are loaded; F32 rows used in place).
  *   - Scores: per head, 16 accumulators (one per position, hd / 16 FMAs each, 16 independent
  *     chains), folded by a transpose-add tree into one vector of the chunk's 16 scores.
- *   - One max, one vector exp and one rescale of the running state per head and chunk.
+ *   - One vector exp per head and chunk; the running max moves (one reduction, one scalar exp, one
+ *     rescale of the state) only in the chunks where a score passes it, and the denominator is
+ *     summed lane-wise, reduced once per call.
+ *   - Row offsets walk the block table (no division per position); the next chunk is prefetched.
  *   - V: up to GPASS heads x 32 head dims of acc held in registers over the chunk's positions,
  *     each V slice loaded once for all those heads.
  * Head dims that are not a multiple of 16, or above HD_MAX, run the AVX2 kernel. */
@@ -86,16 +89,16 @@ AI __m512 scores16(const float *const rows[CH], const float *q, int hd) {
 }
 
 /* acc[j][d .. d + 16 NV) += sum_i w[j][i] * rows[i][d ..] for j < NJ. */
-AI void accumulate_v(const float *const rows[CH], int n, int hd, int d, const float w[][CH],
-                     float *acc, const int NJ, const int NV) {
+AI void accumulate_v(const void *pool, const int dtype, const int64_t *off, int n, int hd, int d,
+                     const float w[][CH], float *acc, const int NJ, const int NV) {
     __m512 r0[GPASS], r1[GPASS];
     for (int j = 0; j < NJ; j++) {
         r0[j] = _mm512_loadu_ps(acc + (int64_t)j * hd + d);
         if (NV == 2) r1[j] = _mm512_loadu_ps(acc + (int64_t)j * hd + d + 16);
     }
     for (int i = 0; i < n; i++) {
-        __m512 v0 = _mm512_loadu_ps(rows[i] + d);
-        __m512 v1 = NV == 2 ? _mm512_loadu_ps(rows[i] + d + 16) : v0;
+        __m512 v0 = ld16(pool, dtype, off[i] + d);
+        __m512 v1 = NV == 2 ? ld16(pool, dtype, off[i] + d + 16) : v0;
         for (int j = 0; j < NJ; j++) {
             __m512 p = _mm512_set1_ps(w[j][i]);
             r0[j] = _mm512_fmadd_ps(p, v0, r0[j]);
@@ -110,12 +113,13 @@ AI void accumulate_v(const float *const rows[CH], int n, int hd, int d, const fl
 
 #define ACC_CASE(NJ)                                                                          \
     case NJ:                                                                                  \
-        if (nv == 2) accumulate_v(rows, n, hd, d, wj, a, NJ, 2);                              \
-        else accumulate_v(rows, n, hd, d, wj, a, NJ, 1);                                      \
+        if (nv == 2) accumulate_v(pool, dtype, off, n, hd, d, wj, a, NJ, 2);                  \
+        else accumulate_v(pool, dtype, off, n, hd, d, wj, a, NJ, 1);                          \
         break;
 
-static void accumulate_v_any(const float *const rows[CH], int n, int hd, const float w[][CH],
-                             float *acc, int g) {
+/* V rows read (and BF16/F16 converted) in place: each slice once per pass over the heads. */
+AI void accumulate_v_any(const void *pool, const int dtype, const int64_t *off, int n, int hd,
+                         const float w[][CH], float *acc, int g) {
     for (int j0 = 0; j0 < g; j0 += GPASS) {
         int nj = g - j0 < GPASS ? g - j0 : GPASS;
         for (int d = 0; d < hd; d += 32) {
@@ -147,47 +151,70 @@ AI void chunk_rows(const void *pool, const int dtype, const int64_t *off, int n,
     for (int i = n; i < CH; i++) rows[i] = rows[n - 1];
 }
 
+/* Offsets of positions p .. p + n - 1 of head kv->kvh, walking the block table (no division per
+ * position). */
+AI void chunk_offsets(const lmr_kv_view *kv, int p, int n, int64_t *off) {
+    int b = p / kv->bt, r = p % kv->bt;
+    int64_t row = (int64_t)kv->n_kv * kv->hd;
+    for (int i = 0; i < n; i++) {
+        off[i] = ((int64_t)kv->block_table[b] * kv->bt + r) * row + (int64_t)kv->kvh * kv->hd;
+        if (++r == kv->bt) r = 0, b++;
+    }
+}
+
 AI void attend(const lmr_kv_view *kv, const int dtype, const float *q, int g, int p0, int p1,
                float *m, float *l, float *acc) {
     int hd = kv->hd, esz = dtype == LMR_DTYPE_F32 ? 4 : 2;
     float kb[CH * HD_MAX] __attribute__((aligned(64)));
-    float vb[CH * HD_MAX] __attribute__((aligned(64)));
     float w[64][CH] __attribute__((aligned(64))); /* g <= 64: checked by the caller */
-    const float *krows[CH], *vrows[CH];
-    int64_t off[CH];
+    __m512 lv[64]; /* per head: the softmax denominator, lane-wise, in units of exp(m[j]) */
+    const float *krows[CH];
+    int64_t off[CH], next[CH];
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    for (int j = 0; j < g; j++) lv[j] = _mm512_maskz_mov_ps(1, _mm512_set1_ps(l[j]));
+    if (p0 < p1) chunk_offsets(kv, p0, p1 - p0 < CH ? p1 - p0 : CH, next);
     for (int c0 = p0; c0 < p1; c0 += CH) {
         int n = p1 - c0 < CH ? p1 - c0 : CH;
-        for (int i = 0; i < n; i++) off[i] = lmr_kv_offset(kv, c0 + i);
-        /* the next chunk's rows (strided by n_kv heads: hardware prefetch lags) */
-        for (int p = c0 + CH; p < c0 + 2 * CH && p < p1; p++) {
-            int64_t o = lmr_kv_offset(kv, p) * esz;
-            for (int b = 0; b < hd * esz; b += 64) {
-                _mm_prefetch((const char *)kv->k_pool + o + b, _MM_HINT_T0);
-                _mm_prefetch((const char *)kv->v_pool + o + b, _MM_HINT_T0);
-            }
+        for (int i = 0; i < n; i++) off[i] = next[i];
+        if (c0 + CH < p1) { /* the next chunk's rows (strided by n_kv heads: hardware prefetch lags) */
+            int nn = p1 - c0 - CH < CH ? p1 - c0 - CH : CH;
+            chunk_offsets(kv, c0 + CH, nn, next);
+            for (int i = 0; i < nn; i++)
+                for (int b = 0; b < hd * esz; b += 64) {
+                    _mm_prefetch((const char *)kv->k_pool + next[i] * esz + b, _MM_HINT_T0);
+                    _mm_prefetch((const char *)kv->v_pool + next[i] * esz + b, _MM_HINT_T0);
+                }
         }
         chunk_rows(kv->k_pool, dtype, off, n, hd, kb, krows);
         __mmask16 valid = (__mmask16)((1u << n) - 1u);
-        const __m512 ninf = _mm512_set1_ps(-INFINITY);
+        /* three passes over the heads, so that the heads' score trees and exps (long dependency
+         * chains) overlap instead of following one another */
+        for (int j = 0; j < g; j++)
+            _mm512_store_ps(w[j], _mm512_mask_mov_ps(ninf, valid,
+                                                     scores16(krows, q + (int64_t)j * hd, hd)));
         for (int j = 0; j < g; j++) {
-            __m512 s = _mm512_mask_mov_ps(ninf, valid, scores16(krows, q + (int64_t)j * hd, hd));
-            float mx = _mm512_reduce_max_ps(s);
-            float m_old = m[j], m_new = mx > m_old ? mx : m_old;
-            float c = expf(m_old - m_new); /* 0 on the first chunk (m_old = -inf) */
-            __m512 e = exp16(_mm512_sub_ps(s, _mm512_set1_ps(m_new)));
-            _mm512_store_ps(w[j], e);
-            l[j] = l[j] * c + _mm512_reduce_add_ps(e);
-            m[j] = m_new;
-            if (c != 1.0f) {
-                float *a = acc + (int64_t)j * hd;
+            /* the running max moves (and the state is rescaled) only when a score passes it: a
+             * few times per sequence, so the common chunk needs no reduction and no scalar exp */
+            __m512 s = _mm512_load_ps(w[j]);
+            if (_mm512_cmp_ps_mask(s, _mm512_set1_ps(m[j]), _CMP_GT_OQ)) {
+                float m_new = _mm512_reduce_max_ps(s);
+                float c = expf(m[j] - m_new); /* 0 on the first chunk (m = -inf) */
                 __m512 cv = _mm512_set1_ps(c);
+                lv[j] = _mm512_mul_ps(lv[j], cv);
+                float *a = acc + (int64_t)j * hd;
                 for (int d = 0; d < hd; d += 16)
                     _mm512_storeu_ps(a + d, _mm512_mul_ps(_mm512_loadu_ps(a + d), cv));
+                m[j] = m_new;
             }
         }
-        chunk_rows(kv->v_pool, dtype, off, n, hd, vb, vrows);
-        accumulate_v_any(vrows, n, hd, (const float(*)[CH])w, acc, g);
+        for (int j = 0; j < g; j++) {
+            __m512 e = exp16(_mm512_sub_ps(_mm512_load_ps(w[j]), _mm512_set1_ps(m[j])));
+            _mm512_store_ps(w[j], e);
+            lv[j] = _mm512_add_ps(lv[j], e);
+        }
+        accumulate_v_any(kv->v_pool, dtype, off, n, hd, (const float(*)[CH])w, acc, g);
     }
+    for (int j = 0; j < g; j++) l[j] = _mm512_reduce_add_ps(lv[j]);
 }
 
 void lmr_attend_avx512(const lmr_kv_view *kv, const float *q, int g, int p0, int p1, float *m,

@@ -4,7 +4,10 @@
  * 16 (more heads than one register pass), KV dtypes F32/F16/BF16, head dims 16, 48, 64, 80, 128,
  * 256 and odd ones (72, 40: the AVX-512 kernel hands those to the AVX2 one), chunk tails.
  * Outputs are convex combinations of V rows, so the tolerance is absolute relative to max|V|:
- * |out - ref| <= 2e-5 * max|V| (order of the FP32 sums and the vector exp differ). */
+ * |out - ref| <= 2e-5 * max|V| (order of the FP32 sums and the vector exp differ). Also K that
+ * grows along the sequence (scores rising: the running max moves in many chunks), and in every
+ * single-sequence case a negative control: the check must reject an output off by 2x the
+ * tolerance in one element (worst -1 in the line when it does not). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +19,21 @@ static const char *dt_name(int dt) {
     return dt == LMR_DTYPE_F32 ? "f32" : dt == LMR_DTYPE_F16 ? "f16" : "bf16";
 }
 
+/* Worst |o - r| / vmax over n outputs (NaN counts as worst); the case passes at <= TOL. */
+#define TOL 2e-5
+static double worst_err(const float *o, const float *r, int n, float vmax) {
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+        double err = fabs((double)o[i] - r[i]) / vmax;
+        if (err > worst || err != err) worst = err;
+    }
+    return worst;
+}
+
+/* ramp: K rows scaled by 0.2 + 4 p / n_pos, so that scores grow along the sequence and the
+ * running max moves in many chunks (the state is rescaled often), not only near the start. */
 static int run_case(lmr_pool *p, int n_tok, int pos0, int n_heads, int n_kv, int hd, int bt,
-                    int dt, double *worst) {
+                    int dt, int ramp, double *worst) {
     int n_pos = pos0 + n_tok, n_blk_seq = (n_pos + bt - 1) / bt, n_blocks = n_blk_seq + 3;
     size_t esz = dt == LMR_DTYPE_F32 ? 4 : 2;
     int64_t pool_n = (int64_t)n_blocks * bt * n_kv * hd; /* [n_blocks, bt, n_kv, hd] */
@@ -35,8 +51,15 @@ static int run_case(lmr_pool *p, int n_tok, int pos0, int n_heads, int n_kv, int
     }
     memcpy(table, perm, sizeof(int32_t) * n_blk_seq);
     float vmax = 0;
+    int64_t row = (int64_t)n_kv * hd; /* elements per (block, slot) */
     for (int64_t i = 0; i < pool_n; i++) {
         float k = rng_uniform(-2, 2), v = rng_uniform(-1, 1);
+        if (ramp) { /* position of element i: the slot of its block in the sequence */
+            int64_t blk = i / ((int64_t)bt * row), slot = i / row % bt;
+            int j = 0;
+            while (j < n_blk_seq && table[j] != blk) j++;
+            k *= 0.2f + 4.0f * (float)(j * bt + slot) / (float)n_pos;
+        }
         if (dt == LMR_DTYPE_F32) ((float *)K)[i] = k, ((float *)V)[i] = v;
         else if (dt == LMR_DTYPE_F16) ((uint16_t *)K)[i] = lmr_f32_to_f16(k), ((uint16_t *)V)[i] = lmr_f32_to_f16(v);
         else ((uint16_t *)K)[i] = lmr_f32_to_bf16(k), ((uint16_t *)V)[i] = lmr_f32_to_bf16(v);
@@ -45,12 +68,13 @@ static int run_case(lmr_pool *p, int n_tok, int pos0, int n_heads, int n_kv, int
     for (int i = 0; i < n_tok * n_heads * hd; i++) q[i] = rng_uniform(-2, 2);
     lmr_cpu_attention(p, q, n_tok, pos0, K, V, dt, table, bt, n_heads, n_kv, hd, o);
     lmr_cpu_attention_ref(q, n_tok, pos0, K, V, dt, table, bt, n_heads, n_kv, hd, r);
-    int ok = 1;
-    for (int i = 0; i < n_tok * n_heads * hd; i++) {
-        double err = fabs((double)o[i] - r[i]) / vmax;
-        if (!(err <= 2e-5)) ok = 0;
-        if (err > *worst || err != err) *worst = err;
-    }
+    int n_out = n_tok * n_heads * hd;
+    double w = worst_err(o, r, n_out, vmax);
+    if (w > *worst || w != w) *worst = w;
+    int ok = w <= TOL;
+    /* negative control: the same check fails on an output off by 2 TOL in one element */
+    o[n_out / 2] = r[n_out / 2] + 2 * TOL * vmax;
+    if (worst_err(o, r, n_out, vmax) <= TOL) ok = 0, *worst = -1;
     free(K), free(V), free(q), free(o), free(r), free(table), free(perm);
     return ok;
 }
@@ -95,7 +119,7 @@ static int run_batch(lmr_pool *p, int n_seq, const int *pos0, int n_heads, int n
         lmr_cpu_attention_ref(qs[i], 1, pos0[i], K, V, dt, tables[i], bt, n_heads, n_kv, hd, r);
         for (int64_t k = 0; k < qn; k++) {
             double err = fabs((double)os[i][k] - r[k]) / vmax;
-            if (!(err <= 2e-5)) ok = 0;
+            if (!(err <= TOL)) ok = 0;
             if (err > *worst || err != err) *worst = err;
         }
     }
@@ -135,10 +159,32 @@ int main(void) {
                 for (int pi = 0; pi < 3; pi += scalar ? 2 : 1) {
                     const int *k = cases[c];
                     double worst = 0;
-                    int ok = run_case(pools[pi], k[0], k[1], k[2], k[3], k[4], k[5], dts[d], &worst);
+                    int ok = run_case(pools[pi], k[0], k[1], k[2], k[3], k[4], k[5], dts[d], 0,
+                                      &worst);
                     CHECK(ok, "%s %s threads %d n_tok %d pos0 %d heads %d/%d hd %d bt %d: worst %.2g",
                           lmr_cpu_simd_name(), dt_name(dts[d]), pi + 1, k[0], k[1], k[2], k[3],
                           k[4], k[5], worst);
+                }
+    }
+    /* rising scores (the running max moves in many chunks): decode, split and not, chunk tails,
+     * the 0.5B and 1.5B head layouts, one group above a register pass; and prefill */
+    static const int ramps[][6] = {{1, 3000, 14, 2, 64, 16}, {1, 2049, 12, 2, 128, 16},
+                                   {1, 77, 7, 1, 64, 16},    {1, 1030, 16, 1, 48, 16},
+                                   {20, 90, 14, 2, 64, 16}};
+    for (int li = 0; li < (int)(sizeof levels / sizeof *levels); li++) {
+        int lvl = levels[li];
+        if (lvl != 0 && (lvl > max || (max == 3) != (lvl == 3))) continue; /* skipped above */
+        lmr_cpu_force_level(lvl);
+        for (int c = 0; c < (int)(sizeof ramps / sizeof *ramps); c++)
+            for (int d = 0; d < 3; d++)
+                for (int pi = 0; pi < 3; pi += 2) {
+                    const int *k = ramps[c];
+                    double worst = 0;
+                    int ok = run_case(pools[pi], k[0], k[1], k[2], k[3], k[4], k[5], dts[d], 1,
+                                      &worst);
+                    CHECK(ok, "%s %s threads %d rising scores n_tok %d pos0 %d heads %d/%d hd %d: "
+                          "worst %.2g", lmr_cpu_simd_name(), dt_name(dts[d]), pi + 1, k[0], k[1],
+                          k[2], k[3], k[4], worst);
                 }
     }
     /* batched decode: short and long sequences mixed, one long among many short, all short */
