@@ -77,7 +77,8 @@ async function drive(
   const out: LoadRequest[] = [];
   const deadline = startMs + shard.durationMs;
   const since = (t: number) => (t - startMs) * 1e6;
-  const send = async (index: number, dueMs: number) => {
+  /** dueNs: the arrival time itself when the schedule gives one (no round trip through startMs). */
+  const send = async (index: number, dueMs: number, dueNs = since(dueMs)) => {
     const endpoint = index % shard.endpoints.length;
     const sent = performance.now();
     const r = await streamCompletion(
@@ -100,7 +101,7 @@ async function drive(
       index,
       endpoint,
       isolate: shard.isolate,
-      dueNs: since(dueMs),
+      dueNs,
       sentNs: since(sent),
       doneNs: since(performance.now()),
     });
@@ -133,7 +134,7 @@ async function drive(
     if (signal?.aborted || due >= deadline) break;
     while (inFlight >= shard.maxConcurrency) await new Promise<void>((r) => (freed = r));
     inFlight++;
-    const p: Promise<void> = send(index, due).finally(() => {
+    const p: Promise<void> = send(index, due, atNs).finally(() => {
       inFlight--;
       running.delete(p);
       const f = freed;
