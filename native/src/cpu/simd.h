@@ -139,6 +139,7 @@ void lmr_row_to_f32_avx2(const void *src, int dtype, float *dst, int64_t n);
 void lmr_rmsnorm_avx2(const float *x, const void *w, int wdtype, float eps, int n, float *y);
 void lmr_silu_mul_avx2(float *gate, const float *up, int64_t n);
 double lmr_read_sum_avx2(const void *buf, size_t bytes); /* bandwidth probe body */
+double lmr_fma_run_avx2(int64_t n);                     /* FMA peak probe body: 12 n FMAs */
 #endif
 #if LMR_HAVE_AVX512
 /* BF16 GEMM (matmul_avx512.c): W BF16 [out, in]; xb = bf16(x) [n_tok, ldxb], ldxb = in rounded up
