@@ -9,7 +9,8 @@
  * Run: build/lmrig-kernels-bench [n_threads] [quick]
  *      build/lmrig-kernels-bench [n_threads] gemm [rounds]: prefill GEMM only, one layer of the
  *      Qwen2.5-0.5B and 1.5B shapes, every kernel level of the CPU in turn (A/B alternating, so
- *      that a loaded machine spoils both alike).
+ *      that a loaded machine spoils both alike); each round first probes the 256-bit FP32 FMA
+ *      peak of all threads (lmr_cpu_probe_fma) and the AVX2 lines give their share of it.
  *      build/lmrig-kernels-bench [n_threads] attn [rounds]: decode attention only, one layer of
  *      the Qwen2.5-0.5B and 1.5B shapes at 1024 and 32640 positions, F32 and BF16 KV, over 16
  *      layers' worth of caches (so that K and V come from memory, as in a real step), every
@@ -112,7 +113,16 @@ static int gemm_ab(lmr_pool *p, int rounds) {
     for (int l = 1; l <= max && l <= 2; l++) levels[n_lv++] = l; /* avx2, avx512 */
     if (max == 3) levels[n_lv++] = 3;
     if (!n_lv) levels[n_lv++] = 0;
-    for (int r = 0; r < rounds; r++)
+    for (int r = 0; r < rounds; r++) {
+        /* the 256-bit FMA peak of all threads, best of 3 probes of ~40 ms, for the AVX2 lines */
+        double peak = 0;
+        lmr_cpu_force_level(1);
+        for (int i = 0; i < 3; i++) {
+            double f = lmr_cpu_probe_fma(p, 20000000);
+            peak = f > peak ? f : peak;
+        }
+        if (peak > 0) printf("round %d FMA peak (256-bit FP32, %d threads) %7.1f GFLOP/s\n", r,
+                             lmr_pool_size(p), peak / 1e9);
         for (int mi = 0; mi < 2; mi++)
             for (int tk = 128; tk <= 512; tk *= 4)
                 for (int l = 0; l < n_lv; l++) {
@@ -120,10 +130,13 @@ static int gemm_ab(lmr_pool *p, int rounds) {
                     double t = layer_gemm_s(p, tk, m[mi].h, m[mi].kv, m[mi].inter);
                     double f = 2.0 * tk * ((double)m[mi].h * (2 * m[mi].h + 2 * m[mi].kv) +
                                            3.0 * m[mi].h * m[mi].inter);
-                    printf("round %d %s n_tok %3d %-26s %7.2f ms/layer %7.1f GFLOP/s\n", r,
+                    printf("round %d %s n_tok %3d %-26s %7.2f ms/layer %7.1f GFLOP/s", r,
                            m[mi].name, tk, lmr_cpu_simd_name(), t * 1e3, f / t / 1e9);
+                    if (levels[l] == 1 && peak > 0) printf(" %5.1f%% of FMA peak", 100 * f / t / peak);
+                    printf("\n");
                     fflush(stdout);
                 }
+    }
     lmr_cpu_force_level(-1);
     return 0;
 }

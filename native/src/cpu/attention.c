@@ -105,54 +105,80 @@ typedef struct {
     int nth;
 } attn_job;
 
-/* One thread's working set for a GQA group: q pre-scaled [group, hd], softmax state m, l [group]
- * and acc [group, hd], carved from the pool's per-thread scratch, which holds one per KV head
- * (group `kvh` at kvh * group * (2 * hd + 2) floats). */
+/* One thread's working set for `heads` query heads (a GQA group, or the groups of several
+ * prefill tokens of one KV head): q pre-scaled [heads, hd], softmax state m, l [heads] and acc
+ * [heads, hd], carved from the pool's per-thread scratch. That holds one slot of group * (2 * hd
+ * + 2) floats per KV head for decode (slot `kvh`), and PREFILL_TOK of them from slot 0 for
+ * prefill. */
 typedef struct {
     float *q, *m, *l, *acc;
 } group_state;
 
-static int group_state_get(attn_job *j, int ith, int kvh, group_state *s) {
+/* Query tokens per prefill work item: the K and V rows of a chunk of positions, read once,
+ * serve all their heads (from L1 after the first pass of heads). At most 64 heads per item, the
+ * AVX-512 kernel's limit. */
+#define PREFILL_TOK 4
+
+static int prefill_tokens(const attn_job *j) {
+    int nb = 64 / j->group;
+    return nb < 1 ? 1 : nb > PREFILL_TOK ? PREFILL_TOK : nb;
+}
+
+static int group_state_get(attn_job *j, int ith, int kvh, int heads, group_state *s) {
     size_t per = (size_t)j->group * (j->hd * 2 + 2);
-    float *b = lmr_pool_scratch(j->p, ith, per * (size_t)j->kv.n_kv * sizeof(float));
+    size_t slots = (size_t)(j->kv.n_kv > PREFILL_TOK ? j->kv.n_kv : PREFILL_TOK);
+    float *b = lmr_pool_scratch(j->p, ith, per * slots * sizeof(float));
     if (!b) return 0;
     b += per * (size_t)kvh;
     s->q = b;
-    s->m = b + (size_t)j->group * j->hd;
-    s->l = s->m + j->group;
-    s->acc = s->l + j->group;
+    s->m = b + (size_t)heads * j->hd;
+    s->l = s->m + heads;
+    s->acc = s->l + heads;
     return 1;
 }
 
-/* Loads the heads of KV group kvh of one query token (qtok: [n_heads, hd]), scaled, and resets
- * the softmax state. */
-static void group_state_load(attn_job *j, const float *qtok, int kvh, group_state *s) {
+/* Loads the heads of KV group kvh of one query token (qtok: [n_heads, hd]), scaled, as heads
+ * h0 .. h0 + group - 1 of s, and resets their softmax state. */
+static void group_state_load(attn_job *j, const float *qtok, int kvh, group_state *s, int h0) {
     const float *src = qtok + (int64_t)kvh * j->group * j->hd;
-    for (int i = 0; i < j->group * j->hd; i++) s->q[i] = src[i] * j->scale;
-    for (int i = 0; i < j->group; i++) {
+    float *q = s->q + (int64_t)h0 * j->hd;
+    for (int i = 0; i < j->group * j->hd; i++) q[i] = src[i] * j->scale;
+    for (int i = h0; i < h0 + j->group; i++) {
         s->m[i] = -INFINITY;
         s->l[i] = 0.0f;
     }
-    memset(s->acc, 0, (size_t)j->group * j->hd * sizeof(float));
+    memset(s->acc + (int64_t)h0 * j->hd, 0, (size_t)j->group * j->hd * sizeof(float));
 }
 
-/* Item `it` of n_tok * n_kv: (query token, KV head), the last tokens first: they are the
- * longest, so the tail of the schedule is short. */
+/* Item `it` of n_blocks * n_kv: (block of up to prefill_tokens query tokens, KV head), the last
+ * blocks first: they are the longest, so the tail of the schedule is short. The block's tokens
+ * t0 .. t0 + nb - 1 all see positions 0 .. pos0 + t0, in one pass for all their heads; token t0 + b
+ * then sees b more positions on its own. */
 static void prefill_task(void *ctx, int ith, int it) {
     attn_job *j = ctx;
-    int n_kv = j->kv.n_kv;
-    int t = j->n_tok - 1 - it / n_kv, kvh = it % n_kv;
-    group_state g = {0};
-    group_state_get(j, ith, 0, &g); /* allocated by the caller before the dispatch */
+    int n_kv = j->kv.n_kv, g = j->group, hd = j->hd, tb = prefill_tokens(j);
+    int n_blocks = (j->n_tok + tb - 1) / tb;
+    int t0 = (n_blocks - 1 - it / n_kv) * tb, kvh = it % n_kv;
+    int nb = j->n_tok - t0 < tb ? j->n_tok - t0 : tb;
+    group_state s = {0};
+    group_state_get(j, ith, 0, nb * g, &s); /* allocated by the caller before the dispatch */
     lmr_kv_view kv = j->kv;
     kv.kvh = kvh;
-    group_state_load(j, j->q + (int64_t)t * j->n_heads * j->hd, kvh, &g);
-    j->attend(&kv, g.q, j->group, 0, j->pos0 + t + 1, g.m, g.l, g.acc);
-    for (int h = 0; h < j->group; h++) {
-        float *o = j->out + ((int64_t)t * j->n_heads + kvh * j->group + h) * j->hd;
-        float inv = 1.0f / g.l[h];
-        for (int d = 0; d < j->hd; d++) o[d] = g.acc[(int64_t)h * j->hd + d] * inv;
+    for (int b = 0; b < nb; b++)
+        group_state_load(j, j->q + (int64_t)(t0 + b) * j->n_heads * hd, kvh, &s, b * g);
+    int p1 = j->pos0 + t0 + 1;
+    j->attend(&kv, s.q, nb * g, 0, p1, s.m, s.l, s.acc);
+    for (int b = 1; b < nb; b++) {
+        int64_t h = (int64_t)b * g;
+        j->attend(&kv, s.q + h * hd, g, p1, p1 + b, s.m + h, s.l + h, s.acc + h * hd);
     }
+    for (int b = 0; b < nb; b++)
+        for (int h = 0; h < g; h++) {
+            float *o = j->out + ((int64_t)(t0 + b) * j->n_heads + kvh * g + h) * hd;
+            const float *a = s.acc + ((int64_t)b * g + h) * hd;
+            float inv = 1.0f / s.l[b * g + h];
+            for (int d = 0; d < hd; d++) o[d] = a[d] * inv;
+        }
 }
 
 /* Positions [p0, p1) of one decode query (qtok: [n_heads, hd], over block table `table`), all
@@ -166,8 +192,8 @@ static void decode_range(attn_job *j, int ith, const float *qtok, const int32_t 
     int n_kv = j->kv.n_kv, hd = j->hd, stride = 2 + hd;
     group_state g[LMR_MAX_KV_GROUPS];
     for (int kvh = 0; kvh < n_kv; kvh++) {
-        group_state_get(j, ith, kvh, &g[kvh]);
-        group_state_load(j, qtok, kvh, &g[kvh]);
+        group_state_get(j, ith, kvh, j->group, &g[kvh]);
+        group_state_load(j, qtok, kvh, &g[kvh], 0);
     }
     for (int c0 = p0; c0 < p1; c0 += j->piece) {
         int c1 = p1 - c0 < j->piece ? p1 : c0 + j->piece;
@@ -272,7 +298,7 @@ static int job_init(attn_job *j, lmr_pool *p, const void *k_pool, const void *v_
     int ok = 1; /* allocated here so that the tasks never lack them */
     for (int i = 0; i < j->nth; i++) {
         group_state g = {0};
-        if (!group_state_get(j, i, 0, &g)) ok = 0;
+        if (!group_state_get(j, i, 0, j->group, &g)) ok = 0;
     }
     return ok;
 }
@@ -351,7 +377,8 @@ static void attention_items(lmr_pool *p, const float *q, int n_tok, int pos0, co
         return;
     }
     j.q = q, j.n_tok = n_tok, j.pos0 = pos0, j.out = out, j.kv.block_table = block_table;
-    lmr_pool_run_chunks(p, prefill_task, &j, n_tok * n_kv_heads);
+    int tb = prefill_tokens(&j);
+    lmr_pool_run_chunks(p, prefill_task, &j, (n_tok + tb - 1) / tb * n_kv_heads);
 }
 
 void lmr_cpu_attention(lmr_pool *p, const float *q, int n_tok, int pos0, const void *k_pool,

@@ -144,27 +144,31 @@ AI void accumulate_v(const void *V, const int dtype, const int64_t *off, int n, 
         }
 }
 
+/* Chunk by chunk over the positions; within a chunk the heads go in passes of up to GMAX, so
+ * that a group of more than GMAX heads (the heads of several query tokens, in prefill) finds the
+ * chunk's K and V rows in L1 after the first pass. Each head's arithmetic is the same whatever
+ * the pass it falls in. */
 AI void attend(const lmr_kv_view *kv, const int dtype, const float *q, int g, int p0, int p1,
                float *m, float *l, float *acc) {
     int hd = kv->hd, esz = dtype == LMR_DTYPE_F32 ? 4 : 2;
     float s[GMAX][CH] __attribute__((aligned(32)));
     int64_t off[CH];
-    for (int h0 = 0; h0 < g; h0 += GMAX) {
-        int gg = g - h0 < GMAX ? g - h0 : GMAX;
-        const float *qh = q + (int64_t)h0 * hd;
-        float *ah = acc + (int64_t)h0 * hd;
-        for (int c0 = p0; c0 < p1; c0 += CH) {
-            int n = p1 - c0 < CH ? p1 - c0 : CH;
-            for (int i = 0; i < n; i++) off[i] = lmr_kv_offset(kv, c0 + i);
-            /* the next chunk's K and V rows, so that a long cache streams from memory while this
-             * chunk computes (its rows are strided by n_kv heads: hardware prefetch lags) */
-            for (int p = c0 + CH; p < c0 + 2 * CH && p < p1; p++) {
-                int64_t o = lmr_kv_offset(kv, p) * esz;
-                for (int b = 0; b < hd * esz; b += 64) {
-                    _mm_prefetch((const char *)kv->k_pool + o + b, _MM_HINT_T0);
-                    _mm_prefetch((const char *)kv->v_pool + o + b, _MM_HINT_T0);
-                }
+    for (int c0 = p0; c0 < p1; c0 += CH) {
+        int n = p1 - c0 < CH ? p1 - c0 : CH;
+        for (int i = 0; i < n; i++) off[i] = lmr_kv_offset(kv, c0 + i);
+        /* the next chunk's K and V rows, so that a long cache streams from memory while this
+         * chunk computes (its rows are strided by n_kv heads: hardware prefetch lags) */
+        for (int p = c0 + CH; p < c0 + 2 * CH && p < p1; p++) {
+            int64_t o = lmr_kv_offset(kv, p) * esz;
+            for (int b = 0; b < hd * esz; b += 64) {
+                _mm_prefetch((const char *)kv->k_pool + o + b, _MM_HINT_T0);
+                _mm_prefetch((const char *)kv->v_pool + o + b, _MM_HINT_T0);
             }
+        }
+        for (int h0 = 0; h0 < g; h0 += GMAX) {
+            int gg = g - h0 < GMAX ? g - h0 : GMAX;
+            const float *qh = q + (int64_t)h0 * hd;
+            float *ah = acc + (int64_t)h0 * hd;
             scores(kv->k_pool, dtype, off, n, qh, gg, hd, s);
             for (int j = 0; j < gg; j++) {
                 float mx = s[j][0];

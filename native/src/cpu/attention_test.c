@@ -1,7 +1,8 @@
 /* attention_test.c: lmr_cpu_attention at every kernel level the CPU has (scalar, avx2, avx512 /
  * neon; one skip line per level it lacks), 1-3 threads, against lmr_cpu_attention_ref over paged
  * caches with shuffled block tables: decode and prefill, pos0 > 0, GQA groups 1, 2, 6, 7, 8, 12,
- * 16 (more heads than one register pass), KV dtypes F32/F16/BF16, head dims 16, 48, 64, 80, 128,
+ * 16 (more heads than one register pass), 40 (over 64 heads per prefill block of 4 tokens: one
+ * token per item), KV dtypes F32/F16/BF16, head dims 16, 48, 64, 80, 128,
  * 256 and odd ones (72, 40: the AVX-512 kernel hands those to the AVX2 one), chunk tails.
  * Outputs are convex combinations of V rows, so the tolerance is absolute relative to max|V|:
  * |out - ref| <= 2e-5 * max|V| (order of the FP32 sums and the vector exp differ). Also K that
@@ -139,6 +140,7 @@ int main(void) {
         {1, 300, 14, 2, 64, 16}, {1, 45, 16, 2, 48, 16},  {1, 600, 8, 1, 80, 16},
         {1, 17, 32, 2, 16, 16},  {2, 70, 24, 2, 256, 16}, {1, 531, 16, 1, 128, 16},
         {1, 99, 4, 2, 40, 16},   {5, 3, 14, 2, 64, 16},   {1, 1, 2, 1, 256, 32},
+        {9, 31, 16, 1, 64, 16},  {6, 2, 40, 1, 32, 16}, /* prefill blocks of 64 heads; a group > 64 */
     };
     int n_cases = sizeof cases / sizeof cases[0];
 #if defined(__x86_64__) || defined(__i386__)

@@ -129,6 +129,10 @@ void lmr_cpu_attention_ref(const float *q, int n_tok, int pos0, const void *k_po
 /* Read bandwidth with all pool threads streaming disjoint parts of a bytes-sized buffer: one
  * sample per pass, the median rate of its 32 MiB segments (see probe.c). */
 int lmr_cpu_probe_bandwidth(lmr_pool *p, uint64_t bytes, int reps, double *samples_bps);
+/* FP32 FLOP/s of 256-bit FMAs (12 n per thread, 12 independent chains) on every pool thread at
+ * once, wall clock: the AVX2 kernels' arithmetic peak on this machine now. 0 below the AVX2 level
+ * or on a build without it. */
+double lmr_cpu_probe_fma(lmr_pool *p, int64_t n);
 /* Mean ns of one empty lmr_pool_run (a round trip through every thread) over n dispatches. */
 double lmr_cpu_probe_dispatch(lmr_pool *p, int n);
 

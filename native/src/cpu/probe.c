@@ -1,5 +1,6 @@
 /* probe.c: hardware probes: memory read bandwidth (every pool thread streams its own disjoint
- * part of one buffer with the widest loads available) and thread-pool dispatch cost. */
+ * part of one buffer with the widest loads available), 256-bit FMA throughput and thread-pool
+ * dispatch cost. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -110,4 +111,37 @@ double lmr_cpu_probe_dispatch(lmr_pool *p, int n) {
     double t0 = now_ns();
     for (int i = 0; i < n; i++) lmr_pool_run(p, empty_task, NULL);
     return (now_ns() - t0) / n;
+}
+
+typedef struct {
+    int64_t n;
+    double sink[64];
+} fma_job;
+
+static void fma_task(void *ctx, int ith, int nth) {
+    (void)nth;
+    fma_job *j = ctx;
+#if LMR_HAVE_AVX2
+    j->sink[ith & 63] += lmr_fma_run_avx2(j->n);
+#else
+    (void)j;
+    (void)ith;
+#endif
+}
+
+double lmr_cpu_probe_fma(lmr_pool *p, int64_t n) {
+#if LMR_HAVE_AVX2
+    if (n < 1 || !lmr_isa_has_avx2(lmr_cpu_isa())) return 0.0;
+    fma_job j = {.n = n / 16 + 1}; /* a short untimed run wakes the workers and the clocks */
+    lmr_pool_run(p, fma_task, &j);
+    j.n = n;
+    double t0 = now_ns();
+    lmr_pool_run(p, fma_task, &j);
+    double dt = (now_ns() - t0) * 1e-9;
+    return dt > 0 ? 12.0 * 16.0 * (double)n * lmr_pool_size(p) / dt : 0.0;
+#else
+    (void)p;
+    (void)n;
+    return 0.0;
+#endif
 }

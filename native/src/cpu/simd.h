@@ -139,6 +139,7 @@ void lmr_row_to_f32_avx2(const void *src, int dtype, float *dst, int64_t n);
 void lmr_rmsnorm_avx2(const float *x, const void *w, int wdtype, float eps, int n, float *y);
 void lmr_silu_mul_avx2(float *gate, const float *up, int64_t n);
 double lmr_read_sum_avx2(const void *buf, size_t bytes); /* bandwidth probe body */
+double lmr_fma_run_avx2(int64_t n);                     /* FMA peak probe body: 12 n FMAs */
 #endif
 /* BF16 weights at the AVX-512-BF16 level: up to 3 tokens take the FP32 GEMV (no rounding of x,
  * bandwidth-bound); tokens in [LMR_BF16_SMALL_MIN_TOK, LMR_BF16_SMALL_MAX_TOK) the streaming
