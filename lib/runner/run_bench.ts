@@ -1,4 +1,5 @@
 /** A whole bench run: engine, model, probes, runner, record checkpoints, final record. */
+import { driftWarnings } from "./drift_warnings.ts";
 import { captureEnvironment } from "../env/capture_environment.ts";
 import { gitState } from "../env/git_state.ts";
 import { engineCommitWarning } from "../env/engine_commit_warning.ts";
@@ -38,9 +39,6 @@ function runnerInfo(r: RunnerOptions): ResultRecord["runner"] {
 
 /** Bandwidth probe passes before the cases; their median is the run's one ceiling. */
 const PROBE_REPS = 9;
-
-/** The after-run probe median may differ from the ceiling by this share before a warning. */
-const DRIFT_TOLERANCE = 0.1;
 
 const size = (v: number, unit: string) =>
   v >= 1e9 ? `${(v / 1e9).toFixed(2)} G${unit}` : `${(v / 1e6).toFixed(2)} M${unit}`;
@@ -369,16 +367,9 @@ export async function runBench(o: BenchOptions): Promise<{ record: ResultRecord;
   if (!outcome.interrupted) {
     const after = await probeBandwidth(engine, o.probeBytes, PROBE_REPS);
     record.environment.probes.bandwidthAfterBps = after;
-    const drift = after.summary.median / ceilingBps - 1;
-    if (Math.abs(drift) > DRIFT_TOLERANCE) {
-      record.warnings.push(
-        `Read bandwidth moved during the run: median ${(ceilingBps / 1e9).toFixed(1)} GB/s ` +
-          `before the cases (the ceiling every limit uses), ${
-            (after.summary.median / 1e9).toFixed(1)
-          } GB/s after (${drift > 0 ? "+" : ""}${(drift * 100).toFixed(0)}%): shares of the ` +
-          `limit are uncertain by as much`,
-      );
-    }
+    record.warnings.push(
+      ...driftWarnings(ceilingBps, after.summary.median, scenario.kind, record.runner.interleave),
+    );
   }
   record.derived = outcome.derived;
   record.status = outcome.interrupted ? "interrupted" : "complete";
