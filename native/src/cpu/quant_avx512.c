@@ -67,106 +67,15 @@ static inline void q4_K_unpack(const uint8_t *scales, uint32_t u[4]) { /* scales
     u[0] &= kmask1;
 }
 
+/* The K-quant kernels take 1-4 tokens at once (batched decode): out[t] = dot(w, x_t) for t < T,
+ * x_t at xv + t * xrow. The weight side of each block (its scales, nibbles or 6-bit values, and
+ * the per-sub-block scale vectors) is unpacked once for all T tokens, then each token runs the
+ * same operations in the same order; the single-token dot is the T = 1 case, so a sequence's
+ * logits do not change with the batch it is in (quant_test checks every T against T = 1 bit for
+ * bit). */
+
 /* Q4_K x Q8_K: a register holds 128 weights' nibbles; low nibbles are sub-blocks 4i and 4i + 2,
  * high nibbles 4i + 1 and 4i + 3, each against its 32 activations. */
-VNNI static float dot_q4_K(int n, const void *wv, const void *xv) {
-    const lmr_block_q4_K *w = wv;
-    const lmr_block_q8_K *x = xv;
-    const __m512i m4 = _mm512_set1_epi8(0x0F), zero = _mm512_setzero_si512();
-    const __m512i i0 = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m512i i1 = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1);
-    const __m512i four = _mm512_set1_epi32(4);
-    __m512 acc = _mm512_setzero_ps();
-    __m128 accm = _mm_setzero_ps();
-    for (int b = 0; b < n / LMR_QK_K; b++) {
-        const float d = x[b].d * h2f(w[b].d), dmin = x[b].d * h2f(w[b].dmin);
-        uint32_t u[4];
-        q4_K_unpack(w[b].scales, u);
-        const __m128i sm = _mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]);
-        const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)x[b].bsums),
-                                          _mm_loadu_si128((const __m128i *)x[b].bsums + 1));
-        const __m128i prod = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)), bs);
-        accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), accm);
-        const __m512i sc = _mm512_cvtepu8_epi32(sm); /* lanes 0-7: the scales */
-        __m512i sumi = zero;
-        for (int i = 0; i < 2; i++) {
-            const __m512i q = _mm512_loadu_si512((const void *)(w[b].qs + 64 * i));
-            const int8_t *q8 = x[b].qs + 128 * i;
-            const __m512i lo = _mm512_and_si512(q, m4);
-            const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
-            __m512i sl = _mm512_dpbusd_epi32(zero, lo, ld2x256(q8, q8 + 64));
-            __m512i sh = _mm512_dpbusd_epi32(zero, hi, ld2x256(q8 + 32, q8 + 96));
-            const __m512i off = i ? four : zero;
-            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(sl, _mm512_permutexvar_epi32(_mm512_add_epi32(i0, off), sc)));
-            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(sh, _mm512_permutexvar_epi32(_mm512_add_epi32(i1, off), sc)));
-        }
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
-    }
-    accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
-    accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
-    return _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(accm);
-}
-
-/* Q6_K x Q8_K: a register holds 64 consecutive 6-bit weights (unsigned 0..63); the -32 offset
- * comes from the activation block sums. Lane l of a vpdpbusd result is 4 weights of sub-block
- * l / 4 of the 64. */
-VNNI static float dot_q6_K(int n, const void *wv, const void *xv) {
-    const lmr_block_q6_K *w = wv;
-    const lmr_block_q8_K *x = xv;
-    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30), zero = _mm512_setzero_si512();
-    /* per int16 lane shift counts: low half qh << 4 / qh, high half qh << 2 / qh >> 2 */
-    const __m512i sh01 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
-    const __m512i sh23 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-    const __m512i quarter = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    const __m512i lo16 = _mm512_set1_epi32(0xFFFF);
-    __m512 acc = _mm512_setzero_ps();
-    for (int b = 0; b < n / LMR_QK_K; b++) {
-        const float d = x[b].d * h2f(w[b].d);
-        const __m128i sc8 = _mm_loadu_si128((const __m128i *)w[b].scales);
-        const __m256i off = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x[b].bsums),
-                                              _mm256_cvtepi8_epi16(sc8));
-        /* the scales as int32 lanes with a zero high half: vpmaddwd then multiplies exactly */
-        const __m512i sc = _mm512_and_si512(_mm512_cvtepi8_epi32(sc8), lo16);
-        __m512i sumi = _mm512_castsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5)));
-        sumi = _mm512_inserti64x4(sumi, _mm256_setzero_si256(), 1);
-        for (int h = 0; h < 2; h++) {
-            const __m512i l = _mm512_loadu_si512((const void *)(w[b].ql + 64 * h));
-            const __m256i qh = _mm256_loadu_si256((const __m256i *)(w[b].qh + 32 * h));
-            const __m512i hh = _mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1);
-            const __m512i a = _mm512_or_si512(_mm512_and_si512(l, m4),
-                                              _mm512_and_si512(_mm512_sllv_epi16(hh, sh01), m30));
-            const __m512i c = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
-                                              _mm512_and_si512(_mm512_srlv_epi16(hh, sh23), m30));
-            const int8_t *q8 = x[b].qs + 128 * h;
-            __m512i pa = _mm512_dpbusd_epi32(zero, a, _mm512_loadu_si512((const void *)q8));
-            __m512i pc = _mm512_dpbusd_epi32(zero, c, _mm512_loadu_si512((const void *)(q8 + 64)));
-            const __m512i ia = _mm512_add_epi32(quarter, _mm512_set1_epi32(8 * h));
-            const __m512i ic = _mm512_add_epi32(quarter, _mm512_set1_epi32(8 * h + 4));
-            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(pa, _mm512_permutexvar_epi32(ia, sc)));
-            sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(pc, _mm512_permutexvar_epi32(ic, sc)));
-        }
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
-    }
-    return _mm512_reduce_add_ps(acc);
-}
-
-lmr_qdot_fn lmr_quant_dot_avx512(int wdtype) {
-    static int vnni = -1;
-    if (vnni < 0) vnni = __builtin_cpu_supports("avx512vnni") ? 1 : 0;
-    if (!vnni) return NULL;
-    switch (wdtype) {
-    case LMR_DTYPE_Q8_0: return dot_q8_0;
-    case LMR_DTYPE_Q4_K: return dot_q4_K;
-    case LMR_DTYPE_Q6_K: return dot_q6_K;
-    default: return NULL;
-    }
-}
-
-/* Several tokens at once (batched decode): out[t] = dot(w, x_t) for t < T <= 4, x_t at xq +
- * t * xrow. The weight side of each block (its scales, nibbles or 6-bit values, and the per
- * sub-block scale vectors) is unpacked once for all T tokens, then each token runs exactly the
- * single-token kernel's operations in the same order, so every out[t] equals dot_*(n, w, x_t) bit
- * for bit (quant_test checks it): batching does not change a sequence's logits. */
 AI void q4_K_n(int n, const void *wv, const void *xv, size_t xrow, const int T, float *out) {
     const lmr_block_q4_K *w = wv;
     const __m512i m4 = _mm512_set1_epi8(0x0F), zero = _mm512_setzero_si512();
@@ -217,6 +126,15 @@ AI void q4_K_n(int n, const void *wv, const void *xv, size_t xrow, const int T, 
     }
 }
 
+VNNI static float dot_q4_K(int n, const void *w, const void *x) {
+    float r;
+    q4_K_n(n, w, x, 0, 1, &r);
+    return r;
+}
+
+/* Q6_K x Q8_K: a register holds 64 consecutive 6-bit weights (unsigned 0..63); the -32 offset
+ * comes from the activation block sums. Lane l of a vpdpbusd result is 4 weights of sub-block
+ * l / 4 of the 64. */
 AI void q6_K_n(int n, const void *wv, const void *xv, size_t xrow, const int T, float *out) {
     const lmr_block_q6_K *w = wv;
     const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30), zero = _mm512_setzero_si512();
@@ -261,6 +179,24 @@ AI void q6_K_n(int n, const void *wv, const void *xv, size_t xrow, const int T, 
         }
     }
     for (int t = 0; t < T; t++) out[t] = _mm512_reduce_add_ps(acc[t]);
+}
+
+VNNI static float dot_q6_K(int n, const void *w, const void *x) {
+    float r;
+    q6_K_n(n, w, x, 0, 1, &r);
+    return r;
+}
+
+lmr_qdot_fn lmr_quant_dot_avx512(int wdtype) {
+    static int vnni = -1;
+    if (vnni < 0) vnni = __builtin_cpu_supports("avx512vnni") ? 1 : 0;
+    if (!vnni) return NULL;
+    switch (wdtype) {
+    case LMR_DTYPE_Q8_0: return dot_q8_0;
+    case LMR_DTYPE_Q4_K: return dot_q4_K;
+    case LMR_DTYPE_Q6_K: return dot_q6_K;
+    default: return NULL;
+    }
 }
 
 /* One function per token count (constant T keeps the accumulators in registers). */
