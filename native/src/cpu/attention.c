@@ -12,8 +12,9 @@
 #include "simd.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
-/* (GCC 12 at -O3 dropped __builtin_prefetch from the decode loop below) */
-#define PREFETCH(a) _mm_prefetch((a), _MM_HINT_T0)
+/* an asm statement: GCC 12 at -O3 dropped __builtin_prefetch, and _mm_prefetch in some loops,
+ * from the decode loops below */
+#define PREFETCH(a) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(a)))
 #else
 #define PREFETCH(a) __builtin_prefetch((a), 0, 3)
 #endif
@@ -34,6 +35,11 @@
  * layer, one thread, Zen 5 class, loaded, median CPU time: BF16 0.5B shape 2.05 -> 1.75 ms, BF16
  * 1.5B shape 5.0 -> 4.2-4.9 ms; F32 and the AVX2 level within the noise) */
 #define PF_AHEAD 128
+/* the same for the AVX-512-BF16 kernel on BF16 KV (lmr_attend_avx512's vdpbf16ps path, head
+ * dims a multiple of 32): it takes a 16-position piece in a third of the time, and with 128
+ * positions ahead the prefetched rows left L1 before their turn (32K-position 0.5B-shape layer,
+ * 2 threads, Zen 5 class, best of 5 alternating runs: 693 us at 128, 599-619 at 16-32) */
+#define PF_AHEAD_DP 16
 #define LMR_MAX_KV_GROUPS 64 /* decode splits handle up to this many KV heads (else one item each) */
 
 static inline float kv_at(const void *pool, int dtype, int64_t i) {
@@ -101,7 +107,8 @@ typedef struct {
     float *out;
     float scale;
     lmr_attend_fn attend;
-    int piece; /* decode: PIECE_<isa> */
+    int piece;    /* decode: PIECE_<isa> */
+    int pf_ahead; /* decode: PF_AHEAD or PF_AHEAD_DP */
     int nth;
 } attn_job;
 
@@ -181,6 +188,26 @@ static void prefill_task(void *ctx, int ith, int it) {
         }
 }
 
+/* Prefetches the K and V rows (all KV heads) of positions [a, b) over block table `table`: each
+ * block's share is one contiguous span (no division per position). */
+static void prefetch_rows(const lmr_kv_view *kv, const int32_t *table, int a, int b) {
+    if (a >= b) return;
+    int64_t row = (int64_t)kv->n_kv * kv->hd * (kv->dtype == LMR_DTYPE_F32 ? 4 : 2);
+    int blk = a / kv->bt, r = a % kv->bt;
+    while (a < b) {
+        int n = kv->bt - r < b - a ? kv->bt - r : b - a;
+        int64_t o = ((int64_t)table[blk] * kv->bt + r) * row, len = n * row;
+        const char *k = (const char *)kv->k_pool + o, *v = (const char *)kv->v_pool + o;
+        for (int64_t x = 0; x < len; x += 64) {
+            PREFETCH(k + x);
+            PREFETCH(v + x);
+        }
+        PREFETCH(k + len - 1); /* a span that does not start on a line */
+        PREFETCH(v + len - 1);
+        a += n, blk++, r = 0;
+    }
+}
+
 /* Positions [p0, p1) of one decode query (qtok: [n_heads, hd], over block table `table`), all
  * KV heads. The range is walked in pieces of j->piece positions, every KV head in turn over a
  * piece: a position's K (V) rows of all heads are adjacent in the cache, so the next head finds
@@ -197,20 +224,12 @@ static void decode_range(attn_job *j, int ith, const float *qtok, const int32_t 
     }
     for (int c0 = p0; c0 < p1; c0 += j->piece) {
         int c1 = p1 - c0 < j->piece ? p1 : c0 + j->piece;
-        { /* the K and V rows, all heads (adjacent in the cache), PF_AHEAD positions on */
-            lmr_kv_view kv = j->kv;
-            kv.block_table = table;
-            kv.kvh = 0;
-            int esz = kv.dtype == LMR_DTYPE_F32 ? 4 : 2, row = n_kv * hd * esz;
-            for (int p = c0 + PF_AHEAD; p < c0 + PF_AHEAD + j->piece && p < p1; p++) {
-                int64_t o = lmr_kv_offset(&kv, p) * esz;
-                for (int b = 0; b < row; b += 64) {
-                    PREFETCH((const char *)kv.k_pool + o + b);
-                    PREFETCH((const char *)kv.v_pool + o + b);
-                }
-            }
-        }
         for (int kvh = 0; kvh < n_kv; kvh++) {
+            /* the K and V rows (all heads, adjacent in the cache) of a share of the piece
+             * pf_ahead positions on, a share before each head's turn */
+            int a = c0 + j->pf_ahead + j->piece * kvh / n_kv;
+            int b = c0 + j->pf_ahead + j->piece * (kvh + 1) / n_kv;
+            prefetch_rows(&j->kv, table, a, b < p1 ? b : p1);
             lmr_kv_view kv = j->kv;
             kv.block_table = table;
             kv.kvh = kvh;
@@ -282,13 +301,16 @@ static int job_init(attn_job *j, lmr_pool *p, const void *k_pool, const void *v_
     *j = (attn_job){.p = p, .n_heads = n_heads, .group = n_heads / n_kv_heads, .hd = head_dim,
                     .kv = {k_pool, v_pool, NULL, block_tokens, n_kv_heads, head_dim, kv_dtype, 0},
                     .scale = 1.0f / sqrtf((float)head_dim), .attend = lmr_attend_scalar,
-                    .piece = PIECE, .nth = lmr_pool_size(p)};
+                    .piece = PIECE, .pf_ahead = PF_AHEAD, .nth = lmr_pool_size(p)};
     switch (lmr_cpu_isa()) {
 #if LMR_HAVE_AVX2
     case LMR_ISA_AVX2: j->attend = lmr_attend_avx2, j->piece = PIECE_AVX2; break;
 #endif
 #if LMR_HAVE_AVX512
-    case LMR_ISA_AVX512: j->attend = lmr_attend_avx512, j->piece = PIECE_AVX512; break;
+    case LMR_ISA_AVX512:
+        j->attend = lmr_attend_avx512, j->piece = PIECE_AVX512;
+        if (kv_dtype == LMR_DTYPE_BF16 && head_dim % 32 == 0) j->pf_ahead = PF_AHEAD_DP;
+        break;
 #endif
 #if LMR_HAVE_NEON
     case LMR_ISA_NEON: j->attend = lmr_attend_neon; break;
