@@ -36,9 +36,10 @@
  * 1.5B shape 5.0 -> 4.2-4.9 ms; F32 and the AVX2 level within the noise) */
 #define PF_AHEAD 128
 /* the same for the AVX-512-BF16 kernel on BF16 KV (lmr_attend_avx512's vdpbf16ps path, head
- * dims a multiple of 32): it takes a 16-position piece in a third of the time, and with 128
+ * dims a multiple of 32): it does a 16-position piece in ~60% of the time, and with 128
  * positions ahead the prefetched rows left L1 before their turn (32K-position 0.5B-shape layer,
- * 2 threads, Zen 5 class, best of 5 alternating runs: 693 us at 128, 599-619 at 16-32) */
+ * 2 threads, Zen 5 class, best of 5 alternating runs: 693 us at 128, 599-619 at 16-32; the
+ * prefetches of a piece are shared among the KV heads' turns, not issued at once) */
 #define PF_AHEAD_DP 16
 #define LMR_MAX_KV_GROUPS 64 /* decode splits handle up to this many KV heads (else one item each) */
 
