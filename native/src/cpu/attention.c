@@ -12,9 +12,10 @@
 #include "simd.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
-/* an asm statement: GCC 12 at -O3 dropped __builtin_prefetch, and _mm_prefetch in some loops,
- * from the decode loops below */
-#define PREFETCH(a) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(a)))
+/* GCC 12 at -O3 dropped __builtin_prefetch from the decode loop below, and _mm_prefetch too when
+ * that loop was a function of its own (objdump: no prefetcht0 left); an asm prefetcht0 in its
+ * place stayed, but cost the AVX2 level 3% at 32K positions */
+#define PREFETCH(a) _mm_prefetch((const char *)(a), _MM_HINT_T0)
 #else
 #define PREFETCH(a) __builtin_prefetch((a), 0, 3)
 #endif
@@ -189,26 +190,6 @@ static void prefill_task(void *ctx, int ith, int it) {
         }
 }
 
-/* Prefetches the K and V rows (all KV heads) of positions [a, b) over block table `table`: each
- * block's share is one contiguous span (no division per position). */
-static void prefetch_rows(const lmr_kv_view *kv, const int32_t *table, int a, int b) {
-    if (a >= b) return;
-    int64_t row = (int64_t)kv->n_kv * kv->hd * (kv->dtype == LMR_DTYPE_F32 ? 4 : 2);
-    int blk = a / kv->bt, r = a % kv->bt;
-    while (a < b) {
-        int n = kv->bt - r < b - a ? kv->bt - r : b - a;
-        int64_t o = ((int64_t)table[blk] * kv->bt + r) * row, len = n * row;
-        const char *k = (const char *)kv->k_pool + o, *v = (const char *)kv->v_pool + o;
-        for (int64_t x = 0; x < len; x += 64) {
-            PREFETCH(k + x);
-            PREFETCH(v + x);
-        }
-        PREFETCH(k + len - 1); /* a span that does not start on a line */
-        PREFETCH(v + len - 1);
-        a += n, blk++, r = 0;
-    }
-}
-
 /* Positions [p0, p1) of one decode query (qtok: [n_heads, hd], over block table `table`), all
  * KV heads. The range is walked in pieces of j->piece positions, every KV head in turn over a
  * piece: a position's K (V) rows of all heads are adjacent in the cache, so the next head finds
@@ -218,6 +199,8 @@ static void prefetch_rows(const lmr_kv_view *kv, const int32_t *table, int a, in
 static void decode_range(attn_job *j, int ith, const float *qtok, const int32_t *table, int p0,
                          int p1, float *part, float *out) {
     int n_kv = j->kv.n_kv, hd = j->hd, stride = 2 + hd;
+    int row = n_kv * hd * (j->kv.dtype == LMR_DTYPE_F32 ? 4 : 2); /* bytes per position */
+    const char *kpool = j->kv.k_pool, *vpool = j->kv.v_pool;
     group_state g[LMR_MAX_KV_GROUPS];
     for (int kvh = 0; kvh < n_kv; kvh++) {
         group_state_get(j, ith, kvh, j->group, &g[kvh]);
@@ -225,12 +208,22 @@ static void decode_range(attn_job *j, int ith, const float *qtok, const int32_t 
     }
     for (int c0 = p0; c0 < p1; c0 += j->piece) {
         int c1 = p1 - c0 < j->piece ? p1 : c0 + j->piece;
+        /* the K and V rows (all heads, adjacent in the cache) of the piece pf_ahead positions
+         * on: for the vdpbf16ps path a share before each head's turn, for the others all at
+         * once (shared, the AVX2 level lost 10-17% at 32K positions) */
+        int split = j->pf_ahead == PF_AHEAD_DP ? n_kv : 1;
         for (int kvh = 0; kvh < n_kv; kvh++) {
-            /* the K and V rows (all heads, adjacent in the cache) of a share of the piece
-             * pf_ahead positions on, a share before each head's turn */
-            int a = c0 + j->pf_ahead + j->piece * kvh / n_kv;
-            int b = c0 + j->pf_ahead + j->piece * (kvh + 1) / n_kv;
-            prefetch_rows(&j->kv, table, a, b < p1 ? b : p1);
+            if (kvh < split) {
+                int a = c0 + j->pf_ahead + j->piece * kvh / split;
+                int b = c0 + j->pf_ahead + j->piece * (kvh + 1) / split;
+                for (int p = a; p < b && p < p1; p++) {
+                    int64_t o = ((int64_t)table[p / j->kv.bt] * j->kv.bt + p % j->kv.bt) * row;
+                    for (int x = 0; x < row; x += 64) {
+                        PREFETCH(kpool + o + x);
+                        PREFETCH(vpool + o + x);
+                    }
+                }
+            }
             lmr_kv_view kv = j->kv;
             kv.block_table = table;
             kv.kvh = kvh;
