@@ -26,7 +26,9 @@
  * for AVX-512, 32 for AVX2), so that all heads' rows of a few positions, adjacent in the cache,
  * are read one after another and the KV range streams from memory in order (with 256 positions
  * per piece a 32K-position BF16 0.5B-shape layer took 8-20% longer on one thread, Zen 5 class,
- * at both levels); 256 for the other kernels. */
+ * at both levels); 256 for the other kernels. BF16 KV at the AVX-512-BF16 level (head dims a
+ * multiple of 32) takes lmr_attend_heads_bf16_avx512 instead, which walks a range for all heads
+ * in 16-position chunks and prefetches itself. */
 #define PIECE 256
 #define PIECE_AVX2 32
 #define PIECE_AVX512 16
@@ -36,12 +38,6 @@
  * layer, one thread, Zen 5 class, loaded, median CPU time: BF16 0.5B shape 2.05 -> 1.75 ms, BF16
  * 1.5B shape 5.0 -> 4.2-4.9 ms; F32 and the AVX2 level within the noise) */
 #define PF_AHEAD 128
-/* the same for the AVX-512-BF16 kernel on BF16 KV (lmr_attend_avx512's vdpbf16ps path, head
- * dims a multiple of 32): it does a 16-position piece in ~60% of the time, and with 128
- * positions ahead the prefetched rows left L1 before their turn (32K-position 0.5B-shape layer,
- * 2 threads, Zen 5 class, best of 5 alternating runs: 693 us at 128, 599-619 at 16-32; the
- * prefetches of a piece are shared among the KV heads' turns, not issued at once) */
-#define PF_AHEAD_DP 16
 #define LMR_MAX_KV_GROUPS 64 /* decode splits handle up to this many KV heads (else one item each) */
 
 static inline float kv_at(const void *pool, int dtype, int64_t i) {
@@ -109,8 +105,11 @@ typedef struct {
     float *out;
     float scale;
     lmr_attend_fn attend;
-    int piece;    /* decode: PIECE_<isa> */
-    int pf_ahead; /* decode: PF_AHEAD or PF_AHEAD_DP */
+    int piece; /* decode: PIECE_<isa> */
+    /* decode: a kernel that takes a range for all KV heads at once (walking it in pieces and
+     * prefetching itself), or NULL */
+    void (*attend_heads)(const lmr_kv_view *kv, float *const *q, int g, int p0, int p1,
+                         float *const *m, float *const *l, float *const *acc);
     int nth;
 } attn_job;
 
@@ -206,30 +205,32 @@ static void decode_range(attn_job *j, int ith, const float *qtok, const int32_t 
         group_state_get(j, ith, kvh, j->group, &g[kvh]);
         group_state_load(j, qtok, kvh, &g[kvh], 0);
     }
-    for (int c0 = p0; c0 < p1; c0 += j->piece) {
-        int c1 = p1 - c0 < j->piece ? p1 : c0 + j->piece;
-        /* the K and V rows (all heads, adjacent in the cache) of the piece pf_ahead positions
-         * on: for the vdpbf16ps path a share before each head's turn, for the others all at
-         * once (shared, the AVX2 level lost 10-17% at 32K positions) */
-        int split = j->pf_ahead == PF_AHEAD_DP ? n_kv : 1;
-        for (int kvh = 0; kvh < n_kv; kvh++) {
-            if (kvh < split) {
-                int a = c0 + j->pf_ahead + j->piece * kvh / split;
-                int b = c0 + j->pf_ahead + j->piece * (kvh + 1) / split;
-                for (int p = a; p < b && p < p1; p++) {
-                    int64_t o = ((int64_t)table[p / j->kv.bt] * j->kv.bt + p % j->kv.bt) * row;
-                    for (int x = 0; x < row; x += 64) {
-                        PREFETCH(kpool + o + x);
-                        PREFETCH(vpool + o + x);
-                    }
+    if (j->attend_heads) {
+        float *q[LMR_MAX_KV_GROUPS], *m[LMR_MAX_KV_GROUPS], *l[LMR_MAX_KV_GROUPS],
+            *acc[LMR_MAX_KV_GROUPS];
+        for (int kvh = 0; kvh < n_kv; kvh++)
+            q[kvh] = g[kvh].q, m[kvh] = g[kvh].m, l[kvh] = g[kvh].l, acc[kvh] = g[kvh].acc;
+        lmr_kv_view kv = j->kv;
+        kv.block_table = table;
+        j->attend_heads(&kv, q, j->group, p0, p1, m, l, acc);
+    } else
+        for (int c0 = p0; c0 < p1; c0 += j->piece) {
+            int c1 = p1 - c0 < j->piece ? p1 : c0 + j->piece;
+            /* the K and V rows (all heads, adjacent in the cache) PF_AHEAD positions on */
+            for (int p = c0 + PF_AHEAD; p < c0 + PF_AHEAD + j->piece && p < p1; p++) {
+                int64_t o = ((int64_t)table[p / j->kv.bt] * j->kv.bt + p % j->kv.bt) * row;
+                for (int x = 0; x < row; x += 64) {
+                    PREFETCH(kpool + o + x);
+                    PREFETCH(vpool + o + x);
                 }
             }
-            lmr_kv_view kv = j->kv;
-            kv.block_table = table;
-            kv.kvh = kvh;
-            j->attend(&kv, g[kvh].q, j->group, c0, c1, g[kvh].m, g[kvh].l, g[kvh].acc);
+            for (int kvh = 0; kvh < n_kv; kvh++) {
+                lmr_kv_view kv = j->kv;
+                kv.block_table = table;
+                kv.kvh = kvh;
+                j->attend(&kv, g[kvh].q, j->group, c0, c1, g[kvh].m, g[kvh].l, g[kvh].acc);
+            }
         }
-    }
     for (int kvh = 0; kvh < n_kv; kvh++)
         for (int h = 0; h < j->group; h++) {
             const float *a = g[kvh].acc + (int64_t)h * hd;
@@ -295,7 +296,7 @@ static int job_init(attn_job *j, lmr_pool *p, const void *k_pool, const void *v_
     *j = (attn_job){.p = p, .n_heads = n_heads, .group = n_heads / n_kv_heads, .hd = head_dim,
                     .kv = {k_pool, v_pool, NULL, block_tokens, n_kv_heads, head_dim, kv_dtype, 0},
                     .scale = 1.0f / sqrtf((float)head_dim), .attend = lmr_attend_scalar,
-                    .piece = PIECE, .pf_ahead = PF_AHEAD, .nth = lmr_pool_size(p)};
+                    .piece = PIECE, .nth = lmr_pool_size(p)};
     switch (lmr_cpu_isa()) {
 #if LMR_HAVE_AVX2
     case LMR_ISA_AVX2: j->attend = lmr_attend_avx2, j->piece = PIECE_AVX2; break;
@@ -303,7 +304,8 @@ static int job_init(attn_job *j, lmr_pool *p, const void *k_pool, const void *v_
 #if LMR_HAVE_AVX512
     case LMR_ISA_AVX512:
         j->attend = lmr_attend_avx512, j->piece = PIECE_AVX512;
-        if (kv_dtype == LMR_DTYPE_BF16 && head_dim % 32 == 0) j->pf_ahead = PF_AHEAD_DP;
+        if (kv_dtype == LMR_DTYPE_BF16 && head_dim % 32 == 0 && head_dim <= 256 && n_heads <= 64)
+            j->attend_heads = lmr_attend_heads_bf16_avx512;
         break;
 #endif
 #if LMR_HAVE_NEON
