@@ -26,9 +26,9 @@
  * for AVX-512, 32 for AVX2), so that all heads' rows of a few positions, adjacent in the cache,
  * are read one after another and the KV range streams from memory in order (with 256 positions
  * per piece a 32K-position BF16 0.5B-shape layer took 8-20% longer on one thread, Zen 5 class,
- * at both levels); 256 for the other kernels. BF16 KV at the AVX-512-BF16 level (head dims a
- * multiple of 32) takes lmr_attend_heads_bf16_avx512 instead, which walks a range for all heads
- * in 16-position chunks and prefetches itself. */
+ * at both levels); 256 for the other kernels. The AVX-512 level (head dims a multiple of 16, up
+ * to 256, at most 64 heads) takes lmr_attend_heads_avx512 instead, which walks a range for all
+ * heads in 16-position chunks and prefetches itself. */
 #define PIECE 256
 #define PIECE_AVX2 32
 #define PIECE_AVX512 16
@@ -304,8 +304,8 @@ static int job_init(attn_job *j, lmr_pool *p, const void *k_pool, const void *v_
 #if LMR_HAVE_AVX512
     case LMR_ISA_AVX512:
         j->attend = lmr_attend_avx512, j->piece = PIECE_AVX512;
-        if (kv_dtype == LMR_DTYPE_BF16 && head_dim % 32 == 0 && head_dim <= 256 && n_heads <= 64)
-            j->attend_heads = lmr_attend_heads_bf16_avx512;
+        if (head_dim % 16 == 0 && head_dim <= 256 && n_heads <= 64)
+            j->attend_heads = lmr_attend_heads_avx512;
         break;
 #endif
 #if LMR_HAVE_NEON

@@ -8,13 +8,14 @@
  *   - One vector exp per head and chunk; the running max moves (one reduction, one scalar exp, one
  *     rescale of the state) only in the chunks where a score passes it, and the denominator is
  *     summed lane-wise, reduced once per call.
- *   - Row offsets walk the block table (no division per position); the next chunk is prefetched.
+ *   - Row offsets walk the block table (no division per position); the next chunk is prefetched,
+ *     a quarter at each of four points of a chunk's work.
  *   - V: up to GPASS heads x 32 head dims of acc held in registers over the chunk's positions,
  *     each V slice loaded once for all those heads.
  * BF16 KV with head dims a multiple of 32 takes the vdpbf16ps path below instead (K transposed in
  * registers, scores and V accumulation as BF16 dot products: about 1.7x faster per layer at 32K
  * positions, 0.5B shape, 2 threads; the query and the softmax weights rounded to BF16); decode
- * calls it once per range for all KV heads (lmr_attend_heads_bf16_avx512).
+ * calls it once per range for all KV heads (lmr_attend_heads_avx512, as for the other dtypes).
  * Head dims that are not a multiple of 16, or above HD_MAX, run the AVX2 kernel. */
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
     defined(__AVX512DQ__)
@@ -170,6 +171,17 @@ AI void chunk_rows(const void *pool, const int dtype, const int64_t *off, int n,
     for (int i = n; i < CH; i++) rows[i] = rows[n - 1];
 }
 
+/* Prefetches lines [a, b) of a list of K and V rows (elements of esz bytes): line x is byte
+ * (x % lines) * 64 of the rows at element offset pf[x / lines]. */
+AI void pf_lines(const void *kp, const void *vp, int esz, const int64_t *pf, int lines, int a,
+                 int b) {
+    for (int x = a; x < b; x++) {
+        int64_t o = pf[x / lines] * esz + (x % lines) * 64;
+        _mm_prefetch((const char *)kp + o, _MM_HINT_T0);
+        _mm_prefetch((const char *)vp + o, _MM_HINT_T0);
+    }
+}
+
 /* Offsets of positions p .. p + n - 1 of head kv->kvh, walking the block table (no division per
  * position). */
 AI void chunk_offsets(const lmr_kv_view *kv, int p, int n, int64_t *off) {
@@ -288,16 +300,6 @@ AI void pass_dp(int v, const __m512i *kt, const uint32_t *qb, int np, float w[][
 }
 #undef DP_CASE
 
-/* Prefetches lines [a, b) of a list of K and V rows: line x is byte (x % lines) * 64 of the rows
- * at element offset pf[x / lines]. */
-AI void pf_lines(const uint16_t *kp, const uint16_t *vp, const int64_t *pf, int lines, int a, int b) {
-    for (int x = a; x < b; x++) {
-        int64_t o = pf[x / lines] * 2 + (x % lines) * 64;
-        _mm_prefetch((const char *)kp + o, _MM_HINT_T0);
-        _mm_prefetch((const char *)vp + o, _MM_HINT_T0);
-    }
-}
-
 /* One chunk (n <= CH positions at element offsets off of the K and V pools) of one KV head for
  * its g query heads: qb the query pairs [g][hd / 2], state m, lv (lane-wise denominators), acc.
  * Prefetches the npf rows (lines 64-byte lines each) at offsets pf, a quarter at each of four
@@ -307,7 +309,7 @@ AI void dp_chunk(const uint16_t *kp, const uint16_t *vp, const int64_t *off, int
                  const uint32_t *qb, int g, float *m, __m512 *lv, float *acc, const int64_t *pf,
                  int npf, int lines) {
     int np = hd / 2, nl = npf * lines;
-    pf_lines(kp, vp, pf, lines, 0, nl / 4);
+    pf_lines(kp, vp, 2, pf, lines, 0, nl / 4);
     __m512i kt[HD_MAX / 2]; /* [np]: 16 positions' pairs each */
     float w[64][CH] __attribute__((aligned(64)));
     uint32_t wb[64][CH / 2] __attribute__((aligned(64)));
@@ -319,9 +321,9 @@ AI void dp_chunk(const uint16_t *kp, const uint16_t *vp, const int64_t *off, int
         for (int c = 0; c < CH; c++) kt[d / 2 + c] = r[c];
     }
     __mmask16 valid = (__mmask16)((1u << n) - 1u);
-    pf_lines(kp, vp, pf, lines, nl / 4, nl / 2);
+    pf_lines(kp, vp, 2, pf, lines, nl / 4, nl / 2);
     pass_dp(0, kt, qb, np, w, vp, off, n, hd, (const uint32_t(*)[CH / 2])wb, acc, g);
-    pf_lines(kp, vp, pf, lines, nl / 2, 3 * nl / 4);
+    pf_lines(kp, vp, 2, pf, lines, nl / 2, 3 * nl / 4);
     for (int j = 0; j < g; j++) {
         __m512 s = _mm512_mask_mov_ps(ninf, valid, _mm512_load_ps(w[j]));
         _mm512_store_ps(w[j], s);
@@ -343,7 +345,7 @@ AI void dp_chunk(const uint16_t *kp, const uint16_t *vp, const int64_t *off, int
         lv[j] = _mm512_add_ps(
             lv[j], _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(eb), 16)));
     }
-    pf_lines(kp, vp, pf, lines, 3 * nl / 4, nl);
+    pf_lines(kp, vp, 2, pf, lines, 3 * nl / 4, nl);
     pass_dp(1, kt, qb, np, w, vp, off, n, hd, (const uint32_t(*)[CH / 2])wb, acc, g);
 }
 
@@ -377,31 +379,93 @@ static void attend_dp(const lmr_kv_view *kv, const float *q, int g, int p0, int 
     for (int j = 0; j < g; j++) l[j] = _mm512_reduce_add_ps(lv[j]);
 }
 
-/* Decode over BF16 KV: positions [p0, p1) of all kv->n_kv KV heads of one query (kvh unused),
- * chunk by chunk, every KV head in turn over a chunk: a position's K (V) rows of all heads are
- * adjacent in the cache, so the next head finds the chunk in L1, and the range streams from
- * memory once, in order. The next chunk's rows (all heads) are prefetched, a share before each
- * head's turn: the hardware prefetcher stops at page edges (a 16-position block of BF16
- * 0.5B-shape K is one 4 KiB page), and rows fetched further ahead (128 positions) left L1 before
- * their turn (32K-position 0.5B-shape layer, 2 threads, Zen 5 class: 693 us against 599-619 us).
+/* One chunk (n <= CH positions at element offsets off) of one KV head for its g query heads (q
+ * [g, hd]), state m, lv, acc; prefetches the npf rows at pf spread over the chunk's work, as
+ * dp_chunk does. */
+AI void any_chunk(const void *kp, const void *vp, const int dtype, const int64_t *off, int n,
+                  int hd, const float *q, int g, float *m, __m512 *lv, float *acc,
+                  const int64_t *pf, int npf, int lines) {
+    int esz = dtype == LMR_DTYPE_F32 ? 4 : 2, nl = npf * lines;
+    float kb[CH * HD_MAX] __attribute__((aligned(64)));
+    float w[64][CH] __attribute__((aligned(64))); /* g <= 64: checked by the caller */
+    const float *krows[CH];
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    pf_lines(kp, vp, esz, pf, lines, 0, nl / 4);
+    chunk_rows(kp, dtype, off, n, hd, kb, krows);
+    __mmask16 valid = (__mmask16)((1u << n) - 1u);
+    pf_lines(kp, vp, esz, pf, lines, nl / 4, nl / 2);
+    /* three passes over the heads, so that the heads' score trees and exps (long dependency
+     * chains) overlap instead of following one another */
+    for (int j = 0; j < g; j++)
+        _mm512_store_ps(w[j], _mm512_mask_mov_ps(ninf, valid,
+                                                 scores16(krows, q + (int64_t)j * hd, hd)));
+    pf_lines(kp, vp, esz, pf, lines, nl / 2, 3 * nl / 4);
+    for (int j = 0; j < g; j++) {
+        /* the running max moves (and the state is rescaled) only when a score passes it: a
+         * few times per sequence, so the common chunk needs no reduction and no scalar exp */
+        __m512 s = _mm512_load_ps(w[j]);
+        if (_mm512_cmp_ps_mask(s, _mm512_set1_ps(m[j]), _CMP_GT_OQ)) {
+            float m_new = _mm512_reduce_max_ps(s);
+            float c = expf(m[j] - m_new); /* 0 on the first chunk (m = -inf) */
+            __m512 cv = _mm512_set1_ps(c);
+            lv[j] = _mm512_mul_ps(lv[j], cv);
+            float *a = acc + (int64_t)j * hd;
+            for (int d = 0; d < hd; d += 16)
+                _mm512_storeu_ps(a + d, _mm512_mul_ps(_mm512_loadu_ps(a + d), cv));
+            m[j] = m_new;
+        }
+    }
+    for (int j = 0; j < g; j++) {
+        __m512 e = exp16(_mm512_sub_ps(_mm512_load_ps(w[j]), _mm512_set1_ps(m[j])));
+        _mm512_store_ps(w[j], e);
+        lv[j] = _mm512_add_ps(lv[j], e);
+    }
+    pf_lines(kp, vp, esz, pf, lines, 3 * nl / 4, nl);
+    accumulate_v_any(vp, dtype, off, n, hd, (const float(*)[CH])w, acc, g);
+}
+
+AI void attend(const lmr_kv_view *kv, const int dtype, const float *q, int g, int p0, int p1,
+               float *m, float *l, float *acc) {
+    int hd = kv->hd, esz = dtype == LMR_DTYPE_F32 ? 4 : 2;
+    __m512 lv[64]; /* per head: the softmax denominator, lane-wise, in units of exp(m[j]) */
+    int64_t off[CH], next[CH];
+    for (int j = 0; j < g; j++) lv[j] = _mm512_maskz_mov_ps(1, _mm512_set1_ps(l[j]));
+    if (p0 < p1) chunk_offsets(kv, p0, p1 - p0 < CH ? p1 - p0 : CH, next);
+    for (int c0 = p0; c0 < p1; c0 += CH) {
+        int n = p1 - c0 < CH ? p1 - c0 : CH, nn = 0;
+        for (int i = 0; i < n; i++) off[i] = next[i];
+        if (c0 + CH < p1) { /* the next chunk's rows (strided by n_kv heads: hardware prefetch lags) */
+            nn = p1 - c0 - CH < CH ? p1 - c0 - CH : CH;
+            chunk_offsets(kv, c0 + CH, nn, next);
+        }
+        any_chunk(kv->k_pool, kv->v_pool, dtype, off, n, hd, q, g, m, lv, acc, next, nn,
+                  (hd * esz + 63) / 64);
+    }
+    for (int j = 0; j < g; j++) l[j] = _mm512_reduce_add_ps(lv[j]);
+}
+
+/* Decode: positions [p0, p1) of all kv->n_kv KV heads of one query (kvh unused), chunk by chunk,
+ * every KV head in turn over a chunk: a position's K (V) rows of all heads are adjacent in the
+ * cache, so the next head finds the chunk in L1, and the range streams from memory once, in
+ * order. The next chunk's rows (all heads) are prefetched, each head's turn a share, spread over
+ * its work: the hardware prefetcher stops at page edges (a 16-position block of BF16 0.5B-shape
+ * K is one 4 KiB page), and rows fetched further ahead (128 positions) left L1 before their turn.
  * One call per range: the query is converted and the denominators reduced once, not per chunk
- * and head (about 10% of an in-cache layer). Head kvh's query heads: q[kvh] ([g, hd],
- * pre-scaled), m[kvh], l[kvh] and acc[kvh] as for lmr_attend_avx512. Needs hd a multiple of 32,
- * hd <= HD_MAX and n_kv * g <= 64. */
-void lmr_attend_heads_bf16_avx512(const lmr_kv_view *kv, float *const *q, int g, int p0, int p1,
-                                  float *const *m, float *const *l, float *const *acc) {
-    int hd = kv->hd, n_kv = kv->n_kv, row = n_kv * hd; /* elements per position, all heads */
-    const uint16_t *kp = kv->k_pool, *vp = kv->v_pool;
-    uint32_t qb[64 * HD_MAX / 2] __attribute__((aligned(64))); /* [n_kv][g][hd / 2] */
+ * and head. Head kvh's query heads: q[kvh] ([g, hd], pre-scaled), m[kvh], l[kvh] and acc[kvh]
+ * as for lmr_attend_avx512. dp: BF16 KV through dp_chunk (hd a multiple of 32). */
+AI void heads(const lmr_kv_view *kv, const int dtype, const int dp, float *const *q, int g,
+              int p0, int p1, float *const *m, float *const *l, float *const *acc) {
+    int hd = kv->hd, n_kv = kv->n_kv, esz = dtype == LMR_DTYPE_F32 ? 4 : 2;
+    int lines = (n_kv * hd * esz + 63) / 64; /* per position, all heads */
+    uint32_t qb[64 * HD_MAX / 2] __attribute__((aligned(64))); /* dp: [n_kv][g][hd / 2] */
     __m512 lv[64];
     int64_t base[CH], next[CH], off[CH];
     lmr_kv_view all = *kv;
     all.kvh = 0; /* chunk_offsets then gives the start of a position's rows */
     for (int h = 0; h < n_kv; h++) {
-        query_pairs(q[h], g * hd, qb + (int64_t)h * g * hd / 2);
+        if (dp) query_pairs(q[h], g * hd, qb + (int64_t)h * g * hd / 2);
         for (int j = 0; j < g; j++) lv[h * g + j] = _mm512_maskz_mov_ps(1, _mm512_set1_ps(l[h][j]));
     }
-    int lines = row * 2 / 64;
     for (int c0 = p0; c0 < p1; c0 += CH) {
         int n = p1 - c0 < CH ? p1 - c0 : CH, nn = 0;
         chunk_offsets(&all, c0, n, base);
@@ -412,67 +476,16 @@ void lmr_attend_heads_bf16_avx512(const lmr_kv_view *kv, float *const *q, int g,
         for (int h = 0; h < n_kv; h++) {
             for (int i = 0; i < n; i++) off[i] = base[i] + (int64_t)h * hd;
             int a = nn * h / n_kv, b = nn * (h + 1) / n_kv;
-            dp_chunk(kp, vp, off, n, hd, qb + (int64_t)h * g * hd / 2, g, m[h], lv + h * g,
-                     acc[h], next + a, b - a, lines);
+            if (dp)
+                dp_chunk(kv->k_pool, kv->v_pool, off, n, hd, qb + (int64_t)h * g * hd / 2, g, m[h],
+                         lv + h * g, acc[h], next + a, b - a, lines);
+            else
+                any_chunk(kv->k_pool, kv->v_pool, dtype, off, n, hd, q[h], g, m[h], lv + h * g,
+                          acc[h], next + a, b - a, lines);
         }
     }
     for (int h = 0; h < n_kv; h++)
         for (int j = 0; j < g; j++) l[h][j] = _mm512_reduce_add_ps(lv[h * g + j]);
-}
-
-AI void attend(const lmr_kv_view *kv, const int dtype, const float *q, int g, int p0, int p1,
-               float *m, float *l, float *acc) {
-    int hd = kv->hd, esz = dtype == LMR_DTYPE_F32 ? 4 : 2;
-    float kb[CH * HD_MAX] __attribute__((aligned(64)));
-    float w[64][CH] __attribute__((aligned(64))); /* g <= 64: checked by the caller */
-    __m512 lv[64]; /* per head: the softmax denominator, lane-wise, in units of exp(m[j]) */
-    const float *krows[CH];
-    int64_t off[CH], next[CH];
-    const __m512 ninf = _mm512_set1_ps(-INFINITY);
-    for (int j = 0; j < g; j++) lv[j] = _mm512_maskz_mov_ps(1, _mm512_set1_ps(l[j]));
-    if (p0 < p1) chunk_offsets(kv, p0, p1 - p0 < CH ? p1 - p0 : CH, next);
-    for (int c0 = p0; c0 < p1; c0 += CH) {
-        int n = p1 - c0 < CH ? p1 - c0 : CH;
-        for (int i = 0; i < n; i++) off[i] = next[i];
-        if (c0 + CH < p1) { /* the next chunk's rows (strided by n_kv heads: hardware prefetch lags) */
-            int nn = p1 - c0 - CH < CH ? p1 - c0 - CH : CH;
-            chunk_offsets(kv, c0 + CH, nn, next);
-            for (int i = 0; i < nn; i++)
-                for (int b = 0; b < hd * esz; b += 64) {
-                    _mm_prefetch((const char *)kv->k_pool + next[i] * esz + b, _MM_HINT_T0);
-                    _mm_prefetch((const char *)kv->v_pool + next[i] * esz + b, _MM_HINT_T0);
-                }
-        }
-        chunk_rows(kv->k_pool, dtype, off, n, hd, kb, krows);
-        __mmask16 valid = (__mmask16)((1u << n) - 1u);
-        /* three passes over the heads, so that the heads' score trees and exps (long dependency
-         * chains) overlap instead of following one another */
-        for (int j = 0; j < g; j++)
-            _mm512_store_ps(w[j], _mm512_mask_mov_ps(ninf, valid,
-                                                     scores16(krows, q + (int64_t)j * hd, hd)));
-        for (int j = 0; j < g; j++) {
-            /* the running max moves (and the state is rescaled) only when a score passes it: a
-             * few times per sequence, so the common chunk needs no reduction and no scalar exp */
-            __m512 s = _mm512_load_ps(w[j]);
-            if (_mm512_cmp_ps_mask(s, _mm512_set1_ps(m[j]), _CMP_GT_OQ)) {
-                float m_new = _mm512_reduce_max_ps(s);
-                float c = expf(m[j] - m_new); /* 0 on the first chunk (m = -inf) */
-                __m512 cv = _mm512_set1_ps(c);
-                lv[j] = _mm512_mul_ps(lv[j], cv);
-                float *a = acc + (int64_t)j * hd;
-                for (int d = 0; d < hd; d += 16)
-                    _mm512_storeu_ps(a + d, _mm512_mul_ps(_mm512_loadu_ps(a + d), cv));
-                m[j] = m_new;
-            }
-        }
-        for (int j = 0; j < g; j++) {
-            __m512 e = exp16(_mm512_sub_ps(_mm512_load_ps(w[j]), _mm512_set1_ps(m[j])));
-            _mm512_store_ps(w[j], e);
-            lv[j] = _mm512_add_ps(lv[j], e);
-        }
-        accumulate_v_any(kv->v_pool, dtype, off, n, hd, (const float(*)[CH])w, acc, g);
-    }
-    for (int j = 0; j < g; j++) l[j] = _mm512_reduce_add_ps(lv[j]);
 }
 
 void lmr_attend_avx512(const lmr_kv_view *kv, const float *q, int g, int p0, int p1, float *m,
@@ -490,6 +503,19 @@ void lmr_attend_avx512(const lmr_kv_view *kv, const float *q, int g, int p0, int
         attend(kv, LMR_DTYPE_BF16, q, g, p0, p1, m, l, acc); break;
     case LMR_DTYPE_F16: attend(kv, LMR_DTYPE_F16, q, g, p0, p1, m, l, acc); break;
     default: attend(kv, LMR_DTYPE_F32, q, g, p0, p1, m, l, acc); break;
+    }
+}
+void lmr_attend_heads_avx512(const lmr_kv_view *kv, float *const *q, int g, int p0, int p1,
+                             float *const *m, float *const *l, float *const *acc) {
+    switch (kv->dtype) {
+    case LMR_DTYPE_BF16:
+        if (!(kv->hd & 31)) {
+            heads(kv, LMR_DTYPE_BF16, 1, q, g, p0, p1, m, l, acc);
+            break;
+        }
+        heads(kv, LMR_DTYPE_BF16, 0, q, g, p0, p1, m, l, acc); break;
+    case LMR_DTYPE_F16: heads(kv, LMR_DTYPE_F16, 0, q, g, p0, p1, m, l, acc); break;
+    default: heads(kv, LMR_DTYPE_F32, 0, q, g, p0, p1, m, l, acc); break;
     }
 }
 #endif

@@ -172,10 +172,10 @@ void lmr_matmul_rows_gemv_avx512(const float *x, int n_tok, int in, const void *
 /* attention_avx512.c: head dims that are a multiple of 16 up to 256; others run the AVX2 one */
 void lmr_attend_avx512(const lmr_kv_view *kv, const float *q, int g, int p0, int p1, float *m,
                        float *l, float *acc);
-/* decode over BF16 KV, head dims a multiple of 32 (at most 256), n_kv * g <= 64: positions
- * [p0, p1) of all KV heads of one query in one call; q, m, l, acc per KV head */
-void lmr_attend_heads_bf16_avx512(const lmr_kv_view *kv, float *const *q, int g, int p0, int p1,
-                                  float *const *m, float *const *l, float *const *acc);
+/* decode, head dims a multiple of 16 (at most 256), n_kv * g <= 64: positions [p0, p1) of all
+ * KV heads of one query in one call; q, m, l, acc per KV head */
+void lmr_attend_heads_avx512(const lmr_kv_view *kv, float *const *q, int g, int p0, int p1,
+                             float *const *m, float *const *l, float *const *acc);
 #endif
 #if LMR_HAVE_NEON
 void lmr_matmul_rows_neon(const float *x, int n_tok, int in, const void *W, int wdtype, int o0,
