@@ -26,9 +26,10 @@
  * for AVX-512, 32 for AVX2), so that all heads' rows of a few positions, adjacent in the cache,
  * are read one after another and the KV range streams from memory in order (with 256 positions
  * per piece a 32K-position BF16 0.5B-shape layer took 8-20% longer on one thread, Zen 5 class,
- * at both levels); 256 for the other kernels. The AVX-512 level (head dims a multiple of 16, up
- * to 256, at most 64 heads) takes lmr_attend_heads_avx512 instead, which walks a range for all
- * heads in 16-position chunks and prefetches itself. */
+ * at both levels); 256 for the other kernels. The AVX2 and AVX-512 levels take
+ * lmr_attend_heads_<isa> instead where they can (AVX-512: head dims a multiple of 16, up to 256,
+ * at most 64 heads), which walk a range for all heads in the same way in one call and prefetch
+ * themselves, spread over the work. */
 #define PIECE 256
 #define PIECE_AVX2 32
 #define PIECE_AVX512 16
@@ -299,7 +300,10 @@ static int job_init(attn_job *j, lmr_pool *p, const void *k_pool, const void *v_
                     .piece = PIECE, .nth = lmr_pool_size(p)};
     switch (lmr_cpu_isa()) {
 #if LMR_HAVE_AVX2
-    case LMR_ISA_AVX2: j->attend = lmr_attend_avx2, j->piece = PIECE_AVX2; break;
+    case LMR_ISA_AVX2:
+        j->attend = lmr_attend_avx2, j->piece = PIECE_AVX2;
+        if (n_kv_heads <= LMR_MAX_KV_GROUPS) j->attend_heads = lmr_attend_heads_avx2;
+        break;
 #endif
 #if LMR_HAVE_AVX512
     case LMR_ISA_AVX512:

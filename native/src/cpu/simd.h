@@ -135,6 +135,9 @@ void lmr_matmul_rows_avx2(const float *x, int n_tok, int in, const void *W, int 
                           int o1, float *y, int ldy, float *scratch);
 void lmr_attend_avx2(const lmr_kv_view *kv, const float *q, int g, int p0, int p1, float *m,
                      float *l, float *acc);
+/* decode: positions [p0, p1) of all KV heads of one query in one call (q, m, l, acc per head) */
+void lmr_attend_heads_avx2(const lmr_kv_view *kv, float *const *q, int g, int p0, int p1,
+                           float *const *m, float *const *l, float *const *acc);
 void lmr_row_to_f32_avx2(const void *src, int dtype, float *dst, int64_t n);
 void lmr_rmsnorm_avx2(const float *x, const void *w, int wdtype, float eps, int n, float *y);
 void lmr_silu_mul_avx2(float *gate, const float *up, int64_t n);
