@@ -4,7 +4,7 @@
  *
  *   lmrig-bench [--preset qwen2.5-1.5b] [--threads 0] [--prompts 128,512] [--gen 128]
  *               [--reps 3] [--dtype bf16|f16|f32] [--chunk 0] [--layers 0] [--batch 1]
- *               [--profile 0|1] [--positions 1024,4096]
+ *               [--profile 0|1] [--positions 1024,4096] [--kv f32|bf16|f16]
  *
  * Figures are medians over --reps runs, timed by the engine itself. */
 #include <stdio.h>
@@ -19,8 +19,14 @@ typedef struct {
     const char *preset;
     int threads, gen, reps, chunk, layers, batch, profile, n_prompts, n_positions;
     int prompts[MAX_PROMPTS], positions[MAX_PROMPTS];
-    int dtype;
+    int dtype, kv; /* weights; KV cache (-1: the backend's default) */
 } args;
+
+/* LMR_DTYPE_* for "f32", "bf16", "f16"; -1 for anything else */
+static int parse_dtype(const char *v) {
+    return !strcmp(v, "f32") ? LMR_DTYPE_F32 : !strcmp(v, "bf16") ? LMR_DTYPE_BF16
+           : !strcmp(v, "f16") ? LMR_DTYPE_F16 : -1;
+}
 
 static int cmp_u64(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -45,7 +51,7 @@ static int parse_list(const char *v, int *out) {
 }
 
 static int parse(int argc, char **argv, args *a) {
-    *a = (args){"qwen2.5-1.5b", 0, 128, 3, 0, 0, 1, 0, 2, 0, {128, 512}, {0}, LMR_DTYPE_BF16};
+    *a = (args){"qwen2.5-1.5b", 0, 128, 3, 0, 0, 1, 0, 2, 0, {128, 512}, {0}, LMR_DTYPE_BF16, -1};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return fprintf(stderr, "missing value after %s\n", k), -1;
@@ -58,9 +64,10 @@ static int parse(int argc, char **argv, args *a) {
         else if (!strcmp(k, "--layers")) a->layers = atoi(v);
         else if (!strcmp(k, "--batch")) a->batch = atoi(v);
         else if (!strcmp(k, "--profile")) a->profile = atoi(v);
-        else if (!strcmp(k, "--dtype")) {
-            a->dtype = !strcmp(v, "f32") ? LMR_DTYPE_F32 : !strcmp(v, "f16") ? LMR_DTYPE_F16
-                                                                            : LMR_DTYPE_BF16;
+        else if (!strcmp(k, "--dtype") || !strcmp(k, "--kv")) {
+            int d = parse_dtype(v);
+            if (d < 0) return fprintf(stderr, "%s %s: expected f32, bf16 or f16\n", k, v), -1;
+            *(!strcmp(k, "--kv") ? &a->kv : &a->dtype) = d;
         } else if (!strcmp(k, "--prompts")) {
             a->n_prompts = parse_list(v, a->prompts);
         } else if (!strcmp(k, "--positions")) {
@@ -127,10 +134,14 @@ int main(int argc, char **argv) {
         if (a.positions[i] + 16 > max_prompt) max_prompt = a.positions[i] + 16;
     sp.max_ctx = (max_prompt > a.gen ? max_prompt : a.gen) + 8;
     sp.prefill_chunk = a.chunk;
+    if (a.kv >= 0) sp.kv_dtype = a.kv;
     lmr_session *s = NULL;
     TRY(lmr_session_create(m, &sp, &s), e);
     lmr_session_info si = lmr_session_info_default();
     lmr_session_info_get(s, &si);
+    printf("kv cache: %s, %llu bytes per token\n",
+           si.kv_dtype == LMR_DTYPE_F32 ? "f32" : si.kv_dtype == LMR_DTYPE_F16 ? "f16" : "bf16",
+           (unsigned long long)si.kv_bytes_per_token);
     lmr_counters_reset(e);
 
     int32_t *tok = malloc(sizeof(int32_t) * (size_t)(max_prompt + a.gen + a.batch));
