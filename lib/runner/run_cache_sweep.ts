@@ -34,9 +34,11 @@ function positionSeed(seed: number, position: number): number {
  * (checked against the free memory first: the sweep stops at the largest position that fits,
  * with a warning), then the positions as the cases of one measure loop (repeatRuns, so every
  * runner setting applies: warm-ups, --runs steps per position or the adaptive rule, interleave
- * across positions, cool-down). One step is `lmr_session_fill_kv(seq, P, seed)` (seq length P,
- * the same random data every time) then one `lmr_session_decode` of one token, which attends
- * over P + 1 entries. Other targets (`--target`, `--quant`) run beside the first executor that
+ * across positions, cool-down). One step is `lmr_session_fill_kv(seq, P - 1, seed)` (the same
+ * random data every time) and one untimed `lmr_session_decode` (seq length P), then the timed
+ * decode of one token, which attends over P + 1 entries: the timed step follows a decode step as
+ * in generation, not the fill (at 32640 positions the first step after writing 383 MiB of KV took
+ * 10-25% longer than the next on the CPU); at P = 1 the fill is to 1 and no untimed step. Other targets (`--target`, `--quant`) run beside the first executor that
  * runs, alternating step by step at each position: a target without a random KV fill
  * (llama.cpp) fills each position once by a real prefill and then drops each step's token again
  * (`truncate`), which the record's warnings say; its cases are `pos-P-<executor>@<label>` with
@@ -281,9 +283,17 @@ export async function runCacheSweep(
         const { position, t } = states[group[j]];
         const target = t.target;
         if (filled.get(t) === position && target.truncate) target.truncate(0, position);
-        else {
+        else if (target.capabilities.has("kv-fill-random") && position > 1) {
+          // Filled to P - 1, then one untimed step to P: the timed step follows a decode step,
+          // as in generation, not the fill (hundreds of MiB of KV written just before it). At
+          // P = 1 the fill writes one position (and a step needs one to follow).
+          await target.fillKv(0, position - 1, positionSeed(runner.seed, position));
+          await target.decode([0], [token]);
+        } else if (target.capabilities.has("kv-fill-random")) {
           await target.fillKv(0, position, positionSeed(runner.seed, position));
-          if (!target.capabilities.has("kv-fill-random")) filled.set(t, position);
+        } else {
+          await target.fillKv(0, position, positionSeed(runner.seed, position));
+          filled.set(t, position);
         }
         const ns = await target.decode([0], [token]);
         const len = target.seqLen(0);
