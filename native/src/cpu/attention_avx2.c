@@ -151,13 +151,17 @@ AI void accumulate_v(const void *V, const int dtype, const int64_t *off, int n, 
 }
 
 /* Prefetches lines [a, b) of a list of K and V rows (elements of esz bytes): line x is byte
- * (x % lines) * 64 of the rows at element offset pf[x / lines]. */
+ * (x % lines) * 64 of the rows at element offset pf[x / lines]. One division per call, not per
+ * line: an idiv per line took a quarter of a 0.5B-shape chunk's time. */
 AI void pf_lines(const void *kp, const void *vp, int esz, const int64_t *pf, int lines, int a,
                  int b) {
+    if (a >= b) return;
+    int i = a / lines, l = a % lines;
     for (int x = a; x < b; x++) {
-        int64_t o = pf[x / lines] * esz + (x % lines) * 64;
+        int64_t o = pf[i] * esz + l * 64;
         _mm_prefetch((const char *)kp + o, _MM_HINT_T0);
         _mm_prefetch((const char *)vp + o, _MM_HINT_T0);
+        if (++l == lines) l = 0, i++;
     }
 }
 

@@ -172,13 +172,17 @@ AI void chunk_rows(const void *pool, const int dtype, const int64_t *off, int n,
 }
 
 /* Prefetches lines [a, b) of a list of K and V rows (elements of esz bytes): line x is byte
- * (x % lines) * 64 of the rows at element offset pf[x / lines]. */
+ * (x % lines) * 64 of the rows at element offset pf[x / lines]. One division per call, not per
+ * line: an idiv per line took a quarter of a 0.5B-shape chunk's time. */
 AI void pf_lines(const void *kp, const void *vp, int esz, const int64_t *pf, int lines, int a,
                  int b) {
+    if (a >= b) return;
+    int i = a / lines, l = a % lines;
     for (int x = a; x < b; x++) {
-        int64_t o = pf[x / lines] * esz + (x % lines) * 64;
+        int64_t o = pf[i] * esz + l * 64;
         _mm_prefetch((const char *)kp + o, _MM_HINT_T0);
         _mm_prefetch((const char *)vp + o, _MM_HINT_T0);
+        if (++l == lines) l = 0, i++;
     }
 }
 
@@ -186,10 +190,12 @@ AI void pf_lines(const void *kp, const void *vp, int esz, const int64_t *pf, int
  * position). */
 AI void chunk_offsets(const lmr_kv_view *kv, int p, int n, int64_t *off) {
     int b = p / kv->bt, r = p % kv->bt;
-    int64_t row = (int64_t)kv->n_kv * kv->hd;
-    for (int i = 0; i < n; i++) {
-        off[i] = ((int64_t)kv->block_table[b] * kv->bt + r) * row + (int64_t)kv->kvh * kv->hd;
-        if (++r == kv->bt) r = 0, b++;
+    int64_t row = (int64_t)kv->n_kv * kv->hd, head = (int64_t)kv->kvh * kv->hd;
+    int64_t o = ((int64_t)kv->block_table[b] * kv->bt + r) * row + head;
+    for (int i = 0; i < n; i++, o += row) {
+        off[i] = o;
+        if (++r == kv->bt && i + 1 < n) /* the next block (o is advanced by row after this) */
+            r = 0, o = (int64_t)kv->block_table[++b] * kv->bt * row + head - row;
     }
 }
 
@@ -230,12 +236,6 @@ AI void transpose16(__m512i r[16]) {
 }
 
 #define DP(acc, a, b) _mm512_dpbf16_ps((acc), (__m512bh)(a), (__m512bh)(b))
-/* acc + a . (the pair at p, broadcast): the broadcast folded into the instruction (GCC 12 keeps
- * it a separate vpbroadcastd) */
-AI __m512 dp_bcst(__m512 acc, __m512i a, const uint32_t *p) {
-    __asm__("vdpbf16ps %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(a), "m"(*p));
-    return acc;
-}
 
 /* w[j] = scores of heads j < NJ over the chunk (kt: [np][16] pairs, qb: [NJ][np] pairs). */
 AI void scores_dp(const __m512i *kt, const uint32_t *qb, int np, float w[][CH], const int NJ) {
@@ -244,8 +244,8 @@ AI void scores_dp(const __m512i *kt, const uint32_t *qb, int np, float w[][CH], 
     for (int p = 0; p < np; p += 2) {
         __m512i k0 = _mm512_load_si512(kt + p), k1 = _mm512_load_si512(kt + p + 1);
         for (int j = 0; j < NJ; j++) {
-            s[j] = dp_bcst(s[j], k0, qb + (int64_t)j * np + p);
-            t[j] = dp_bcst(t[j], k1, qb + (int64_t)j * np + p + 1);
+            s[j] = DP(s[j], k0, _mm512_set1_epi32((int)qb[(int64_t)j * np + p]));
+            t[j] = DP(t[j], k1, _mm512_set1_epi32((int)qb[(int64_t)j * np + p + 1]));
         }
     }
     for (int j = 0; j < NJ; j++) _mm512_store_ps(w[j], _mm512_add_ps(s[j], t[j]));
@@ -263,13 +263,15 @@ AI void accumulate_v_dp(const uint16_t *pool, const int64_t *off, int n, int hd,
         r0[j] = _mm512_loadu_ps(acc + (int64_t)j * hd + d);
         r1[j] = _mm512_loadu_ps(acc + (int64_t)j * hd + d + 16);
     }
-    for (int i = 0; i < n; i += 2) {
+    const uint32_t *wp = wb[0]; /* the pair's weights of head j at wp + j * CH / 2 */
+    for (int i = 0; i < n; i += 2, wp++) {
         __m512i x = _mm512_loadu_si512(pool + off[i] + d);
         __m512i y = _mm512_loadu_si512(pool + off[i + 1 < n ? i + 1 : i] + d);
         __m512i z0 = _mm512_permutex2var_epi16(x, i0, y), z1 = _mm512_permutex2var_epi16(x, i1, y);
-        for (int j = 0; j < NJ; j++) {
-            r0[j] = dp_bcst(r0[j], z0, &wb[j][i / 2]);
-            r1[j] = dp_bcst(r1[j], z1, &wb[j][i / 2]);
+        for (int j = 0; j < NJ; j++) { /* one broadcast for both */
+            __m512i wj = _mm512_set1_epi32((int)wp[j * (CH / 2)]);
+            r0[j] = DP(r0[j], z0, wj);
+            r1[j] = DP(r1[j], z1, wj);
         }
     }
     for (int j = 0; j < NJ; j++) {
