@@ -151,18 +151,13 @@ AI void accumulate_v(const void *V, const int dtype, const int64_t *off, int n, 
 }
 
 /* Prefetches lines [a, b) of a list of K and V rows (elements of esz bytes): line x is byte
- * (x % lines) * 64 of the rows at element offset pf[x / lines]. One division per call, no
- * arithmetic per line but a pointer step (a division per line cost ~5% of a chunk, Zen 5 class). */
+ * (x % lines) * 64 of the rows at element offset pf[x / lines]. */
 AI void pf_lines(const void *kp, const void *vp, int esz, const int64_t *pf, int lines, int a,
                  int b) {
-    if (a >= b) return;
-    int i = a / lines, l = a % lines;
-    const ptrdiff_t dv = (const char *)vp - (const char *)kp; /* V's row: K's + dv */
-    const char *k = (const char *)kp + pf[i] * esz + l * 64;
-    for (int x = a; x < b; x++, k += 64) {
-        _mm_prefetch(k, _MM_HINT_T0);
-        _mm_prefetch(k + dv, _MM_HINT_T0);
-        if (++l == lines && x + 1 < b) l = 0, k = (const char *)kp + pf[++i] * esz - 64;
+    for (int x = a; x < b; x++) {
+        int64_t o = pf[x / lines] * esz + (x % lines) * 64;
+        _mm_prefetch((const char *)kp + o, _MM_HINT_T0);
+        _mm_prefetch((const char *)vp + o, _MM_HINT_T0);
     }
 }
 
