@@ -46,7 +46,10 @@ const DEFINITIONS = [
     "ceiling, the median of its probe passes, / bytes read per step); over 100% is flagged",
   ],
   ["Kernel overhead", "(step wall time - sum of kernel times) / kernels per step"],
-  ["Step time at P", "one decode step with the KV cache filled (random data) to position P"],
+  [
+    "Step time at P",
+    "one decode step at position P, after a random-data fill to P - 1 and one untimed step (P = 1: a fill to 1, no untimed step)",
+  ],
   ["Executor ratio", "graph TPS / eager TPS at each point"],
   ["Workers efficiency", "speedup over one sequence / number of sequences"],
 ];

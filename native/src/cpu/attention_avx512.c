@@ -8,8 +8,9 @@
  *   - One vector exp per head and chunk; the running max moves (one reduction, one scalar exp, one
  *     rescale of the state) only in the chunks where a score passes it, and the denominator is
  *     summed lane-wise, reduced once per call.
- *   - Row offsets walk the block table (no division per position); the next chunk is prefetched,
- *     a quarter at each of four points of a chunk's work.
+ *   - Row offsets walk the block table (no division per position); the next chunk is prefetched
+ *     spread over a chunk's work: three quarters a share per head between the heads' scores, the
+ *     last before the V pass (the vdpbf16ps path: a quarter at each of four points).
  *   - V: up to GPASS heads x 32 head dims of acc held in registers over the chunk's positions,
  *     each V slice loaded once for all those heads.
  * BF16 KV with head dims a multiple of 32 takes the vdpbf16ps path below instead (K transposed in
