@@ -6,7 +6,8 @@
  *               [--reps 3] [--dtype bf16|f16|f32] [--chunk 0] [--layers 0] [--batch 1]
  *               [--profile 0|1] [--positions 1024,4096] [--kv f32|bf16|f16]
  *
- * Figures are medians over --reps runs, timed by the engine itself. */
+ * Figures are medians over --reps runs (after one warm-up run), timed by the engine itself, with
+ * the slowest and fastest run's figure beside them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,9 +159,9 @@ int main(int argc, char **argv) {
             lmr_counters_get(e, &c);
             if (r) t[r - 1] = c.last_call_ns;
         }
-        uint64_t med = median_u64(t, a.reps);
-        printf("pp%-5d %8.2f tokens/s  (%.1f ms, chunk %d", n, n / (med / 1e9), med / 1e6,
-               si.prefill_chunk);
+        uint64_t med = median_u64(t, a.reps); /* sorts t: t[0] fastest, t[reps - 1] slowest */
+        printf("pp%-5d %8.2f tokens/s  (%.1f ms; %d reps %.2f-%.2f; chunk %d", n, n / (med / 1e9),
+               med / 1e6, a.reps, n / (t[a.reps - 1] / 1e9), n / (t[0] / 1e9), si.prefill_chunk);
         if (a.profile) printf(", ops %.1f%% of the time", 100.0 * c.kernel_ns / c.prefill_ns);
         printf(")\n");
         lmr_counters_reset(e);
@@ -183,6 +184,7 @@ int main(int argc, char **argv) {
         }
     }
     uint64_t med = median_u64(tg, a.reps), step = median_u64(t, a.reps * a.gen);
+    double tg_lo = a.gen / (tg[a.reps - 1] / 1e9), tg_hi = a.gen / (tg[0] / 1e9);
     lmr_counters_get(e, &c);
     if (a.profile)
         printf("generate: ops %.1f%% of forward time, sampling %.1f%% of the time\n",
@@ -190,8 +192,9 @@ int main(int argc, char **argv) {
                100.0 * c.sample_ns / (c.decode_ns + c.prefill_ns + c.sample_ns));
     /* Bytes one step reads: the weights plus, on average, half the generated context's KV. */
     double kv = (double)si.kv_bytes_per_token * (a.gen / 2.0), bytes = mi.decode_bytes + kv;
-    printf("tg%-5d %8.2f tokens/s  (median step %.2f ms, %llu ops per step)\n", a.gen,
-           a.gen / (med / 1e9), step / 1e6, (unsigned long long)c.kernels_last_step);
+    printf("tg%-5d %8.2f tokens/s  (%d reps %.2f-%.2f; median step %.2f ms, %llu ops per step)\n",
+           a.gen, a.gen / (med / 1e9), a.reps, tg_lo, tg_hi, step / 1e6,
+           (unsigned long long)c.kernels_last_step);
     printf("decode reads %.3f GB per step: %.2f GB/s = %.1f%% of measured bandwidth\n",
            bytes / 1e9, bytes / (step / 1e9) / 1e9, 100.0 * bytes / (step / 1e9) / ceiling);
 
